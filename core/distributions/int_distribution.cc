@@ -1,0 +1,186 @@
+#include "core/distributions/int_distribution.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+
+namespace convgen {
+namespace {
+
+constexpr double kMaxSampleDouble = static_cast<double>(kMaxSampleValue);
+
+// Converts a non-negative double draw to an integer sample, saturating.
+int64_t SaturateToInt(double value) {
+  if (!(value < kMaxSampleDouble)) return kMaxSampleValue;  // also NaN
+  if (value <= 0) return 0;
+  return static_cast<int64_t>(value);
+}
+
+int64_t ApplyCap(int64_t value, int64_t cap) {
+  return cap > 0 ? std::min(value, cap) : value;
+}
+
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
+}  // namespace
+
+IntDistribution IntDistribution::MakeConstant(int64_t value) {
+  return IntDistribution(Constant{value}, 0);
+}
+
+IntDistribution IntDistribution::MakeUniform(int64_t min, int64_t max) {
+  return IntDistribution(Uniform{min, max}, 0);
+}
+
+IntDistribution IntDistribution::MakeLognormal(double mu, double sigma,
+                                               int64_t cap) {
+  return IntDistribution(Lognormal{mu, sigma}, cap);
+}
+
+IntDistribution IntDistribution::MakeLognormalByAverage(double average,
+                                                        double median_ratio,
+                                                        int64_t cap) {
+  // mean = exp(mu + sigma^2 / 2) and median = exp(mu), so
+  // median / mean = exp(-sigma^2 / 2).
+  const double mu = std::log(average * median_ratio);
+  const double sigma = std::sqrt(2.0 * std::log(1.0 / median_ratio));
+  return MakeLognormal(mu, sigma, cap);
+}
+
+IntDistribution IntDistribution::MakeZipf(double alpha, int64_t cap) {
+  return IntDistribution(Zipf{alpha}, cap);
+}
+
+IntDistribution IntDistribution::MakePoisson(double lambda, int64_t cap) {
+  return IntDistribution(Poisson{lambda}, cap);
+}
+
+int64_t IntDistribution::Sample(RandomStream& stream) const {
+  const int64_t value = std::visit(
+      Overloaded{
+          [](const Constant& c) { return c.value; },
+          [&](const Uniform& u) {
+            const auto span = static_cast<uint64_t>(u.max - u.min) + 1;
+            return u.min + static_cast<int64_t>(stream.NextBelow(span));
+          },
+          [&](const Lognormal& l) {
+            const double x =
+                std::exp(l.mu + l.sigma * SampleStandardNormal(stream));
+            return SaturateToInt(std::nearbyint(x));
+          },
+          [&](const Zipf& z) { return SampleZipf(stream, z.alpha); },
+          [&](const Poisson& p) { return SamplePoisson(stream, p.lambda); },
+      },
+      params_);
+  return ApplyCap(value, cap_);
+}
+
+std::string IntDistribution::ToString() const {
+  std::string text = std::visit(
+      Overloaded{
+          [](const Constant& c) { return absl::StrCat("constant(", c.value, ")"); },
+          [](const Uniform& u) {
+            return absl::StrCat("uniform(", u.min, "..", u.max, ")");
+          },
+          [](const Lognormal& l) {
+            return absl::StrCat("lognormal(mu=", l.mu, ", sigma=", l.sigma, ")");
+          },
+          [](const Zipf& z) { return absl::StrCat("zipf(alpha=", z.alpha, ")"); },
+          [](const Poisson& p) {
+            return absl::StrCat("poisson(lambda=", p.lambda, ")");
+          },
+      },
+      params_);
+  if (cap_ > 0) absl::StrAppend(&text, " capped at ", cap_);
+  return text;
+}
+
+double SampleStandardNormal(RandomStream& stream) {
+  double x1, x2, r2;
+  do {
+    x1 = 2.0 * stream.NextDouble() - 1.0;
+    x2 = 2.0 * stream.NextDouble() - 1.0;
+    r2 = x1 * x1 + x2 * x2;
+  } while (r2 >= 1.0 || r2 == 0.0);
+  return x2 * std::sqrt(-2.0 * std::log(r2) / r2);
+}
+
+int64_t SampleZipf(RandomStream& stream, double alpha) {
+  // Devroye, "Non-Uniform Random Variate Generation", p. 551, as numpy's
+  // random_zipf. numpy rejects draws beyond int64; here they saturate at
+  // kMaxSampleValue instead (the acceptance test is run at that value), so
+  // an alpha close to 1 cannot loop for long.
+  const double am1 = alpha - 1.0;
+  const double b = std::pow(2.0, am1);
+  while (true) {
+    const double u = stream.NextDoubleNonZero();
+    const double v = stream.NextDouble();
+    const double x = std::min(std::floor(std::pow(u, -1.0 / am1)), kMaxSampleDouble);
+    const double t = std::pow(1.0 + 1.0 / x, am1);
+    if (v * x * (t - 1.0) / (b - 1.0) <= t / b) return SaturateToInt(x);
+  }
+}
+
+double LogGamma(double x) {
+  // Stirling's series after shifting x up to >= 7 (numpy's random_loggam).
+  static constexpr double kCoefficients[10] = {
+      8.333333333333333e-02, -2.777777777777778e-03, 7.936507936507937e-04,
+      -5.952380952380952e-04, 8.417508417508418e-04, -1.917526917526918e-03,
+      6.410256410256410e-03, -2.955065359477124e-02, 1.796443723688307e-01,
+      -1.39243221690590e+00};
+  if (x == 1.0 || x == 2.0) return 0.0;
+  const int64_t shift = x < 7.0 ? static_cast<int64_t>(7 - x) : 0;
+  double x0 = x + static_cast<double>(shift);
+  const double x2 = (1.0 / x0) * (1.0 / x0);
+  constexpr double kLog2Pi = 1.8378770664093453e+00;
+  double series = kCoefficients[9];
+  for (int k = 8; k >= 0; --k) series = series * x2 + kCoefficients[k];
+  double result = series / x0 + 0.5 * kLog2Pi + (x0 - 0.5) * std::log(x0) - x0;
+  for (int64_t k = 1; k <= shift; ++k) {
+    result -= std::log(x0 - 1.0);
+    x0 -= 1.0;
+  }
+  return result;
+}
+
+int64_t SamplePoisson(RandomStream& stream, double lambda) {
+  if (lambda < 10.0) {
+    // Multiply uniforms until the product drops below exp(-lambda).
+    const double threshold = std::exp(-lambda);
+    int64_t count = 0;
+    double product = stream.NextDouble();
+    while (product > threshold) {
+      ++count;
+      product *= stream.NextDouble();
+    }
+    return count;
+  }
+  // Hoermann, "The transformed rejection method for generating Poisson
+  // random variables" (1993), algorithm PTRS.
+  const double sqrt_lambda = std::sqrt(lambda);
+  const double log_lambda = std::log(lambda);
+  const double b = 0.931 + 2.53 * sqrt_lambda;
+  const double a = -0.059 + 0.02483 * b;
+  const double inv_alpha = 1.1239 + 1.1328 / (b - 3.4);
+  const double v_r = 0.9277 - 3.6224 / (b - 2);
+  while (true) {
+    const double u = stream.NextDouble() - 0.5;
+    const double v = stream.NextDouble();
+    const double us = 0.5 - std::fabs(u);
+    const double k = std::floor((2 * a / us + b) * u + lambda + 0.43);
+    if (us >= 0.07 && v <= v_r) return SaturateToInt(k);
+    if (k < 0 || (us < 0.013 && v > us)) continue;
+    if (std::log(v) + std::log(inv_alpha) - std::log(a / (us * us) + b) <=
+        -lambda + k * log_lambda - LogGamma(k + 1)) {
+      return SaturateToInt(k);
+    }
+  }
+}
+
+}  // namespace convgen

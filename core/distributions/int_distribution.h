@@ -1,0 +1,98 @@
+// IntDistribution: one validated, sampleable integer distribution of the
+// config (constant, uniform, lognormal, zipf, poisson, with an optional cap).
+//
+// Construction takes parameters that core/config validation has already
+// checked; each factory states its preconditions. Sampling reads only the
+// bits of a RandomStream, so a value is a pure function of its stream key.
+// Immutable and thread-safe.
+#ifndef CONVGEN_CORE_DISTRIBUTIONS_INT_DISTRIBUTION_H_
+#define CONVGEN_CORE_DISTRIBUTIONS_INT_DISTRIBUTION_H_
+
+#include <cstdint>
+#include <string>
+#include <variant>
+
+#include "core/random/random_stream.h"
+
+namespace convgen {
+
+// Every sample is at most this (2^62): larger draws of the unbounded
+// distributions saturate here, so a value always fits int64 and converts
+// exactly to double. Workload limits are far below.
+inline constexpr int64_t kMaxSampleValue = int64_t{1} << 62;
+
+class IntDistribution {
+ public:
+  struct Constant {
+    int64_t value;
+  };
+  struct Uniform {
+    int64_t min;
+    int64_t max;
+  };
+  // exp(Normal(mu, sigma)), rounded to the nearest integer, ties to even
+  // (numpy's round).
+  struct Lognormal {
+    double mu;
+    double sigma;
+  };
+  struct Zipf {
+    double alpha;
+  };
+  struct Poisson {
+    double lambda;
+  };
+  using Params = std::variant<Constant, Uniform, Lognormal, Zipf, Poisson>;
+
+  // value >= 0.
+  static IntDistribution MakeConstant(int64_t value);
+  // 0 < min <= max.
+  static IntDistribution MakeUniform(int64_t min, int64_t max);
+  // mu finite, sigma finite and >= 0. cap >= 0; 0 means none.
+  static IntDistribution MakeLognormal(double mu, double sigma, int64_t cap);
+  // The lognormal whose mean is `average` and whose median is
+  // average * median_ratio. average >= 1, 0 < median_ratio < 1.
+  static IntDistribution MakeLognormalByAverage(double average,
+                                                double median_ratio,
+                                                int64_t cap);
+  // 1 < alpha <= 1000.
+  static IntDistribution MakeZipf(double alpha, int64_t cap);
+  // 0 < lambda <= 1e15.
+  static IntDistribution MakePoisson(double lambda, int64_t cap);
+
+  // Returns one sample, in [0, kMaxSampleValue], at most cap() if capped.
+  int64_t Sample(RandomStream& stream) const;
+
+  const Params& params() const { return params_; }
+  // Returns the cap, 0 if none.
+  int64_t cap() const { return cap_; }
+
+  // Returns a short human-readable form, e.g. "zipf(alpha=1.5, max=20)".
+  std::string ToString() const;
+
+ private:
+  IntDistribution(Params params, int64_t cap) : params_(params), cap_(cap) {}
+
+  Params params_;
+  int64_t cap_;
+};
+
+// Samplers on a RandomStream's bits, exposed for tests and for the
+// distributions above. Each consumes a variable number of words.
+
+// Returns a standard normal deviate (Marsaglia's polar method; the second
+// deviate of each pair is discarded so every call is self-contained).
+double SampleStandardNormal(RandomStream& stream);
+// Returns numpy.random.zipf's value (Devroye's rejection), saturated at
+// kMaxSampleValue.
+int64_t SampleZipf(RandomStream& stream, double alpha);
+// Returns a Poisson deviate: multiplication for lambda < 10, Hoermann's PTRS
+// transformed rejection above (as numpy), exact for large lambda.
+int64_t SamplePoisson(RandomStream& stream, double lambda);
+// Returns log(Gamma(x)) for x >= 1 by numpy's series (deterministic, no libm
+// lgamma).
+double LogGamma(double x);
+
+}  // namespace convgen
+
+#endif  // CONVGEN_CORE_DISTRIBUTIONS_INT_DISTRIBUTION_H_

@@ -1,0 +1,218 @@
+#include "core/config/generation_spec.h"
+
+#include <cmath>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "core/config/config_json.h"
+
+namespace convgen {
+namespace {
+
+// Collects the problems of one distribution; `path` is its JSON path.
+class DistributionChecker {
+ public:
+  DistributionChecker(std::string path, ConfigErrors& errors)
+      : path_(std::move(path)), errors_(errors) {}
+
+  bool ok() const { return ok_; }
+
+  void Fail(absl::string_view field, std::string message) {
+    errors_.Add(field.empty() ? path_ : JoinPath(path_, field), std::move(message));
+    ok_ = false;
+  }
+
+  // Checks that `value` is finite and lies in the range the predicate holds.
+  template <class Predicate>
+  void CheckNumber(absl::string_view field, double value, Predicate in_range,
+                   absl::string_view rule) {
+    if (!std::isfinite(value) || !in_range(value)) {
+      Fail(field, absl::StrCat("must be ", rule, " (got ", value, ")"));
+    }
+  }
+
+ private:
+  std::string path_;
+  ConfigErrors& errors_;
+  bool ok_ = true;
+};
+
+std::optional<IntDistribution> CheckDistribution(const v1::Distribution& d,
+                                                 const std::string& path,
+                                                 ConfigErrors& errors) {
+  DistributionChecker check(path, errors);
+  const bool takes_cap = d.has_lognormal_average() ||
+                         d.has_lognormal_mean_sigma() || d.has_zipf() ||
+                         d.has_poisson();
+  int64_t cap = 0;
+  if (d.has_max()) {
+    if (!takes_cap) {
+      check.Fail("max", "only lognormal, zipf and poisson take a cap");
+    } else if (d.max() < 0) {
+      check.Fail("max", absl::StrCat("must be >= 0; 0 means no cap (got ",
+                                     d.max(), ")"));
+    } else {
+      cap = d.max();
+    }
+  }
+  std::optional<IntDistribution> result;
+  switch (d.kind_case()) {
+    case v1::Distribution::kConstant: {
+      const int64_t value = d.constant().value();
+      if (value < 0) {
+        check.Fail("value", absl::StrCat("must be >= 0 (got ", value, ")"));
+      }
+      result = IntDistribution::MakeConstant(value);
+      break;
+    }
+    case v1::Distribution::kUniform: {
+      const int64_t min = d.uniform().min();
+      const int64_t max = d.uniform().max();
+      if (min <= 0) {
+        check.Fail("min", absl::StrCat("must be > 0 (got ", min, ")"));
+      } else if (max < min) {
+        check.Fail("", absl::StrCat("uniform max must be >= min (", max, " < ",
+                                    min, ")"));
+      }
+      result = IntDistribution::MakeUniform(min, max);
+      break;
+    }
+    case v1::Distribution::kLognormalAverage: {
+      const v1::LognormalByAverage& l = d.lognormal_average();
+      check.CheckNumber("average", l.average(), [](double v) { return v >= 1; },
+                        ">= 1");
+      const double ratio =
+          l.has_median_ratio() ? l.median_ratio() : kDefaultMedianRatio;
+      check.CheckNumber("median_ratio", ratio,
+                        [](double v) { return v > 0 && v < 1; },
+                        "in (0, 1), exclusive");
+      if (check.ok()) {
+        result = IntDistribution::MakeLognormalByAverage(l.average(), ratio, cap);
+      }
+      break;
+    }
+    case v1::Distribution::kLognormalMeanSigma: {
+      const v1::LognormalByMeanSigma& l = d.lognormal_mean_sigma();
+      check.CheckNumber("mean", l.mean(), [](double v) { return v > 0; }, "> 0");
+      check.CheckNumber("sigma", l.sigma(), [](double v) { return v >= 0; },
+                        ">= 0");
+      result = IntDistribution::MakeLognormal(l.mean(), l.sigma(), cap);
+      break;
+    }
+    case v1::Distribution::kZipf:
+      check.CheckNumber("alpha", d.zipf().alpha(),
+                        [](double v) { return v > 1 && v <= kMaxZipfAlpha; },
+                        "> 1 and <= 1000");
+      result = IntDistribution::MakeZipf(d.zipf().alpha(), cap);
+      break;
+    case v1::Distribution::kPoisson:
+      check.CheckNumber("alpha", d.poisson().alpha(),
+                        [](double v) { return v > 0 && v <= kMaxPoissonAlpha; },
+                        "> 0 and <= 1e15");
+      result = IntDistribution::MakePoisson(d.poisson().alpha(), cap);
+      break;
+    case v1::Distribution::KIND_NOT_SET:
+      check.Fail("", "no distribution kind set; use one of constant, uniform, "
+                     "lognormal, zipf, poisson");
+      break;
+  }
+  if (!check.ok()) return std::nullopt;
+  return result;
+}
+
+// Checks the distribution `field` of a message; `present` says whether it
+// is set. A missing optional field yields `fallback`.
+std::optional<IntDistribution> CheckField(
+    bool present, const v1::Distribution& d, const std::string& path,
+    std::optional<IntDistribution> fallback, ConfigErrors& errors) {
+  if (!present) {
+    if (fallback) return fallback;
+    errors.Add(path, "missing required field");
+    return std::nullopt;
+  }
+  return CheckDistribution(d, path, errors);
+}
+
+}  // namespace
+
+std::optional<GenerationSpec> SpecFromConfig(const v1::GenerationConfig& config,
+                                             ConfigErrors& errors) {
+  GenerationSpec spec;
+  if (config.filetype() != kConversationsFiletype) {
+    errors.Add("filetype", absl::StrCat("must be \"", kConversationsFiletype,
+                                        "\" (got \"", config.filetype(), "\")"));
+  }
+  if (config.num_conversations() <= 0) {
+    errors.Add("num_conversations", absl::StrCat("must be > 0 (got ",
+                                                 config.num_conversations(), ")"));
+  }
+  spec.num_conversations = config.num_conversations();
+  if (config.text_files().empty()) {
+    errors.Add("text_files", "must list at least one file");
+  }
+  for (int i = 0; i < config.text_files_size(); ++i) {
+    if (config.text_files(i).empty()) {
+      errors.Add(IndexPath("text_files", i), "must be a non-empty file name");
+    }
+    spec.text_files.push_back(config.text_files(i));
+  }
+  spec.print_stats = config.print_stats();
+
+  std::optional<IntDistribution> num_turns, common_prefix, prefix, input, output;
+  if (!config.has_prompt_input()) {
+    errors.Add("prompt_input", "missing required field");
+  } else {
+    const v1::PromptInput& in = config.prompt_input();
+    num_turns = CheckField(in.has_num_turns(), in.num_turns(),
+                           "prompt_input.num_turns", std::nullopt, errors);
+    common_prefix = CheckField(
+        in.has_common_prefix_num_tokens(), in.common_prefix_num_tokens(),
+        "prompt_input.common_prefix_num_tokens",
+        IntDistribution::MakeConstant(0), errors);
+    prefix = CheckField(in.has_prefix_num_tokens(), in.prefix_num_tokens(),
+                        "prompt_input.prefix_num_tokens", std::nullopt, errors);
+    input = CheckField(in.has_num_tokens(), in.num_tokens(),
+                       "prompt_input.num_tokens", std::nullopt, errors);
+  }
+  if (!config.has_prompt_output()) {
+    errors.Add("prompt_output", "missing required field");
+  } else {
+    const v1::PromptOutput& out = config.prompt_output();
+    output = CheckField(out.has_num_tokens(), out.num_tokens(),
+                        "prompt_output.num_tokens", std::nullopt, errors);
+  }
+  if (!errors.empty()) return std::nullopt;
+  spec.num_turns = *num_turns;
+  spec.common_prefix_num_tokens = *common_prefix;
+  spec.prefix_num_tokens = *prefix;
+  spec.input_num_tokens = *input;
+  spec.output_num_tokens = *output;
+  return spec;
+}
+
+absl::StatusOr<GenerationSpec> LoadSpec(const v1::GenerationConfig& config) {
+  ConfigErrors errors;
+  std::optional<GenerationSpec> spec = SpecFromConfig(config, errors);
+  if (!spec) return errors.ToStatus();
+  return *std::move(spec);
+}
+
+std::optional<GenerationSpec> SpecFromJson(absl::string_view json,
+                                           ConfigErrors& errors,
+                                           v1::GenerationConfig* config_out) {
+  v1::GenerationConfig config = ConfigFromJson(json, errors);
+  errors.BeginStage();
+  std::optional<GenerationSpec> spec = SpecFromConfig(config, errors);
+  if (config_out != nullptr) *config_out = std::move(config);
+  return spec;
+}
+
+absl::StatusOr<GenerationSpec> LoadSpecFromJson(absl::string_view json,
+                                                v1::GenerationConfig* config_out) {
+  ConfigErrors errors;
+  std::optional<GenerationSpec> spec = SpecFromJson(json, errors, config_out);
+  if (!spec) return errors.ToStatus();
+  return *std::move(spec);
+}
+
+}  // namespace convgen

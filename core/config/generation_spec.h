@@ -1,0 +1,60 @@
+// GenerationSpec: a config that passed every rule, with its distributions
+// built and defaults filled in (what the conversation core consumes), and
+// the functions that produce it from a proto or from vLLM's JSON text.
+// Values are immutable after construction and safe to share across threads.
+#ifndef CONVGEN_CORE_CONFIG_GENERATION_SPEC_H_
+#define CONVGEN_CORE_CONFIG_GENERATION_SPEC_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "convgen/v1/config.pb.h"
+#include "core/config/config_errors.h"
+#include "core/distributions/int_distribution.h"
+
+namespace convgen {
+
+inline constexpr absl::string_view kConversationsFiletype = "generate_conversations";
+// vLLM's default median/mean ratio for lognormal-by-average.
+inline constexpr double kDefaultMedianRatio = 0.85;
+// Upper bounds that keep the samplers exact and terminating.
+inline constexpr double kMaxZipfAlpha = 1000.0;
+inline constexpr double kMaxPoissonAlpha = 1e15;
+
+struct GenerationSpec {
+  int64_t num_conversations = 0;
+  std::vector<std::string> text_files;
+  bool print_stats = false;
+  IntDistribution num_turns = IntDistribution::MakeConstant(2);
+  IntDistribution common_prefix_num_tokens = IntDistribution::MakeConstant(0);
+  IntDistribution prefix_num_tokens = IntDistribution::MakeConstant(0);
+  IntDistribution input_num_tokens = IntDistribution::MakeConstant(0);
+  IntDistribution output_num_tokens = IntDistribution::MakeConstant(0);
+};
+
+// Checks every rule of `config`, adding each violation to `errors` at its
+// JSON path. Returns the spec iff there were no errors before or during.
+std::optional<GenerationSpec> SpecFromConfig(const v1::GenerationConfig& config,
+                                             ConfigErrors& errors);
+
+// Returns the spec of a typed config, or InvalidArgument listing every problem.
+absl::StatusOr<GenerationSpec> LoadSpec(const v1::GenerationConfig& config);
+
+// Reads vLLM JSON text (config_json.h) and checks every rule, adding all
+// problems of both steps to `errors`. Returns the spec iff there were none;
+// `config_out` (if given) receives the proto that was read.
+std::optional<GenerationSpec> SpecFromJson(absl::string_view json,
+                                           ConfigErrors& errors,
+                                           v1::GenerationConfig* config_out = nullptr);
+
+// SpecFromJson, with the problems as one InvalidArgument status.
+absl::StatusOr<GenerationSpec> LoadSpecFromJson(
+    absl::string_view json, v1::GenerationConfig* config_out = nullptr);
+
+}  // namespace convgen
+
+#endif  // CONVGEN_CORE_CONFIG_GENERATION_SPEC_H_

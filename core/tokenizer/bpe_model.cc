@@ -1,0 +1,265 @@
+#include "core/tokenizer/bpe_model.h"
+
+#include <algorithm>
+#include <atomic>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "core/tokenizer/unicode.h"
+
+namespace convgen {
+namespace {
+
+// Words longer than this are encoded without the cache: they are rare, and
+// would make the cache's memory grow with the text.
+constexpr size_t kMaxCachedWordBytes = 64;
+// Entries per model per thread before the cache starts over.
+constexpr size_t kMaxCacheEntries = 1 << 16;
+
+struct WordCache {
+  // word -> [begin, end) in tokens
+  absl::flat_hash_map<std::string, std::pair<uint32_t, uint32_t>> words;
+  std::vector<WordToken> tokens;
+  void Clear() {
+    words.clear();
+    tokens.clear();
+  }
+};
+
+// One cache per (thread, model); a thread rarely uses more than a few models.
+WordCache& CacheFor(uint64_t serial) {
+  thread_local absl::flat_hash_map<uint64_t, WordCache> caches;
+  if (caches.size() > 8 && !caches.contains(serial)) caches.clear();
+  return caches[serial];
+}
+
+std::atomic<uint64_t> next_serial{1};
+
+}  // namespace
+
+BpeModel::BpeModel(std::vector<std::string> tokens, const Options& options)
+    : tokens_(std::move(tokens)), options_(options), serial_(next_serial++) {}
+
+absl::StatusOr<std::unique_ptr<BpeModel>> BpeModel::Create(
+    std::vector<std::string> tokens, const std::vector<Merge>& merges,
+    const Options& options) {
+  std::unique_ptr<BpeModel> model(new BpeModel(std::move(tokens), options));
+  model->ids_.reserve(model->tokens_.size());
+  for (TokenId id = 0; id < model->tokens_.size(); ++id) {
+    const std::string& text = model->tokens_[id];
+    if (!text.empty()) model->ids_.emplace(text, id);
+  }
+  if (options.alphabet == Alphabet::kBytes) {
+    for (int b = 0; b < 256; ++b) {
+      const auto id = model->Find(std::string(1, static_cast<char>(b)));
+      if (!id) {
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "byte-level vocabulary has no token for byte 0x%02X", b));
+      }
+      model->byte_ids_[b] = *id;
+    }
+  } else {
+    model->has_all_fallback_bytes_ = true;
+    for (int b = 0; b < 256; ++b) {
+      model->fallback_ids_[b] = model->Find(absl::StrFormat("<0x%02X>", b));
+      model->has_all_fallback_bytes_ &= model->fallback_ids_[b].has_value();
+    }
+    if (options.byte_fallback && !model->has_all_fallback_bytes_) {
+      return absl::InvalidArgumentError(
+          "byte_fallback is set but the vocabulary lacks some <0xXX> tokens");
+    }
+    model->space_id_ = model->Find(kSentencePieceSpace);
+    model->spaces_start_tokens_ = true;
+    for (const std::string& token : model->tokens_) {
+      const absl::string_view text = token;
+      // Any "▁" after a character other than "▁" breaks the property.
+      size_t pos = text.find(kSentencePieceSpace, 1);
+      while (pos != std::string::npos) {
+        if (pos < kSentencePieceSpace.size() ||
+            text.compare(pos - kSentencePieceSpace.size(), kSentencePieceSpace.size(), kSentencePieceSpace) != 0) {
+          model->spaces_start_tokens_ = false;
+        }
+        pos = text.find(kSentencePieceSpace, pos + 1);
+      }
+    }
+  }
+  model->merges_.reserve(merges.size());
+  for (const Merge& m : merges) {
+    // The first rule for a pair wins.
+    model->merges_.try_emplace(PairKey(m.left, m.right), MergeResult{m.rank, m.merged});
+  }
+  return model;
+}
+
+std::optional<TokenId> BpeModel::Find(absl::string_view text) const {
+  const auto it = ids_.find(text);
+  if (it == ids_.end()) return std::nullopt;
+  return it->second;
+}
+
+absl::string_view BpeModel::TokenText(TokenId id) const {
+  return id < tokens_.size() ? absl::string_view(tokens_[id]) : absl::string_view();
+}
+
+void BpeModel::EncodeWord(absl::string_view word, bool virtual_prefix,
+                          std::vector<WordToken>* out) const {
+  if (word.size() > kMaxCachedWordBytes || virtual_prefix) {
+    // Words with the virtual prefix are one per segment: not worth caching.
+    EncodeWordUncached(word, virtual_prefix, out);
+    return;
+  }
+  WordCache& cache = CacheFor(serial_);
+  const auto it = cache.words.find(word);
+  if (it != cache.words.end()) {
+    out->insert(out->end(), cache.tokens.begin() + it->second.first,
+                cache.tokens.begin() + it->second.second);
+    return;
+  }
+  const size_t start = out->size();
+  EncodeWordUncached(word, virtual_prefix, out);
+  if (cache.words.size() >= kMaxCacheEntries) cache.Clear();
+  const auto begin = static_cast<uint32_t>(cache.tokens.size());
+  cache.tokens.insert(cache.tokens.end(), out->begin() + start, out->end());
+  cache.words.emplace(word, std::make_pair(begin, static_cast<uint32_t>(cache.tokens.size())));
+}
+
+void BpeModel::EncodeWordUncached(absl::string_view word, bool virtual_prefix,
+                                  std::vector<WordToken>* out) const {
+  if (options_.ignore_merges) {
+    std::optional<TokenId> whole;
+    if (options_.alphabet == Alphabet::kBytes) {
+      whole = Find(word);
+    } else {
+      std::string text = virtual_prefix ? std::string(kSentencePieceSpace) : std::string();
+      for (char c : word) {
+        if (c == ' ') {
+          text.append(kSentencePieceSpace.data(), kSentencePieceSpace.size());
+        } else {
+          text.push_back(c);
+        }
+      }
+      whole = Find(text);
+    }
+    if (whole) {
+      out->push_back({*whole, static_cast<uint32_t>(word.size())});
+      return;
+    }
+  }
+  thread_local std::vector<WordToken> symbols;
+  symbols.clear();
+  InitialSymbols(word, virtual_prefix, &symbols);
+  MergeAll(&symbols);
+  out->insert(out->end(), symbols.begin(), symbols.end());
+}
+
+void BpeModel::InitialSymbols(absl::string_view word, bool virtual_prefix,
+                              std::vector<WordToken>* symbols) const {
+  if (options_.alphabet == Alphabet::kBytes) {
+    for (unsigned char b : word) symbols->push_back({byte_ids_[b], 1});
+    return;
+  }
+  // SentencePiece alphabet: characters, with spaces as "▁". An unknown
+  // character becomes its byte tokens, else the (fused) unknown token, else
+  // nothing, exactly as HF's BPE::merge_word.
+  bool last_was_unk = false;
+  const auto add_unknown = [&](uint32_t length) {
+    if (!options_.unk_id) return;
+    if (options_.fuse_unk && last_was_unk) {
+      symbols->back().source_length += length;
+    } else {
+      symbols->push_back({*options_.unk_id, length});
+    }
+    last_was_unk = true;
+  };
+  if (virtual_prefix) {
+    if (space_id_) {
+      symbols->push_back({*space_id_, 0});
+    } else if (options_.byte_fallback) {
+      for (unsigned char b : kSentencePieceSpace) symbols->push_back({*fallback_ids_[b], 0});
+    } else {
+      add_unknown(0);
+    }
+  }
+  size_t pos = 0;
+  while (pos < word.size()) {
+    size_t length;
+    unicode::DecodeUtf8(word, pos, &length);
+    const absl::string_view ch = word.substr(pos, length);
+    const absl::string_view text = ch == " " ? kSentencePieceSpace : ch;
+    if (const auto id = Find(text)) {
+      symbols->push_back({*id, static_cast<uint32_t>(length)});
+      last_was_unk = false;
+    } else if (options_.byte_fallback) {
+      // A space's bytes are those of "▁", which it stands for.
+      for (size_t i = 0; i < text.size(); ++i) {
+        const auto b = static_cast<unsigned char>(text[i]);
+        symbols->push_back({*fallback_ids_[b], i == 0 ? static_cast<uint32_t>(length) : 0});
+      }
+      last_was_unk = false;
+    } else {
+      add_unknown(static_cast<uint32_t>(length));
+    }
+    pos += length;
+  }
+}
+
+void BpeModel::MergeAll(std::vector<WordToken>* symbols) const {
+  const int n = static_cast<int>(symbols->size());
+  if (n < 2) return;
+  // Doubly linked list over the symbols; a merged-away symbol is dead.
+  thread_local std::vector<int> prev, next;
+  thread_local std::vector<bool> dead;
+  prev.resize(n);
+  next.resize(n);
+  dead.assign(n, false);
+  for (int i = 0; i < n; ++i) {
+    prev[i] = i - 1;
+    next[i] = i + 1 < n ? i + 1 : -1;
+  }
+  struct Candidate {
+    uint32_t rank;
+    int pos;
+    TokenId merged;
+    // Min-heap on (rank, pos) through std::*_heap's max-heap.
+    bool operator<(const Candidate& o) const {
+      return rank != o.rank ? rank > o.rank : pos > o.pos;
+    }
+  };
+  thread_local std::vector<Candidate> heap;
+  heap.clear();
+  std::vector<WordToken>& s = *symbols;
+  const auto push_pair = [&](int pos) {
+    const int right = next[pos];
+    if (right < 0) return;
+    const auto it = merges_.find(PairKey(s[pos].id, s[right].id));
+    if (it == merges_.end()) return;
+    heap.push_back({it->second.rank, pos, it->second.merged});
+    std::push_heap(heap.begin(), heap.end());
+  };
+  for (int i = 0; i + 1 < n; ++i) push_pair(i);
+  while (!heap.empty()) {
+    std::pop_heap(heap.begin(), heap.end());
+    const Candidate top = heap.back();
+    heap.pop_back();
+    if (dead[top.pos] || next[top.pos] < 0) continue;
+    const int right = next[top.pos];
+    // Skip entries whose pair has changed since they were queued.
+    const auto it = merges_.find(PairKey(s[top.pos].id, s[right].id));
+    if (it == merges_.end() || it->second.merged != top.merged) continue;
+    s[top.pos].id = top.merged;
+    s[top.pos].source_length += s[right].source_length;
+    dead[right] = true;
+    next[top.pos] = next[right];
+    if (next[right] >= 0) prev[next[right]] = top.pos;
+    if (prev[top.pos] >= 0) push_pair(prev[top.pos]);
+    push_pair(top.pos);
+  }
+  int out = 0;
+  for (int i = 0; i < n; ++i) {
+    if (!dead[i]) s[out++] = s[i];
+  }
+  s.resize(out);
+}
+
+}  // namespace convgen

@@ -1,0 +1,120 @@
+// BpeModel: byte-pair encoding of one pre-token ("word"), with the exact merge
+// order of Hugging Face's BPE (Word::merge_all: repeatedly merge the adjacent
+// pair of lowest rank, leftmost first), in two alphabets:
+//  - byte level (GPT-2, Llama 3, Qwen, tiktoken): a word starts as its bytes;
+//  - SentencePiece style (Llama 2, Mistral): a word starts as its characters,
+//    spaces read as U+2581 ("▁"), optionally after a virtual leading "▁";
+//    characters missing from the vocabulary become <0xXX> byte tokens
+//    (byte_fallback) or the unknown token.
+//
+// The model is immutable after Create and thread-safe. Encoded words are
+// memoised in a per-thread cache, bounded in size, so that the common words
+// of a text cost one hash lookup.
+#ifndef CONVGEN_CORE_TOKENIZER_BPE_MODEL_H_
+#define CONVGEN_CORE_TOKENIZER_BPE_MODEL_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "core/tokenizer/tokenizer.h"
+
+namespace convgen {
+
+// U+2581, which stands for a space in SentencePiece vocabularies.
+inline constexpr absl::string_view kSentencePieceSpace = "\xE2\x96\x81";
+
+// One token of an encoded word and how many bytes of the source text it
+// covers (0 for the virtual leading "▁").
+struct WordToken {
+  TokenId id;
+  uint32_t source_length;
+};
+
+class BpeModel {
+ public:
+  enum class Alphabet { kBytes, kSentencePiece };
+
+  struct Options {
+    Alphabet alphabet = Alphabet::kBytes;
+    // HF ignore_merges: a word that is itself a vocabulary token is emitted
+    // as that token without merging.
+    bool ignore_merges = false;
+    bool byte_fallback = false;
+    std::optional<TokenId> unk_id;
+    bool fuse_unk = false;
+  };
+
+  // One merge rule: left + right -> merged. Lower ranks merge first; among
+  // equal ranks, the leftmost pair.
+  struct Merge {
+    TokenId left;
+    TokenId right;
+    TokenId merged;
+    uint32_t rank;
+  };
+
+  // `tokens[id]` is the text of token id in the model's alphabet (raw bytes
+  // for kBytes; UTF-8 with "▁" for kSentencePiece); empty for unused ids.
+  static absl::StatusOr<std::unique_ptr<BpeModel>> Create(
+      std::vector<std::string> tokens, const std::vector<Merge>& merges,
+      const Options& options);
+
+  // Appends the tokens of `word` (source text: spaces are still spaces in the
+  // SentencePiece alphabet). `virtual_prefix` adds the leading "▁" that the
+  // SentencePiece normalizer prepends.
+  void EncodeWord(absl::string_view word, bool virtual_prefix,
+                  std::vector<WordToken>* out) const;
+
+  // Returns the id of the token whose model text is `text`, if any.
+  std::optional<TokenId> Find(absl::string_view text) const;
+
+  // Returns the model text of a token ("" for ids out of range).
+  absl::string_view TokenText(TokenId id) const;
+  size_t vocab_size() const { return tokens_.size(); }
+  const Options& options() const { return options_; }
+
+  // True iff no vocabulary token holds "▁" after another character other than
+  // "▁": then a SentencePiece text can be cut before each space that follows
+  // a non-space, and the parts encoded alone give the same tokens.
+  bool spaces_start_tokens() const { return spaces_start_tokens_; }
+
+ private:
+  struct MergeResult {
+    uint32_t rank;
+    TokenId merged;
+  };
+
+  BpeModel(std::vector<std::string> tokens, const Options& options);
+
+  // The uncached encoding.
+  void EncodeWordUncached(absl::string_view word, bool virtual_prefix,
+                          std::vector<WordToken>* out) const;
+  void InitialSymbols(absl::string_view word, bool virtual_prefix,
+                      std::vector<WordToken>* symbols) const;
+  void MergeAll(std::vector<WordToken>* symbols) const;
+
+  static uint64_t PairKey(TokenId left, TokenId right) {
+    return (static_cast<uint64_t>(left) << 32) | right;
+  }
+
+  std::vector<std::string> tokens_;
+  absl::flat_hash_map<std::string, TokenId> ids_;
+  absl::flat_hash_map<uint64_t, MergeResult> merges_;
+  Options options_;
+  TokenId byte_ids_[256];             // kBytes: the token of each byte
+  std::optional<TokenId> fallback_ids_[256];  // kSentencePiece: <0xXX>
+  bool has_all_fallback_bytes_ = false;
+  std::optional<TokenId> space_id_;   // kSentencePiece: "▁"
+  bool spaces_start_tokens_ = false;
+  uint64_t serial_;  // distinguishes models in the per-thread caches
+};
+
+}  // namespace convgen
+
+#endif  // CONVGEN_CORE_TOKENIZER_BPE_MODEL_H_

@@ -1,0 +1,268 @@
+#include "core/tokenizer/pre_tokenizer.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include <array>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "core/tokenizer/unicode.h"
+
+namespace convgen {
+
+const char kGpt2Pattern[] =
+    R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
+const char kCl100kPattern[] =
+    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+const char kQwen2Pattern[] =
+    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+const char kO200kPattern[] =
+    R"([^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+
+namespace {
+
+using unicode::CharClass;
+
+// ---------------------------------------------------------------------------
+// PCRE2 JIT splitter.
+
+class RegexPreTokenizer : public PreTokenizer {
+ public:
+  RegexPreTokenizer(pcre2_code* code, SplitBehavior behavior)
+      : code_(code), behavior_(behavior) {}
+  ~RegexPreTokenizer() override { pcre2_code_free(code_); }
+
+  void Split(absl::string_view text, Piece range,
+             std::vector<Piece>* pieces) const override {
+    pcre2_match_data* match = pcre2_match_data_create_from_pattern(code_, nullptr);
+    const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
+    // The subject ends at the range's end: HF matches each split of its
+    // input on its own, so (?!\S) sees the end of the range as the end.
+    const PCRE2_SIZE end = range.end;
+    PCRE2_SIZE pos = range.begin;
+    uint32_t gap_start = range.begin;
+    while (pos < end) {
+      const int rc = pcre2_match(code_, subject, end, pos, 0, match, nullptr);
+      if (rc < 0) break;
+      const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(match);
+      const auto m_begin = static_cast<uint32_t>(ovector[0]);
+      const auto m_end = static_cast<uint32_t>(ovector[1]);
+      if (m_end == m_begin) {  // empty match: step over one character
+        size_t length;
+        unicode::DecodeUtf8(text, m_begin, &length);
+        pos = m_begin + length;
+        continue;
+      }
+      if (behavior_ == SplitBehavior::kIsolated && m_begin > gap_start) {
+        pieces->push_back({gap_start, m_begin});
+      }
+      pieces->push_back({m_begin, m_end});
+      gap_start = m_end;
+      pos = m_end;
+    }
+    if (behavior_ == SplitBehavior::kIsolated && gap_start < range.end) {
+      pieces->push_back({gap_start, range.end});
+    }
+    pcre2_match_data_free(match);
+  }
+
+ private:
+  pcre2_code* code_;
+  SplitBehavior behavior_;
+};
+
+// ---------------------------------------------------------------------------
+// Hand-written scanner for
+//   (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,K}|
+//   ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
+// with K = 3 (cl100k, Llama 3) or 1 (Qwen2/3). Every character is a letter,
+// a number, white space or other, so the alternatives cover all text and the
+// scanner emits consecutive pieces. Each branch below follows the regex's
+// leftmost-first, greedy-with-backtracking semantics.
+
+class Cl100kPreTokenizer : public PreTokenizer {
+ public:
+  explicit Cl100kPreTokenizer(int max_digits) : max_digits_(max_digits) {}
+
+  void Split(absl::string_view text, Piece range,
+             std::vector<Piece>* pieces) const override {
+    Scanner s{text, range.end};
+    size_t i = range.begin;
+    while (i < range.end) {
+      const size_t end = s.MatchAt(i, max_digits_);
+      pieces->push_back({static_cast<uint32_t>(i), static_cast<uint32_t>(end)});
+      i = end;
+    }
+  }
+
+ private:
+  struct Char {
+    char32_t c;
+    size_t length;
+    CharClass cls;
+  };
+
+  struct Scanner {
+    absl::string_view text;
+    size_t end;
+
+    Char At(size_t pos) const {
+      const auto b = static_cast<unsigned char>(text[pos]);
+      if (b < 0x80) return {b, 1, kAsciiClass[b]};
+      Char ch;
+      ch.c = unicode::DecodeUtf8(text.substr(0, end), pos, &ch.length);
+      ch.cls = unicode::ClassOf(ch.c);
+      return ch;
+    }
+
+    size_t SkipClass(size_t pos, CharClass cls) const {
+      while (pos < end) {
+        const Char ch = At(pos);
+        if (ch.cls != cls) break;
+        pos += ch.length;
+      }
+      return pos;
+    }
+
+    // Length of a contraction ('s 't 're 've 'm 'll 'd, any case) at pos.
+    size_t ContractionAt(size_t pos) const {
+      if (text[pos] != '\'' || pos + 1 >= end) return 0;
+      const Char a = At(pos + 1);
+      const char32_t lower = a.c < 0x80 ? (a.c | 0x20) : a.c;
+      // Under (?i), U+017F (long s) folds to s.
+      if (lower == 's' || lower == 't' || lower == 'm' || lower == 'd' ||
+          a.c == 0x017F) {
+        return 1 + a.length;
+      }
+      const size_t second = pos + 1 + a.length;
+      if ((lower == 'r' || lower == 'v' || lower == 'l') && second < end) {
+        const Char b = At(second);
+        const char32_t lower_b = b.c < 0x80 ? (b.c | 0x20) : b.c;
+        if ((lower != 'l' && lower_b == 'e') || (lower == 'l' && lower_b == 'l')) {
+          return 1 + a.length + b.length;
+        }
+      }
+      return 0;
+    }
+
+    // Returns the end of the piece starting at i.
+    size_t MatchAt(size_t i, int max_digits) const {
+      const Char first = At(i);
+      if (first.c == '\'') {
+        if (const size_t n = ContractionAt(i)) return i + n;
+      }
+      const bool is_crlf = first.c == '\r' || first.c == '\n';
+      // [^\r\n\p{L}\p{N}]?\p{L}+
+      if (first.cls == unicode::kClassLetter) {
+        return SkipClass(i + first.length, unicode::kClassLetter);
+      }
+      const size_t next = i + first.length;
+      if (first.cls != unicode::kClassNumber && !is_crlf && next < end &&
+          At(next).cls == unicode::kClassLetter) {
+        return SkipClass(next, unicode::kClassLetter);
+      }
+      // \p{N}{1,K}
+      if (first.cls == unicode::kClassNumber) {
+        size_t pos = next;
+        for (int k = 1; k < max_digits && pos < end; ++k) {
+          const Char ch = At(pos);
+          if (ch.cls != unicode::kClassNumber) break;
+          pos += ch.length;
+        }
+        return pos;
+      }
+      //  ?[^\s\p{L}\p{N}]+[\r\n]*
+      size_t other_start = i;
+      if (first.c == ' ' && next < end && At(next).cls == unicode::kClassOther) {
+        other_start = next;
+      }
+      if (At(other_start).cls == unicode::kClassOther) {
+        size_t pos = SkipClass(other_start, unicode::kClassOther);
+        while (pos < end && (text[pos] == '\r' || text[pos] == '\n')) ++pos;
+        return pos;
+      }
+      // White space: \s*[\r\n]+ | \s+(?!\S) | \s+
+      size_t run_end = i;
+      size_t last_newline_end = 0;  // end of the last \r or \n in the run
+      size_t last_char_start = i;
+      while (run_end < end) {
+        const Char ch = At(run_end);
+        if (ch.cls != unicode::kClassSpace) break;
+        last_char_start = run_end;
+        run_end += ch.length;
+        if (ch.c == '\r' || ch.c == '\n') last_newline_end = run_end;
+      }
+      if (last_newline_end != 0) return last_newline_end;
+      if (run_end == end) return run_end;  // (?!\S) holds at the end
+      if (last_char_start > i) return last_char_start;
+      return run_end;
+    }
+  };
+
+  static const std::array<CharClass, 128> kAsciiClass;
+  int max_digits_;
+};
+
+const std::array<CharClass, 128> Cl100kPreTokenizer::kAsciiClass = [] {
+  std::array<CharClass, 128> table{};
+  for (char32_t c = 0; c < 128; ++c) table[c] = unicode::ClassOf(c);
+  return table;
+}();
+
+class SequencePreTokenizer : public PreTokenizer {
+ public:
+  explicit SequencePreTokenizer(std::vector<std::unique_ptr<PreTokenizer>> steps)
+      : steps_(std::move(steps)) {}
+
+  void Split(absl::string_view text, Piece range,
+             std::vector<Piece>* pieces) const override {
+    std::vector<Piece> current{range};
+    std::vector<Piece> next;
+    for (const auto& step : steps_) {
+      next.clear();
+      for (const Piece& piece : current) step->Split(text, piece, &next);
+      current.swap(next);
+    }
+    pieces->insert(pieces->end(), current.begin(), current.end());
+  }
+
+ private:
+  std::vector<std::unique_ptr<PreTokenizer>> steps_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<PreTokenizer>> MakeSplitPreTokenizer(
+    const std::string& pattern, SplitBehavior behavior, bool force_regex) {
+  if (!force_regex) {
+    // These patterns match every character, so both behaviors are the same.
+    if (pattern == kCl100kPattern) return std::make_unique<Cl100kPreTokenizer>(3);
+    if (pattern == kQwen2Pattern) return std::make_unique<Cl100kPreTokenizer>(1);
+  }
+  int error_code = 0;
+  PCRE2_SIZE error_offset = 0;
+  pcre2_code* code = pcre2_compile(
+      reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
+      PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF, &error_code, &error_offset,
+      nullptr);
+  if (code == nullptr) {
+    PCRE2_UCHAR message[256];
+    pcre2_get_error_message(error_code, message, sizeof(message));
+    return absl::InvalidArgumentError(
+        absl::StrCat("pre-tokenizer regex does not compile at offset ", error_offset,
+                     ": ", reinterpret_cast<const char*>(message)));
+  }
+  if (pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) != 0) {
+    // Without JIT the interpreter still gives the same pieces, only slower.
+  }
+  return std::make_unique<RegexPreTokenizer>(code, behavior);
+}
+
+std::unique_ptr<PreTokenizer> MakeSequencePreTokenizer(
+    std::vector<std::unique_ptr<PreTokenizer>> steps) {
+  if (steps.size() == 1) return std::move(steps[0]);
+  return std::make_unique<SequencePreTokenizer>(std::move(steps));
+}
+
+}  // namespace convgen

@@ -1,0 +1,22 @@
+#include "core/tokenizer/tokenizer.h"
+
+namespace convgen {
+
+size_t Tokenizer::Count(absl::string_view text) const {
+  thread_local std::vector<TokenId> ids;
+  ids.clear();
+  Encode(text, &ids);
+  return ids.size();
+}
+
+std::string Tokenizer::Decode(absl::Span<const TokenId> ids) const {
+  std::string text;
+  for (TokenId id : ids) {
+    const absl::string_view bytes = TokenBytes(id);
+    text.append(bytes.data(), bytes.size());
+  }
+  if (strips_leading_space() && !text.empty() && text[0] == ' ') text.erase(0, 1);
+  return text;
+}
+
+}  // namespace convgen

@@ -1,0 +1,74 @@
+// Tokenizer: the interface every tokenizer implements, with the semantics of
+// Hugging Face's `encode(text, add_special_tokens=False)`: added tokens
+// (e.g. <|im_start|>) found in the text are split out and encoded as their
+// ids; nothing is added around the text.
+//
+// Implementations are immutable after loading and thread-safe; share them as
+// shared_ptr<const Tokenizer>.
+#ifndef CONVGEN_CORE_TOKENIZER_TOKENIZER_H_
+#define CONVGEN_CORE_TOKENIZER_TOKENIZER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+
+namespace convgen {
+
+using TokenId = uint32_t;
+
+// Tokens of a text with their positions, for cutting text at token and
+// pre-token boundaries.
+struct Encoding {
+  std::vector<TokenId> ids;
+  // offsets[k]: byte offset in the (normalized) text where token k starts.
+  std::vector<uint32_t> offsets;
+  // Indices of the tokens that start a pre-token (or an added token): text
+  // cut just before such a token is usually encoded the same on both sides.
+  std::vector<uint32_t> piece_starts;
+};
+
+class Tokenizer {
+ public:
+  virtual ~Tokenizer() = default;
+
+  // Returns text as the model sees it (e.g. NFC). Encoding text and
+  // encoding Normalize(text) give the same ids; Normalize is idempotent.
+  virtual std::string Normalize(absl::string_view text) const = 0;
+
+  // Appends the ids of text to *ids. Text should be valid UTF-8; invalid
+  // bytes are encoded as the byte-level model sees them, never a crash.
+  virtual void Encode(absl::string_view text, std::vector<TokenId>* ids) const = 0;
+
+  // Encodes already-normalized text with the positions of its tokens
+  // (appending to *encoding; offsets are relative to `text`).
+  virtual void EncodeWithOffsets(absl::string_view text, Encoding* encoding) const = 0;
+
+  // Returns the number of tokens of text.
+  size_t Count(absl::string_view text) const;
+
+  // Returns the bytes a token stands for in decoded text ("" for unknown
+  // ids). Decode(ids) is their concatenation, but for the leading space a
+  // SentencePiece decoder strips.
+  virtual absl::string_view TokenBytes(TokenId id) const = 0;
+
+  // Returns the text of ids, as HF's decode(ids) without cleanup.
+  virtual std::string Decode(absl::Span<const TokenId> ids) const;
+
+  // Number of ids, including added tokens.
+  virtual size_t vocab_size() const = 0;
+
+  // A short description, e.g. "byte-level BPE, 151669 tokens".
+  virtual std::string Describe() const = 0;
+
+ protected:
+  // True iff Decode strips one leading space (SentencePiece's Strip decoder).
+  virtual bool strips_leading_space() const { return false; }
+};
+
+}  // namespace convgen
+
+#endif  // CONVGEN_CORE_TOKENIZER_TOKENIZER_H_

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "core/status_macros.h"
 #include "core/tokenizer/unicode.h"
 
 namespace convgen {
@@ -233,6 +234,46 @@ class SequencePreTokenizer : public PreTokenizer {
 
 }  // namespace
 
+// Rewrites \s and \S as the Unicode White_Space set, which Oniguruma (HF)
+// and Rust's regex (tiktoken) match; PCRE2's \s also matches U+180E.
+absl::StatusOr<std::string> TranslateToPcre2(const std::string& pattern) {
+  constexpr absl::string_view kWhiteSpace =
+      "\\t-\\r\\x{20}\\x{85}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}"
+      "\\x{202F}\\x{205F}\\x{3000}";
+  std::string out;
+  bool in_class = false;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    const char c = pattern[i];
+    if (c == '\\' && i + 1 < pattern.size()) {
+      const char next = pattern[++i];
+      if (next == 's') {
+        absl::StrAppend(&out, in_class ? "" : "[", kWhiteSpace, in_class ? "" : "]");
+      } else if (next == 'S') {
+        if (in_class) {
+          return absl::InvalidArgumentError(
+              "pre-tokenizer regex: \\S inside a character class is not supported");
+        }
+        absl::StrAppend(&out, "[^", kWhiteSpace, "]");
+      } else {
+        out.push_back(c);
+        out.push_back(next);
+      }
+      continue;
+    }
+    if (c == '[' && !in_class) {
+      in_class = true;
+      out.push_back(c);
+      // A ']' right after '[' or '[^' is a literal.
+      if (i + 1 < pattern.size() && pattern[i + 1] == '^') out.push_back(pattern[++i]);
+      if (i + 1 < pattern.size() && pattern[i + 1] == ']') out.push_back(pattern[++i]);
+      continue;
+    }
+    if (c == ']' && in_class) in_class = false;
+    out.push_back(c);
+  }
+  return out;
+}
+
 absl::StatusOr<std::unique_ptr<PreTokenizer>> MakeSplitPreTokenizer(
     const std::string& pattern, SplitBehavior behavior, bool force_regex) {
   if (!force_regex) {
@@ -240,10 +281,11 @@ absl::StatusOr<std::unique_ptr<PreTokenizer>> MakeSplitPreTokenizer(
     if (pattern == kCl100kPattern) return std::make_unique<Cl100kPreTokenizer>(3);
     if (pattern == kQwen2Pattern) return std::make_unique<Cl100kPreTokenizer>(1);
   }
+  ASSIGN_OR_RETURN(const std::string translated, TranslateToPcre2(pattern));
   int error_code = 0;
   PCRE2_SIZE error_offset = 0;
   pcre2_code* code = pcre2_compile(
-      reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
+      reinterpret_cast<PCRE2_SPTR>(translated.data()), translated.size(),
       PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF, &error_code, &error_offset,
       nullptr);
   if (code == nullptr) {

@@ -1,0 +1,206 @@
+// Loading tokenizer files: what is refused, and with which message.
+#include <string>
+
+#include "core/tokenizer/hf_tokenizer_json.h"
+#include "core/tokenizer/tiktoken.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/testing/files.h"
+
+namespace convgen {
+namespace {
+
+using ::testing::HasSubstr;
+
+// A tiny valid byte-level tokenizer.json: the 256 byte tokens and one merge.
+nlohmann::json TinyByteLevel() {
+  nlohmann::json vocab = nlohmann::json::object();
+  int next = 0;
+  for (int b = 0; b < 256; ++b) {
+    const bool printable = (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) ||
+                           (b >= 0xAE && b <= 0xFF);
+    const int c = printable ? b : 256 + next++;
+    std::string utf8;
+    if (c < 0x80) {
+      utf8 = std::string(1, static_cast<char>(c));
+    } else {
+      utf8 = {static_cast<char>(0xC0 | (c >> 6)), static_cast<char>(0x80 | (c & 0x3F))};
+    }
+    vocab[utf8] = b;
+  }
+  vocab["ab"] = 256;
+  return {
+      {"version", "1.0"},
+      {"truncation", nullptr},
+      {"padding", nullptr},
+      {"added_tokens", {{{"id", 257}, {"content", "<|end|>"}, {"single_word", false},
+                         {"lstrip", false}, {"rstrip", false}, {"normalized", false},
+                         {"special", true}}}},
+      {"normalizer", nullptr},
+      {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false},
+                         {"trim_offsets", true}, {"use_regex", true}}},
+      {"post_processor", nullptr},
+      {"decoder", nullptr},
+      {"model", {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", nullptr},
+                 {"vocab", vocab}, {"merges", {"a b"}}}},
+  };
+}
+
+TEST(TokenizerLoadTest, TinyByteLevelTokenizerWorks) {
+  auto tokenizer = LoadHfTokenizerJson(TinyByteLevel().dump());
+  ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
+  std::vector<TokenId> ids;
+  (*tokenizer)->Encode("ab<|end|>ba a", &ids);
+  EXPECT_EQ(ids, (std::vector<TokenId>{256, 257, 'b', 'a', ' ', 'a'}));
+  EXPECT_EQ((*tokenizer)->Decode(ids), "ab<|end|>ba a");
+  EXPECT_EQ((*tokenizer)->vocab_size(), 258u);
+}
+
+TEST(TokenizerLoadTest, MergesAsPairsWork) {
+  nlohmann::json t = TinyByteLevel();
+  t["model"]["merges"] = nlohmann::json::array({nlohmann::json::array({"a", "b"})});
+  auto tokenizer = LoadHfTokenizerJson(t.dump());
+  ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
+  EXPECT_EQ((*tokenizer)->Count("abab"), 2u);
+}
+
+struct RefusalCase {
+  std::string name;
+  std::function<void(nlohmann::json&)> edit;
+  std::string message;
+};
+
+void PrintTo(const RefusalCase& c, std::ostream* os) { *os << c.name; }
+
+class TokenizerRefusalTest : public ::testing::TestWithParam<RefusalCase> {};
+
+TEST_P(TokenizerRefusalTest, RefusedWithAMessageNamingTheFeature) {
+  nlohmann::json t = TinyByteLevel();
+  GetParam().edit(t);
+  auto tokenizer = LoadHfTokenizerJson(t.dump());
+  ASSERT_FALSE(tokenizer.ok());
+  EXPECT_EQ(tokenizer.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(tokenizer.status().message()), HasSubstr(GetParam().message));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Features, TokenizerRefusalTest,
+    ::testing::Values(
+        RefusalCase{"wordpiece", [](auto& t) { t["model"]["type"] = "WordPiece"; },
+                    "model type \"WordPiece\" (convgen implements BPE) is not supported"},
+        RefusalCase{"unigram", [](auto& t) { t["model"]["type"] = "Unigram"; },
+                    "model type \"Unigram\""},
+        RefusalCase{"nfkc", [](auto& t) { t["normalizer"] = {{"type", "NFKC"}}; },
+                    "normalizer type \"NFKC\" is not supported"},
+        RefusalCase{"lowercase_in_sequence",
+                    [](auto& t) {
+                      t["normalizer"] = {{"type", "Sequence"},
+                                         {"normalizers", {{{"type", "Lowercase"}}}}};
+                    },
+                    "normalizer {\"type\":\"Lowercase\"} is not supported"},
+        RefusalCase{"metaspace", [](auto& t) { t["pre_tokenizer"] = {{"type", "Metaspace"}}; },
+                    "pre-tokenizer type \"Metaspace\" is not supported"},
+        RefusalCase{"digits_in_sequence",
+                    [](auto& t) {
+                      t["pre_tokenizer"] = {{"type", "Sequence"},
+                                            {"pretokenizers", {{{"type", "Digits"}}}}};
+                    },
+                    "pre-tokenizer type \"Digits\" is not supported"},
+        RefusalCase{"split_merged_with_previous",
+                    [](auto& t) {
+                      t["pre_tokenizer"] = {
+                          {"type", "Sequence"},
+                          {"pretokenizers",
+                           {{{"type", "Split"}, {"pattern", {{"Regex", "\\s+"}}},
+                             {"behavior", "MergedWithPrevious"}, {"invert", false}},
+                            {{"type", "ByteLevel"}, {"use_regex", false}}}}};
+                    },
+                    "Split pre-tokenizer behavior \"MergedWithPrevious\" with invert false"},
+        RefusalCase{"split_string_pattern",
+                    [](auto& t) {
+                      t["pre_tokenizer"] = {{"type", "Split"}, {"pattern", {{"String", " "}}},
+                                            {"behavior", "Isolated"}, {"invert", false}};
+                    },
+                    "Split pre-tokenizer pattern {\"String\":\" \"}"},
+        RefusalCase{"bad_regex",
+                    [](auto& t) {
+                      t["pre_tokenizer"] = {{"type", "Split"}, {"pattern", {{"Regex", "(["}}},
+                                            {"behavior", "Isolated"}, {"invert", false}};
+                    },
+                    "pre-tokenizer regex does not compile"},
+        RefusalCase{"add_prefix_space",
+                    [](auto& t) { t["pre_tokenizer"]["add_prefix_space"] = true; },
+                    "ByteLevel pre-tokenizer with add_prefix_space is not supported"},
+        RefusalCase{"lstrip_added_token",
+                    [](auto& t) { t["added_tokens"][0]["lstrip"] = true; },
+                    "added token \"<|end|>\" with lstrip is not supported"},
+        RefusalCase{"single_word_added_token",
+                    [](auto& t) { t["added_tokens"][0]["single_word"] = true; },
+                    "added token \"<|end|>\" with single_word"},
+        RefusalCase{"truncation", [](auto& t) { t["truncation"] = {{"max_length", 512}}; },
+                    "\"truncation\" (it would change the encoding) is not supported"},
+        RefusalCase{"padding", [](auto& t) { t["padding"] = {{"strategy", "BatchLongest"}}; },
+                    "\"padding\""},
+        RefusalCase{"dropout", [](auto& t) { t["model"]["dropout"] = 0.1; },
+                    "BPE dropout (it makes encoding random)"},
+        RefusalCase{"subword_prefix",
+                    [](auto& t) { t["model"]["continuing_subword_prefix"] = "##"; },
+                    "BPE continuing_subword_prefix"},
+        RefusalCase{"no_byte_level_nor_sentencepiece",
+                    [](auto& t) { t["pre_tokenizer"] = nullptr; },
+                    "neither byte-level"},
+        RefusalCase{"merge_of_unknown_token",
+                    [](auto& t) { t["model"]["merges"] = {"a q"}; },
+                    "merge \"a q\" uses or makes a token missing from the vocab"},
+        RefusalCase{"merge_with_three_parts",
+                    [](auto& t) { t["model"]["merges"] = {"a b c"}; },
+                    "merge \"a b c\" is not two tokens"},
+        RefusalCase{"vocab_char_outside_byte_alphabet",
+                    [](auto& t) { t["model"]["vocab"]["\xE4\xB8\xAD"] = 300; },
+                    "has a character outside the byte alphabet"},
+        RefusalCase{"missing_byte_token",
+                    [](auto& t) { t["model"]["vocab"].erase("a"); t["model"]["merges"] = nlohmann::json::array(); },
+                    "byte-level vocabulary has no token for byte 0x61"},
+        RefusalCase{"vocab_not_object", [](auto& t) { t["model"]["vocab"] = {1, 2}; },
+                    "model.vocab must be an object"},
+        RefusalCase{"added_token_without_id",
+                    [](auto& t) { t["added_tokens"][0].erase("id"); },
+                    "needs id and content"}),
+    [](const auto& info) { return info.param.name; });
+
+TEST(TokenizerLoadTest, CorruptJsonIsRefused) {
+  for (const std::string text : {std::string("{"), std::string("not json"),
+                                 TinyByteLevel().dump().substr(0, 500), std::string("[1]")}) {
+    auto tokenizer = LoadHfTokenizerJson(text);
+    ASSERT_FALSE(tokenizer.ok());
+    EXPECT_THAT(std::string(tokenizer.status().message()), HasSubstr("tokenizer.json: "));
+  }
+}
+
+TEST(TokenizerLoadTest, MissingFileNamesThePath) {
+  auto tokenizer = LoadHfTokenizerFile("/nonexistent/tokenizer.json");
+  ASSERT_FALSE(tokenizer.ok());
+  EXPECT_EQ(tokenizer.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(tokenizer.status().message()),
+              HasSubstr("/nonexistent/tokenizer.json: No such file or directory"));
+}
+
+TEST(TokenizerLoadTest, TiktokenErrors) {
+  EXPECT_THAT(std::string(LoadTiktoken("IQ== 0\n", "p50k_base").status().message()),
+              HasSubstr("unknown tiktoken encoding \"p50k_base\""));
+  EXPECT_THAT(std::string(LoadTiktoken("IQ== 0\n!!!notbase64 1\n", "cl100k_base")
+                              .status()
+                              .message()),
+              HasSubstr("tiktoken line 2: expected \"<base64 token> <rank>\""));
+  EXPECT_THAT(std::string(LoadTiktoken("", "cl100k_base").status().message()),
+              HasSubstr("tiktoken file has no tokens"));
+  // Ranks without all 256 bytes cannot encode arbitrary text.
+  EXPECT_THAT(std::string(LoadTiktoken("IQ== 0\n", "cl100k_base").status().message()),
+              HasSubstr("has no token for byte 0x00"));
+  EXPECT_THAT(std::string(LoadTiktokenFile("/tmp/ranks.txt").status().message()),
+              HasSubstr("No such file"));
+}
+
+}  // namespace
+}  // namespace convgen

@@ -1,0 +1,83 @@
+// Every tokenizer against Hugging Face's own implementation: token ids of
+// the hard strings and the count of the whole default corpus, from the
+// fixtures tests/oracle/generate_fixtures.js wrote with npm tokenizers@0.23.2.
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/testing/files.h"
+#include "tests/testing/tokenizers.h"
+
+namespace convgen {
+namespace {
+
+struct OracleCase {
+  std::string tokenizer;  // test tokenizer name
+  std::string fixture;    // fixture file stem
+};
+
+void PrintTo(const OracleCase& c, std::ostream* os) { *os << c.tokenizer; }
+
+nlohmann::json LoadFixture(const std::string& stem) {
+  return nlohmann::json::parse(
+      testing::ReadSourceFile("tests/fixtures/tokenizer/" + stem + ".json"));
+}
+
+class TokenizerOracleTest : public ::testing::TestWithParam<OracleCase> {};
+
+TEST_P(TokenizerOracleTest, HardStringsGiveTheOraclesIds) {
+  const Tokenizer& tokenizer = testing::SharedTestTokenizer(GetParam().tokenizer);
+  const nlohmann::json fixture = LoadFixture(GetParam().fixture);
+  ASSERT_GE(fixture["cases"].size(), 60u);
+  int mismatches = 0;
+  for (const auto& c : fixture["cases"]) {
+    const std::string text = c["text"].get<std::string>();
+    const std::vector<TokenId> expected = c["ids"].get<std::vector<TokenId>>();
+    std::vector<TokenId> ids;
+    tokenizer.Encode(text, &ids);
+    EXPECT_EQ(ids, expected) << "text: " << nlohmann::json(text).dump();
+    mismatches += ids != expected;
+    EXPECT_EQ(tokenizer.Count(text), expected.size());
+  }
+  EXPECT_EQ(mismatches, 0);
+}
+
+TEST_P(TokenizerOracleTest, DecodeInvertsEncode) {
+  const Tokenizer& tokenizer = testing::SharedTestTokenizer(GetParam().tokenizer);
+  const nlohmann::json fixture = LoadFixture(GetParam().fixture);
+  for (const auto& c : fixture["cases"]) {
+    const std::string text = c["text"].get<std::string>();
+    // With added tokens in the text a SentencePiece normalizer prepends a
+    // space to each part; only plain text must come back unchanged.
+    if (text.find('<') != std::string::npos) continue;
+    std::vector<TokenId> ids;
+    tokenizer.Encode(text, &ids);
+    EXPECT_EQ(tokenizer.Decode(ids), tokenizer.Normalize(text))
+        << "text: " << nlohmann::json(text).dump();
+  }
+}
+
+TEST_P(TokenizerOracleTest, WholeCorpusCountEqualsTheOracles) {
+  const Tokenizer& tokenizer = testing::SharedTestTokenizer(GetParam().tokenizer);
+  const nlohmann::json fixture = LoadFixture(GetParam().fixture);
+  const std::string corpus = testing::ReadSourceFile("data/corpus/moby-dick.txt");
+  ASSERT_EQ(corpus.size(), 1204997u);
+  std::vector<TokenId> ids;
+  tokenizer.Encode(corpus, &ids);
+  EXPECT_EQ(ids.size(), fixture["corpus_count"].get<size_t>());
+  EXPECT_EQ(tokenizer.Decode(ids), tokenizer.Normalize(corpus));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Tokenizers, TokenizerOracleTest,
+    ::testing::Values(OracleCase{"qwen3", "qwen3"}, OracleCase{"qwen3_regex", "qwen3"},
+                      OracleCase{"llama3", "llama3"}, OracleCase{"llama3_regex", "llama3"},
+                      OracleCase{"mistral", "mistral"}, OracleCase{"cl100k", "cl100k"},
+                      OracleCase{"cl100k_regex", "cl100k"}, OracleCase{"o200k", "o200k"},
+                      OracleCase{"cl100k_tiktoken", "cl100k"},
+                      OracleCase{"o200k_tiktoken", "o200k"}),
+    [](const auto& info) { return info.param.tokenizer; });
+
+}  // namespace
+}  // namespace convgen

@@ -37,9 +37,7 @@ class BpeTokenizer : public Tokenizer {
   absl::string_view TokenBytes(TokenId id) const override;
   size_t vocab_size() const override { return token_bytes_.size(); }
   std::string Describe() const override;
-
- protected:
-  bool strips_leading_space() const override { return sentencepiece_; }
+  bool adds_prefix_space() const override { return sentencepiece_; }
 
  private:
   // Encodes normalized text; offsets and piece starts only if `encoding`.

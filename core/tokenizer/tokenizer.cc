@@ -15,7 +15,7 @@ std::string Tokenizer::Decode(absl::Span<const TokenId> ids) const {
     const absl::string_view bytes = TokenBytes(id);
     text.append(bytes.data(), bytes.size());
   }
-  if (strips_leading_space() && !text.empty() && text[0] == ' ') text.erase(0, 1);
+  if (adds_prefix_space() && !text.empty() && text[0] == ' ') text.erase(0, 1);
   return text;
 }
 

@@ -64,9 +64,11 @@ class Tokenizer {
   // A short description, e.g. "byte-level BPE, 151669 tokens".
   virtual std::string Describe() const = 0;
 
- protected:
-  // True iff Decode strips one leading space (SentencePiece's Strip decoder).
-  virtual bool strips_leading_space() const { return false; }
+  // True iff encoding reads a space before the text (SentencePiece's
+  // "▁" prefix) and Decode strips it again. Text cut from a longer text just
+  // before a space should then start after that space, which the prefix
+  // stands in for.
+  virtual bool adds_prefix_space() const { return false; }
 };
 
 }  // namespace convgen

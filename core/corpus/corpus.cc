@@ -1,0 +1,82 @@
+#include "core/corpus/corpus.h"
+
+#include "absl/strings/str_cat.h"
+#include "core/files.h"
+#include "core/sha256.h"
+#include "core/status_macros.h"
+#include "core/tokenizer/unicode.h"
+
+namespace convgen {
+
+absl::StatusOr<CorpusText> CorpusText::FromBytes(std::string name, std::string bytes) {
+  if (const auto bad = unicode::FindInvalidUtf8(bytes)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "corpus ", name, ": invalid UTF-8 at byte offset ", *bad,
+        "; convert the file to UTF-8 (e.g. iconv -f latin1 -t utf-8)"));
+  }
+  std::string sha256 = Sha256Hex(bytes);
+  return CorpusText(std::move(name), std::move(bytes), std::move(sha256));
+}
+
+absl::StatusOr<CorpusText> LoadCorpusFile(const std::string& path) {
+  ASSIGN_OR_RETURN(std::string bytes, ReadFileToString(path));
+  return CorpusText::FromBytes(path, std::move(bytes));
+}
+
+TokenizedCorpus::TokenizedCorpus(const CorpusText& corpus, const Tokenizer& tokenizer)
+    : name_(corpus.name()), text_(tokenizer.Normalize(corpus.text())) {
+  tokenizer.EncodeWithOffsets(text_, &encoding_);
+}
+
+size_t TokenizedCorpus::memory_bytes() const {
+  return sizeof(*this) + text_.capacity() + encoding_.ids.capacity() * sizeof(TokenId) +
+         encoding_.offsets.capacity() * sizeof(uint32_t) +
+         encoding_.piece_starts.capacity() * sizeof(uint32_t);
+}
+
+std::shared_ptr<const TokenizedCorpus> CorpusCache::Get(const CorpusText& corpus,
+                                                        const std::string& tokenizer_key,
+                                                        const Tokenizer& tokenizer) {
+  Key key{corpus.sha256(), tokenizer_key};
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const auto it = index_.find(key);
+    if (it != index_.end()) {
+      lru_.splice(lru_.begin(), lru_, it->second);
+      return it->second->corpus;
+    }
+  }
+  // Tokenize outside the lock: it takes a while, and other corpora may be
+  // served meanwhile. Two racing misses build twice; the first one stays.
+  auto built = std::make_shared<const TokenizedCorpus>(corpus, tokenizer);
+  std::lock_guard<std::mutex> lock(mutex_);
+  const auto it = index_.find(key);
+  if (it != index_.end()) return it->second->corpus;
+  lru_.push_front({key, built});
+  index_.emplace(std::move(key), lru_.begin());
+  bytes_ += built->memory_bytes();
+  EvictLocked();
+  return built;
+}
+
+void CorpusCache::EvictLocked() {
+  // The newest entry stays even if it alone exceeds the bound.
+  while (bytes_ > max_bytes_ && lru_.size() > 1) {
+    const Entry& victim = lru_.back();
+    bytes_ -= victim.corpus->memory_bytes();
+    index_.erase(victim.key);
+    lru_.pop_back();
+  }
+}
+
+size_t CorpusCache::size_bytes() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return bytes_;
+}
+
+size_t CorpusCache::entries() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return lru_.size();
+}
+
+}  // namespace convgen

@@ -1,0 +1,107 @@
+// Corpora: the text that fills messages.
+//
+// CorpusText is checked UTF-8 with its SHA-256. TokenizedCorpus is that text
+// normalized and encoded once by one tokenizer, with each token's byte
+// offset and the tokens that start pre-tokens, so that conversations can cut
+// text at boundaries the tokenizer respects. CorpusCache shares tokenized
+// corpora by (content SHA-256, tokenizer fingerprint) within a memory bound.
+//
+// CorpusText and TokenizedCorpus are immutable; share TokenizedCorpus as
+// shared_ptr<const TokenizedCorpus>. CorpusCache is thread-safe.
+#ifndef CONVGEN_CORE_CORPUS_CORPUS_H_
+#define CONVGEN_CORE_CORPUS_CORPUS_H_
+
+#include <cstddef>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+#include "core/tokenizer/tokenizer.h"
+
+namespace convgen {
+
+class CorpusText {
+ public:
+  // Checks that bytes are UTF-8; the error names the corpus and the byte
+  // offset of the first invalid sequence.
+  static absl::StatusOr<CorpusText> FromBytes(std::string name, std::string bytes);
+
+  const std::string& name() const { return name_; }
+  const std::string& text() const { return text_; }
+  const std::string& sha256() const { return sha256_; }
+
+ private:
+  CorpusText(std::string name, std::string text, std::string sha256)
+      : name_(std::move(name)), text_(std::move(text)), sha256_(std::move(sha256)) {}
+
+  std::string name_;
+  std::string text_;
+  std::string sha256_;
+};
+
+// Reads a corpus file; the corpus is named by its path.
+absl::StatusOr<CorpusText> LoadCorpusFile(const std::string& path);
+
+class TokenizedCorpus {
+ public:
+  TokenizedCorpus(const CorpusText& corpus, const Tokenizer& tokenizer);
+
+  const std::string& name() const { return name_; }
+  // The normalized text; offsets index it.
+  const std::string& text() const { return text_; }
+  absl::Span<const TokenId> ids() const { return encoding_.ids; }
+  // Byte offset in text() where token k starts.
+  absl::Span<const uint32_t> offsets() const { return encoding_.offsets; }
+  // Indices of the tokens that start a pre-token, ascending.
+  absl::Span<const uint32_t> piece_starts() const { return encoding_.piece_starts; }
+  size_t num_tokens() const { return encoding_.ids.size(); }
+  // Bytes held, for the cache's memory bound.
+  size_t memory_bytes() const;
+
+ private:
+  std::string name_;
+  std::string text_;
+  Encoding encoding_;
+};
+
+class CorpusCache {
+ public:
+  explicit CorpusCache(size_t max_bytes) : max_bytes_(max_bytes) {}
+
+  // Returns the corpus tokenized by `tokenizer`, building it on a miss. The
+  // least recently used entries are dropped when the cache holds more than
+  // its bound (callers holding a corpus keep it alive). `tokenizer_key`
+  // must identify the tokenizer's content (e.g. its file's SHA-256).
+  std::shared_ptr<const TokenizedCorpus> Get(const CorpusText& corpus,
+                                             const std::string& tokenizer_key,
+                                             const Tokenizer& tokenizer);
+
+  size_t size_bytes() const;
+  size_t entries() const;
+
+ private:
+  using Key = std::pair<std::string, std::string>;  // (sha256, tokenizer key)
+  struct Entry {
+    Key key;
+    std::shared_ptr<const TokenizedCorpus> corpus;
+  };
+
+  void EvictLocked();
+
+  const size_t max_bytes_;
+  mutable std::mutex mutex_;
+  std::list<Entry> lru_;  // most recent first
+  absl::flat_hash_map<Key, std::list<Entry>::iterator> index_;
+  size_t bytes_ = 0;
+};
+
+}  // namespace convgen
+
+#endif  // CONVGEN_CORE_CORPUS_CORPUS_H_

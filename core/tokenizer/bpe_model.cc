@@ -42,7 +42,7 @@ BpeModel::BpeModel(std::vector<std::string> tokens, const Options& options)
     : tokens_(std::move(tokens)), options_(options), serial_(next_serial++) {}
 
 absl::StatusOr<std::unique_ptr<BpeModel>> BpeModel::Create(
-    std::vector<std::string> tokens, const std::vector<Merge>& merges,
+    std::vector<std::string> tokens, const MergeSource& merge_source,
     const Options& options) {
   std::unique_ptr<BpeModel> model(new BpeModel(std::move(tokens), options));
   model->ids_.reserve(model->tokens_.size());
@@ -50,6 +50,7 @@ absl::StatusOr<std::unique_ptr<BpeModel>> BpeModel::Create(
     const std::string& text = model->tokens_[id];
     if (!text.empty()) model->ids_.emplace(text, id);
   }
+  if (!options.unk_text.empty()) model->unk_id_ = model->Find(options.unk_text);
   if (options.alphabet == Alphabet::kBytes) {
     for (int b = 0; b < 256; ++b) {
       const auto id = model->Find(std::string(1, static_cast<char>(b)));
@@ -84,8 +85,10 @@ absl::StatusOr<std::unique_ptr<BpeModel>> BpeModel::Create(
       }
     }
   }
-  model->merges_.reserve(merges.size());
-  for (const Merge& m : merges) {
+  absl::StatusOr<std::vector<Merge>> merges = merge_source(*model);
+  if (!merges.ok()) return merges.status();
+  model->merges_.reserve(merges->size());
+  for (const Merge& m : *merges) {
     // The first rule for a pair wins.
     model->merges_.try_emplace(PairKey(m.left, m.right), MergeResult{m.rank, m.merged});
   }
@@ -164,11 +167,11 @@ void BpeModel::InitialSymbols(absl::string_view word, bool virtual_prefix,
   // nothing, exactly as HF's BPE::merge_word.
   bool last_was_unk = false;
   const auto add_unknown = [&](uint32_t length) {
-    if (!options_.unk_id) return;
+    if (!unk_id_) return;
     if (options_.fuse_unk && last_was_unk) {
       symbols->back().source_length += length;
     } else {
-      symbols->push_back({*options_.unk_id, length});
+      symbols->push_back({*unk_id_, length});
     }
     last_was_unk = true;
   };

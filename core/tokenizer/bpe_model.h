@@ -14,6 +14,7 @@
 #define CONVGEN_CORE_TOKENIZER_BPE_MODEL_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -46,7 +47,8 @@ class BpeModel {
     // as that token without merging.
     bool ignore_merges = false;
     bool byte_fallback = false;
-    std::optional<TokenId> unk_id;
+    // The unknown token's text; empty for none (or if not in the vocabulary).
+    std::string unk_text;
     bool fuse_unk = false;
   };
 
@@ -59,10 +61,15 @@ class BpeModel {
     uint32_t rank;
   };
 
+  // Computes the merge rules; called once the vocabulary is indexed, so it
+  // may use Find().
+  using MergeSource =
+      std::function<absl::StatusOr<std::vector<Merge>>(const BpeModel& model)>;
+
   // `tokens[id]` is the text of token id in the model's alphabet (raw bytes
   // for kBytes; UTF-8 with "▁" for kSentencePiece); empty for unused ids.
   static absl::StatusOr<std::unique_ptr<BpeModel>> Create(
-      std::vector<std::string> tokens, const std::vector<Merge>& merges,
+      std::vector<std::string> tokens, const MergeSource& merges,
       const Options& options);
 
   // Appends the tokens of `word` (source text: spaces are still spaces in the
@@ -111,6 +118,7 @@ class BpeModel {
   std::optional<TokenId> fallback_ids_[256];  // kSentencePiece: <0xXX>
   bool has_all_fallback_bytes_ = false;
   std::optional<TokenId> space_id_;   // kSentencePiece: "▁"
+  std::optional<TokenId> unk_id_;
   bool spaces_start_tokens_ = false;
   uint64_t serial_;  // distinguishes models in the per-thread caches
 };

@@ -68,28 +68,24 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> LoadTiktoken(absl::string_view ranks,
   if (tokens.empty()) return absl::InvalidArgumentError("tiktoken file has no tokens");
 
   // Every split of a token into two tokens is a merge, ranked by the token.
-  absl::flat_hash_map<absl::string_view, TokenId> ids;
-  ids.reserve(tokens.size());
-  for (TokenId id = 0; id < tokens.size(); ++id) {
-    if (!tokens[id].empty()) ids.emplace(tokens[id], id);
-  }
-  std::vector<BpeModel::Merge> merges;
-  for (TokenId id = 0; id < tokens.size(); ++id) {
-    const absl::string_view token = tokens[id];
-    for (size_t cut = 1; cut < token.size(); ++cut) {
-      const auto left = ids.find(token.substr(0, cut));
-      const auto right = ids.find(token.substr(cut));
-      if (left != ids.end() && right != ids.end()) {
-        merges.push_back({left->second, right->second, id, id});
+  const auto all_splits = [](const BpeModel& model) -> absl::StatusOr<std::vector<BpeModel::Merge>> {
+    std::vector<BpeModel::Merge> merges;
+    for (TokenId id = 0; id < model.vocab_size(); ++id) {
+      const absl::string_view token = model.TokenText(id);
+      for (size_t cut = 1; cut < token.size(); ++cut) {
+        const auto left = model.Find(token.substr(0, cut));
+        const auto right = model.Find(token.substr(cut));
+        if (left && right) merges.push_back({*left, *right, id, id});
       }
     }
-  }
+    return merges;
+  };
   ASSIGN_OR_RETURN(auto split, MakeSplitPreTokenizer(info->pattern, SplitBehavior::kMatchesOnly));
   BpeModel::Options options;
   options.alphabet = BpeModel::Alphabet::kBytes;
   // tiktoken emits a piece that is itself a token without merging.
   options.ignore_merges = true;
-  ASSIGN_OR_RETURN(auto model, BpeModel::Create(std::move(tokens), merges, options));
+  ASSIGN_OR_RETURN(auto model, BpeModel::Create(std::move(tokens), all_splits, options));
 
   BpeTokenizer::Parts parts;
   parts.model = std::move(model);

@@ -462,8 +462,16 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> LoadHfTokenizerJson(
   // Vocabulary.
   if (parsed.vocab.empty()) return Malformed("model.vocab must be a non-empty object");
   const std::vector<int> byte_table = ByteLevelDecodeTable();
+  // Ids are dense in real vocabularies; a bound keeps a corrupt file from
+  // allocating gigabytes.
+  const size_t max_id = 2 * parsed.vocab.size() + 1024;
   std::vector<std::string> tokens;
   for (auto& [text, id] : parsed.vocab) {
+    if (id >= max_id) {
+      return Malformed(absl::StrCat("vocab entry \"", text, "\" has id ", id,
+                                    ", far beyond the vocabulary's ", parsed.vocab.size(),
+                                    " entries"));
+    }
     if (id >= tokens.size()) tokens.resize(id + 1);
     if (p.byte_level) {
       RETURN_IF_ERROR(AppendByteLevelBytes(text, byte_table, &tokens[id]));
@@ -472,6 +480,12 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> LoadHfTokenizerJson(
     }
   }
   parsed.vocab = {};
+  for (const AddedToken& token : added) {
+    if (token.id >= max_id + added.size()) {
+      return Malformed(absl::StrCat("added token \"", token.content, "\" has id ", token.id,
+                                    ", far beyond the vocabulary"));
+    }
+  }
 
   BpeModel::Options model_options;
   model_options.alphabet =

@@ -62,6 +62,11 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> LoadTiktoken(absl::string_view ranks,
       return absl::InvalidArgumentError(absl::StrCat(
           "tiktoken line ", line_number, ": expected \"<base64 token> <rank>\""));
     }
+    // Ranks are dense; the bound keeps a corrupt file from allocating much.
+    if (rank >= 2 * static_cast<uint64_t>(line_number) + 1024) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("tiktoken line ", line_number, ": rank ", rank, " is far out of order"));
+    }
     if (rank >= tokens.size()) tokens.resize(rank + 1);
     tokens[rank] = std::move(bytes);
   }

@@ -2,6 +2,7 @@
 // the hard strings and the count of the whole default corpus, from the
 // fixtures tests/oracle/generate_fixtures.js wrote with npm tokenizers@0.23.2.
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -67,6 +68,29 @@ TEST_P(TokenizerOracleTest, WholeCorpusCountEqualsTheOracles) {
   tokenizer.Encode(corpus, &ids);
   EXPECT_EQ(ids.size(), fixture["corpus_count"].get<size_t>());
   EXPECT_EQ(tokenizer.Decode(ids), tokenizer.Normalize(corpus));
+}
+
+// One tokenizer shared by several threads (each with its own word cache)
+// gives every thread the oracle's ids.
+TEST_P(TokenizerOracleTest, ConcurrentEncodingAgrees) {
+  const Tokenizer& tokenizer = testing::SharedTestTokenizer(GetParam().tokenizer);
+  const nlohmann::json fixture = LoadFixture(GetParam().fixture);
+  const std::string corpus = testing::ReadSourceFile("data/corpus/moby-dick.txt");
+  const std::string slice = corpus.substr(0, 200000);
+  std::vector<TokenId> expected;
+  tokenizer.Encode(slice, &expected);
+  std::vector<std::vector<TokenId>> results(3);
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < results.size(); ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 2; ++round) {
+        results[t].clear();
+        tokenizer.Encode(slice, &results[t]);
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  for (const auto& ids : results) EXPECT_EQ(ids, expected);
 }
 
 INSTANTIATE_TEST_SUITE_P(

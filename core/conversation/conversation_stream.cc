@@ -1,0 +1,146 @@
+#include "core/conversation/conversation_stream.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "core/status_macros.h"
+
+namespace convgen {
+
+uint64_t FirstIndexOfShard(uint64_t start, uint64_t shard_index, uint64_t shard_count) {
+  const uint64_t remainder = start % shard_count;
+  return start - remainder + shard_index + (shard_index < remainder ? shard_count : 0);
+}
+
+absl::StatusOr<std::unique_ptr<ConversationStream>> ConversationStream::Create(
+    const GenerationSpec& spec, const StreamOptions& options,
+    std::shared_ptr<const TokenizedCorpus> corpus, std::shared_ptr<const Tokenizer> tokenizer) {
+  if (options.shard_count == 0 || options.shard_index >= options.shard_count) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "shard ", options.shard_index, "/", options.shard_count,
+        ": the shard index must be below the shard count (e.g. 0/4 .. 3/4)"));
+  }
+  ASSIGN_OR_RETURN(auto builder, MessageBuilder::Create(std::move(corpus), std::move(tokenizer)));
+  return std::unique_ptr<ConversationStream>(
+      new ConversationStream(spec, options, std::move(builder)));
+}
+
+ConversationStream::ConversationStream(const GenerationSpec& spec, const StreamOptions& options,
+                                       std::unique_ptr<MessageBuilder> builder)
+    : spec_(spec),
+      options_(options),
+      planner_(spec_, options.seed),
+      builder_(std::move(builder)),
+      next_index_(FirstIndexOfShard(options.start_index, options.shard_index,
+                                    options.shard_count)) {
+  const int64_t common = planner_.common_prefix_tokens();
+  if (common > 0) common_prefix_ = builder_->Slice(0, common, &common_prefix_wrapped_);
+  summary_.common_prefix_tokens = common;
+}
+
+absl::StatusOr<const Turn*> ConversationStream::Next() {
+  if (next_turn_ == turns_.size()) {
+    if (next_index_ >= static_cast<uint64_t>(spec_.num_conversations)) return nullptr;
+    RETURN_IF_ERROR(BuildConversation(next_index_));
+    next_index_ += options_.shard_count;
+    next_turn_ = 0;
+  }
+  return &turns_[next_turn_++];
+}
+
+absl::Status ConversationStream::BuildConversation(uint64_t index) {
+  const ConversationPlan plan = planner_.Plan(index);
+  const std::string header = absl::StrCat(index, " is a nice number... ");
+  const std::string user_fixed = absl::StrCat(header, kInstruction);
+  const int64_t min_user = builder_->Count(user_fixed);
+  const auto unit = [&](uint64_t field, uint64_t draw) {
+    RandomStream stream({.seed = options_.seed, .index = index, .field = field, .draw = draw});
+    return stream.NextDouble();
+  };
+
+  turns_.clear();
+  turns_.reserve(plan.num_messages);
+  int64_t user_sum = 0, assistant_sum = 0, history = 0;
+  for (int64_t m = 0; m < plan.num_messages; ++m) {
+    const int64_t turn = m / 2;
+    const bool is_user = m % 2 == 0;
+    Turn t;
+    t.conversation_index = index;
+    t.conversation_id = absl::StrCat("CONV_ID_", index);
+    t.turn_index = m;
+    t.num_turns = plan.num_messages;
+    t.role = is_user ? Role::kUser : Role::kAssistant;
+
+    std::string fixed;
+    int64_t target;
+    int64_t fixed_count = 0;
+    if (is_user) {
+      int64_t tokens = plan.user_tokens[turn];
+      if (tokens < min_user) {
+        tokens = min_user;
+        ++summary_.raised_targets;
+      }
+      if (turn == 0) {
+        // Common prefix, header, unique prefix, instruction. The prefix is
+        // shortened if the joins make the fixed part overshoot the target.
+        target = planner_.common_prefix_tokens() + plan.prefix_tokens + tokens;
+        int64_t prefix = plan.prefix_tokens;
+        const uint64_t prefix_start = builder_->PlaceBody(unit(kFieldPrefixOffset, 0), prefix);
+        for (int attempt = 0;; ++attempt) {
+          bool wrapped = false;
+          const std::string prefix_text =
+              prefix > 0 ? builder_->Slice(prefix_start, prefix, &wrapped) : std::string();
+          fixed = absl::StrCat(common_prefix_, header, prefix_text, kInstruction);
+          fixed_count = builder_->Count(fixed);
+          if (fixed_count <= target || prefix == 0 || attempt == 8) {
+            summary_.corpus_wraps += wrapped;
+            break;
+          }
+          prefix = std::max<int64_t>(0, prefix - (fixed_count - target));
+        }
+        if (fixed_count > target) {
+          target = fixed_count;
+          ++summary_.raised_targets;
+        }
+        if (common_prefix_wrapped_) ++summary_.corpus_wraps;
+      } else {
+        fixed = user_fixed;
+        fixed_count = min_user;
+        target = tokens;
+      }
+    } else {
+      target = plan.assistant_tokens[turn];
+      if (target < 1) {
+        target = 1;
+        ++summary_.raised_targets;
+      }
+    }
+    const uint64_t start = builder_->PlaceBody(unit(kFieldBodyOffset, m), target - fixed_count);
+    ASSIGN_OR_RETURN(BuiltMessage message, builder_->Build(fixed, target, start));
+    summary_.corpus_wraps += message.wrapped;
+    t.content = std::move(message.text);
+    t.num_tokens = message.num_tokens;
+    if (is_user) {
+      user_sum += t.num_tokens;
+      history += t.num_tokens;
+      summary_.request_tokens.Add(static_cast<double>(history));
+      summary_.user_tokens += t.num_tokens;
+    } else {
+      t.max_tokens = t.num_tokens;
+      assistant_sum += t.num_tokens;
+      history += t.num_tokens;
+      summary_.assistant_tokens += t.num_tokens;
+    }
+    turns_.push_back(std::move(t));
+  }
+  const double turns = static_cast<double>(plan.num_messages / 2);
+  ++summary_.conversations;
+  summary_.messages += plan.num_messages;
+  summary_.turns.Add(static_cast<double>(plan.num_messages));
+  summary_.mean_user_tokens.Add(static_cast<double>(user_sum) / turns);
+  summary_.mean_assistant_tokens.Add(static_cast<double>(assistant_sum) / turns);
+  return absl::OkStatus();
+}
+
+}  // namespace convgen

@@ -1,0 +1,235 @@
+#include "core/conversation/message_builder.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace convgen {
+namespace {
+
+bool IsAsciiSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+// Tokens of room kept after a body so that its cut points exist.
+constexpr int64_t kBodyMargin = 64;
+// How many cut points the fast path tries at each end.
+constexpr int kHeadAttempts = 4;
+constexpr int kTailAttempts = 8;
+// Start points the whole-message search tries.
+constexpr int kSearchAttempts = 16;
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<MessageBuilder>> MessageBuilder::Create(
+    std::shared_ptr<const TokenizedCorpus> corpus, std::shared_ptr<const Tokenizer> tokenizer) {
+  if (corpus->num_tokens() == 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "corpus ", corpus->name(), " is empty: there is no text to build messages from; "
+        "use a corpus with some text in it"));
+  }
+  return std::unique_ptr<MessageBuilder>(
+      new MessageBuilder(std::move(corpus), std::move(tokenizer)));
+}
+
+MessageBuilder::MessageBuilder(std::shared_ptr<const TokenizedCorpus> corpus,
+                               std::shared_ptr<const Tokenizer> tokenizer)
+    : corpus_(std::move(corpus)),
+      tokenizer_(std::move(tokenizer)),
+      sentencepiece_(tokenizer_->adds_prefix_space()) {
+  const std::string& text = corpus_->text();
+  for (uint32_t k : corpus_->piece_starts()) {
+    if (k == 0) continue;
+    const uint32_t offset = corpus_->offsets()[k];
+    const char c = text[offset];
+    if (sentencepiece_) {
+      // A chunk starts at a space after a non-space.
+      if (c == ' ' && offset > 0 && text[offset - 1] != ' ') cuts_.push_back(k);
+    } else if (static_cast<unsigned char>(c) < 0x80 && !IsAsciiSpace(c)) {
+      cuts_.push_back(k);
+    }
+  }
+}
+
+uint32_t MessageBuilder::Offset(uint64_t k) const {
+  return k < corpus_->num_tokens() ? corpus_->offsets()[k]
+                                   : static_cast<uint32_t>(corpus_->text().size());
+}
+
+size_t MessageBuilder::FirstCutAtOrAfter(uint64_t k) const {
+  return std::lower_bound(cuts_.begin(), cuts_.end(), k) - cuts_.begin();
+}
+
+uint32_t MessageBuilder::BodyStart(uint64_t k) const {
+  const uint32_t offset = Offset(k);
+  const bool space = offset < corpus_->text().size() && corpus_->text()[offset] == ' ';
+  return offset + (sentencepiece_ && space ? 1 : 0);
+}
+
+uint64_t MessageBuilder::PlaceBody(double unit, int64_t tokens) const {
+  const auto n = static_cast<int64_t>(corpus_->num_tokens());
+  const int64_t room = n - tokens - kBodyMargin;
+  const int64_t span = room > 0 ? room : n;
+  return std::min<uint64_t>(static_cast<uint64_t>(unit * static_cast<double>(span)), n - 1);
+}
+
+std::string MessageBuilder::Slice(uint64_t start, int64_t tokens, bool* wrapped) const {
+  const std::string& text = corpus_->text();
+  const uint64_t n = corpus_->num_tokens();
+  const size_t ci = FirstCutAtOrAfter(start);
+  uint64_t k = ci < cuts_.size() ? cuts_[ci] : 0;
+  std::string out;
+  uint32_t begin = ci < cuts_.size() ? BodyStart(k) : 0;
+  while (tokens > 0) {
+    const uint64_t end = std::min<uint64_t>(n, k + tokens);
+    absl::StrAppend(&out, absl::string_view(text).substr(begin, Offset(end) - begin));
+    tokens -= static_cast<int64_t>(end - k);
+    if (tokens > 0) {  // the corpus ran out: start over from its beginning
+      *wrapped = true;
+      k = 0;
+      begin = 0;
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<BuiltMessage> MessageBuilder::Build(absl::string_view fixed, int64_t target,
+                                                   uint64_t start) const {
+  BuiltMessage out;
+  const size_t ci = FirstCutAtOrAfter(start);
+  if (ci < cuts_.size() && BuildFast(fixed, target, ci, &out)) return out;
+  return BuildBySearch(fixed, target, ci < cuts_.size() ? cuts_[ci] : start);
+}
+
+bool MessageBuilder::BuildFast(absl::string_view fixed, int64_t target, size_t ci,
+                               BuiltMessage* out) const {
+  const std::string& text = corpus_->text();
+  const uint64_t n = corpus_->num_tokens();
+  const uint32_t body_begin = BodyStart(cuts_[ci]);
+  // Head: the fixed part and the body's first pre-tokens, encoded together
+  // up to a cut point e that the encoding also splits at.
+  thread_local std::string head;
+  thread_local Encoding encoding;
+  uint64_t e = 0;
+  int64_t head_count = -1;
+  size_t ei = ci + 1;
+  for (int attempt = 0; attempt < kHeadAttempts && ei + 1 < cuts_.size(); ++attempt, ++ei) {
+    e = cuts_[ei];
+    head.assign(fixed.data(), fixed.size());
+    absl::StrAppend(&head, absl::string_view(text).substr(
+                               body_begin, Offset(cuts_[ei + 1]) - body_begin));
+    encoding.ids.clear();
+    encoding.offsets.clear();
+    encoding.piece_starts.clear();
+    tokenizer_->EncodeWithOffsets(head, &encoding);
+    const uint32_t boundary = static_cast<uint32_t>(fixed.size() + Offset(e) - body_begin);
+    for (uint32_t piece : encoding.piece_starts) {
+      if (encoding.offsets[piece] == boundary) {
+        head_count = piece;
+        break;
+      }
+    }
+    if (head_count >= 0) break;
+  }
+  if (head_count < 0) return false;
+  const int64_t remaining = target - head_count;
+  if (remaining < 0) return false;
+  // Tail: corpus tokens from e to a cut point p, then the partial pre-token
+  // after p encoded alone (p starts a pre-token the message splits at too).
+  auto pi = static_cast<int64_t>(
+                std::upper_bound(cuts_.begin(), cuts_.end(), e + remaining) - cuts_.begin()) - 1;
+  for (int attempt = 0; attempt < kTailAttempts && pi >= static_cast<int64_t>(ei);
+       ++attempt, --pi) {
+    const uint64_t p = cuts_[pi];
+    const int64_t rest = remaining - static_cast<int64_t>(p - e);
+    uint64_t end = p;
+    if (rest == 0) {
+      // Ending at p: the last pre-token must not end in white space, whose
+      // split depends on what follows.
+      if (!sentencepiece_ && IsAsciiSpace(text[Offset(p) - 1])) continue;
+    } else {
+      end = p + rest;
+      if (end > n) return false;
+      absl::string_view tail =
+          absl::string_view(text).substr(Offset(p), Offset(end) - Offset(p));
+      if (sentencepiece_) tail.remove_prefix(1);  // the prefix stands for the space
+      if (Count(tail) != rest) continue;
+    }
+    out->text.assign(fixed.data(), fixed.size());
+    absl::StrAppend(&out->text, absl::string_view(text).substr(body_begin, Offset(end) - body_begin));
+    out->num_tokens = target;
+    out->wrapped = false;
+    return true;
+  }
+  return false;
+}
+
+absl::StatusOr<BuiltMessage> MessageBuilder::BuildBySearch(absl::string_view fixed,
+                                                           int64_t target,
+                                                           uint64_t start) const {
+  const std::string& text = corpus_->text();
+  const uint64_t n = corpus_->num_tokens();
+  const int64_t fixed_count = Count(fixed);
+  const size_t first_cut = FirstCutAtOrAfter(start);
+  for (int attempt = 0; attempt < kSearchAttempts; ++attempt) {
+    // The body source: corpus text from the attempt's start on, repeated as
+    // needed, enough for the target with room to spare.
+    const int64_t want = std::max<int64_t>(target - fixed_count, 0) + 16;
+    const size_t ci = first_cut + attempt;
+    uint64_t k = ci < cuts_.size() ? cuts_[ci] : (start + attempt) % n;
+    std::string source;
+    bool wrapped = false;
+    uint32_t begin = BodyStart(k);
+    const size_t first_segment = Offset(n) - begin;
+    int64_t tokens = 0;
+    while (tokens < want) {
+      const uint64_t end = std::min<uint64_t>(n, k + (want - tokens));
+      absl::StrAppend(&source, absl::string_view(text).substr(begin, Offset(end) - begin));
+      tokens += static_cast<int64_t>(end - k);
+      if (tokens < want) wrapped = true;
+      k = 0;
+      begin = 0;
+    }
+    std::vector<size_t> cuts;
+    for (size_t pos = 0; pos <= source.size(); ++pos) {
+      if (pos == source.size() || (static_cast<unsigned char>(source[pos]) & 0xC0) != 0x80) {
+        cuts.push_back(pos);
+      }
+    }
+    std::string message;
+    const auto count_at = [&](size_t j) {
+      message.assign(fixed.data(), fixed.size());
+      absl::StrAppend(&message, absl::string_view(source).substr(0, cuts[j]));
+      return Count(message);
+    };
+    // The count grows (nearly) monotonically with the body: find the last
+    // cut at or below the target, then look around it for an exact one.
+    size_t lo = 0, hi = cuts.size() - 1;
+    while (lo < hi) {
+      const size_t mid = (lo + hi + 1) / 2;
+      if (count_at(mid) <= target) {
+        lo = mid;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    for (int delta = 0; delta < 32; ++delta) {
+      for (const int64_t j : {static_cast<int64_t>(lo) + delta, static_cast<int64_t>(lo) - delta}) {
+        if (j < 0 || j >= static_cast<int64_t>(cuts.size())) continue;
+        if (count_at(j) == target) {
+          BuiltMessage out;
+          out.text = message;
+          out.num_tokens = target;
+          out.wrapped = wrapped && cuts[j] > first_segment;
+          return out;
+        }
+      }
+    }
+  }
+  return absl::InternalError(absl::StrCat(
+      "could not cut corpus ", corpus_->name(), " to exactly ", target,
+      " tokens after a fixed part of ", fixed_count, " tokens"));
+}
+
+}  // namespace convgen

@@ -1,0 +1,94 @@
+// MessageBuilder: message texts whose encoding has exactly a target number of
+// tokens, made of a fixed part (header, instruction, prefixes) followed by
+// corpus text.
+//
+// The corpus is tokenized once (TokenizedCorpus), so the tokens of a body cut
+// from it are known without encoding it again. Only the joins are encoded:
+// the fixed part with the body's first pre-tokens (up to a cut point where
+// the split is provably the same as in the corpus), and the body's last,
+// partial pre-token. A body cut at a corpus pre-token that starts with a
+// non-space ASCII character is split the same way in the message as in the
+// corpus, since the patterns look ahead at most through a whitespace run.
+// When a cut cannot be made exact that way (short targets, wrapping around
+// a small corpus), the builder searches with whole-message encodes.
+//
+// Thread-compatible: one builder per stream. The corpus and tokenizer are
+// shared, immutable.
+#ifndef CONVGEN_CORE_CONVERSATION_MESSAGE_BUILDER_H_
+#define CONVGEN_CORE_CONVERSATION_MESSAGE_BUILDER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "core/corpus/corpus.h"
+#include "core/tokenizer/tokenizer.h"
+
+namespace convgen {
+
+struct BuiltMessage {
+  std::string text;
+  int64_t num_tokens = 0;
+  bool wrapped = false;  // the corpus ran out and restarted from its beginning
+};
+
+class MessageBuilder {
+ public:
+  // Fails if the corpus has no tokens.
+  static absl::StatusOr<std::unique_ptr<MessageBuilder>> Create(
+      std::shared_ptr<const TokenizedCorpus> corpus,
+      std::shared_ptr<const Tokenizer> tokenizer);
+
+  // Returns the number of tokens of text.
+  int64_t Count(absl::string_view text) const { return tokenizer_->Count(text); }
+
+  // Returns `fixed` followed by corpus text starting near corpus token
+  // `start`, encoding to exactly `target` tokens. Precondition:
+  // target >= Count(fixed); fails (Internal) only if no exact cut was found,
+  // which the tests show does not happen.
+  absl::StatusOr<BuiltMessage> Build(absl::string_view fixed, int64_t target,
+                                     uint64_t start) const;
+
+  // Returns about `tokens` tokens of corpus text starting at a cut point at
+  // or after corpus token `start`, repeating the corpus if it is shorter.
+  std::string Slice(uint64_t start, int64_t tokens, bool* wrapped) const;
+
+  // Returns a start token for a body of `tokens` tokens drawn from `unit`
+  // (uniform in [0, 1)): spread over the corpus, and where possible leaving
+  // room for the body without wrapping.
+  uint64_t PlaceBody(double unit, int64_t tokens) const;
+
+  const TokenizedCorpus& corpus() const { return *corpus_; }
+
+ private:
+  MessageBuilder(std::shared_ptr<const TokenizedCorpus> corpus,
+                 std::shared_ptr<const Tokenizer> tokenizer);
+
+  // Byte offset of corpus token k (the text's end for k == num_tokens).
+  uint32_t Offset(uint64_t k) const;
+  // The cut points at or after token k, as an index into cuts_.
+  size_t FirstCutAtOrAfter(uint64_t k) const;
+  // Where body text starting at cut token k begins (SentencePiece cuts
+  // start at a space, which the message does not repeat).
+  uint32_t BodyStart(uint64_t k) const;
+
+  // The fast path: returns false if it found no exact cut.
+  bool BuildFast(absl::string_view fixed, int64_t target, size_t cut_index,
+                 BuiltMessage* out) const;
+  // The slow path: whole-message encodes over a circular corpus.
+  absl::StatusOr<BuiltMessage> BuildBySearch(absl::string_view fixed, int64_t target,
+                                             uint64_t start) const;
+
+  std::shared_ptr<const TokenizedCorpus> corpus_;
+  std::shared_ptr<const Tokenizer> tokenizer_;
+  bool sentencepiece_;
+  // Token indices where a body may start or end (see the class comment).
+  std::vector<uint32_t> cuts_;
+};
+
+}  // namespace convgen
+
+#endif  // CONVGEN_CORE_CONVERSATION_MESSAGE_BUILDER_H_

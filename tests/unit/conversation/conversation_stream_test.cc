@@ -1,0 +1,279 @@
+#include "core/conversation/conversation_stream.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/conversations.h"
+
+namespace convgen {
+namespace {
+
+using testing::DefaultCorpus;
+using testing::Generate;
+using testing::SharedTestTokenizer;
+using testing::SpecFromJsonOrDie;
+
+// The reference configs with the embedded corpus in place of pg1184.txt.
+std::string Reference(const std::string& file) {
+  std::string json = testing::ReadSourceFile("tests/fixtures/vllm/" + file);
+  const std::string from = "pg1184.txt";
+  json.replace(json.find(from), from.size(), "moby-dick.txt");
+  return json;
+}
+
+const char kSmall[] = R"({"filetype": "generate_conversations", "num_conversations": 40,
+    "text_files": ["moby-dick.txt"],
+    "prompt_input": {"num_turns": {"distribution": "uniform", "min": 2, "max": 10},
+                     "common_prefix_num_tokens": {"distribution": "constant", "value": 30},
+                     "prefix_num_tokens": {"distribution": "lognormal", "average": 60},
+                     "num_tokens": {"distribution": "uniform", "min": 20, "max": 50}},
+    "prompt_output": {"num_tokens": {"distribution": "poisson", "alpha": 30}}})";
+
+// Golden digests: sha256 of the serialized turns of the reference configs
+// with the default tokenizer and corpus. A change here changes every
+// workload users have generated with these seeds.
+TEST(ConversationStreamTest, GoldenDigestsOfTheReferenceConfigs) {
+  const Tokenizer& qwen3 = SharedTestTokenizer("qwen3");
+  const auto corpus = DefaultCorpus("qwen3");
+  const auto digest = [&](const std::string& file, uint64_t seed) {
+    const testing::Run run =
+        Generate(SpecFromJsonOrDie(Reference(file)), {.seed = seed}, corpus, qwen3);
+    return Sha256Hex(run.serialized);
+  };
+  EXPECT_EQ(digest("generate_multi_turn.json", 0), "bab263ccee565785061eeec4569089799d775f82aef6a74584db627655bec42d");
+  EXPECT_EQ(digest("generate_multi_turn.json", 42), "5829dc2feb29903279258268f7fa9d9a483b5db25b305aa585a3c0a78b270dab");
+  EXPECT_EQ(digest("generate_multi_turn_mean_sigma.json", 42), "60661d0fb6c92fa85fc1967aca75bcb860688ada19aaf466416c15d770ab7c30");
+}
+
+TEST(ConversationStreamTest, SeedsChangeTheRun) {
+  const Tokenizer& qwen3 = SharedTestTokenizer("qwen3");
+  const GenerationSpec spec = SpecFromJsonOrDie(kSmall);
+  EXPECT_NE(Generate(spec, {.seed = 1}, DefaultCorpus("qwen3"), qwen3).serialized,
+            Generate(spec, {.seed = 2}, DefaultCorpus("qwen3"), qwen3).serialized);
+}
+
+TEST(ConversationStreamTest, ShardUnionsEqualTheFullRun) {
+  const Tokenizer& qwen3 = SharedTestTokenizer("qwen3");
+  const GenerationSpec spec = SpecFromJsonOrDie(kSmall);
+  const testing::Run full = Generate(spec, {.seed = 9}, DefaultCorpus("qwen3"), qwen3);
+  ASSERT_EQ(full.summary.conversations, 40);
+  for (uint64_t count : {1, 2, 3, 7}) {
+    std::map<uint64_t, std::string> by_index;
+    for (uint64_t shard = 0; shard < count; ++shard) {
+      const testing::Run part = Generate(
+          spec, {.seed = 9, .shard_index = shard, .shard_count = count}, DefaultCorpus("qwen3"),
+          qwen3);
+      for (const Turn& t : part.turns) {
+        EXPECT_EQ(t.conversation_index % count, shard);
+        by_index[t.conversation_index] += testing::Serialize(t);
+      }
+    }
+    std::string merged;
+    for (const auto& [index, text] : by_index) merged += text;
+    EXPECT_EQ(merged, full.serialized) << count << " shards";
+  }
+}
+
+TEST(ConversationStreamTest, ResumingEqualsTheTailOfTheFullRun) {
+  const Tokenizer& qwen3 = SharedTestTokenizer("qwen3");
+  const GenerationSpec spec = SpecFromJsonOrDie(kSmall);
+  const testing::Run full = Generate(spec, {.seed = 9}, DefaultCorpus("qwen3"), qwen3);
+  for (uint64_t start : {1, 17, 39, 40, 100}) {
+    const testing::Run tail =
+        Generate(spec, {.seed = 9, .start_index = start}, DefaultCorpus("qwen3"), qwen3);
+    std::string expected;
+    for (const Turn& t : full.turns) {
+      if (t.conversation_index >= start) expected += testing::Serialize(t);
+    }
+    EXPECT_EQ(tail.serialized, expected) << "start " << start;
+  }
+  // A shard resumed mid-way.
+  const testing::Run shard_tail = Generate(
+      spec, {.seed = 9, .shard_index = 2, .shard_count = 3, .start_index = 10},
+      DefaultCorpus("qwen3"), qwen3);
+  ASSERT_FALSE(shard_tail.turns.empty());
+  EXPECT_EQ(shard_tail.turns.front().conversation_index, 11u);
+}
+
+TEST(ConversationStreamTest, StructureFollowsVllm) {
+  const Tokenizer& qwen3 = SharedTestTokenizer("qwen3");
+  const testing::Run run = Generate(SpecFromJsonOrDie(Reference("generate_multi_turn.json")),
+                                    {.seed = 5}, DefaultCorpus("qwen3"), qwen3);
+  ASSERT_EQ(run.summary.conversations, 24);
+  EXPECT_EQ(run.summary.common_prefix_tokens, 500);
+  std::map<uint64_t, std::vector<const Turn*>> conversations;
+  for (const Turn& t : run.turns) conversations[t.conversation_index].push_back(&t);
+  ASSERT_EQ(conversations.size(), 24u);
+  // The common prefix: the longest common start of all first messages.
+  std::string common = conversations.begin()->second[0]->content;
+  for (const auto& [index, turns] : conversations) {
+    const std::string& first = turns[0]->content;
+    size_t n = 0;
+    while (n < common.size() && n < first.size() && common[n] == first[n]) ++n;
+    common.resize(n);
+  }
+  EXPECT_GE(qwen3.Count(common), 450u);  // about 500 tokens, shared by all
+  std::set<std::vector<TokenId>> starts;
+  for (const auto& [index, turns] : conversations) {
+    const int64_t n = turns[0]->num_turns;
+    EXPECT_EQ(n % 2, 0);
+    EXPECT_GE(n, 12);
+    EXPECT_LE(n, 18);
+    ASSERT_EQ(static_cast<int64_t>(turns.size()), n);
+    for (int64_t m = 0; m < n; ++m) {
+      EXPECT_EQ(turns[m]->turn_index, m);
+      EXPECT_EQ(turns[m]->role, m % 2 == 0 ? Role::kUser : Role::kAssistant);
+      EXPECT_EQ(turns[m]->conversation_id, "CONV_ID_" + std::to_string(index));
+      if (m % 2 == 0) {
+        // The header opens every user message, right after the common
+        // prefix in the first one.
+        const std::string header = std::to_string(index) + " is a nice number... ";
+        const std::string& content = turns[m]->content;
+        const size_t at = m == 0 ? common.size() : 0;
+        EXPECT_EQ(content.compare(at, header.size(), header), 0) << content.substr(0, 80);
+        EXPECT_NE(content.find(std::string(kInstruction)), std::string::npos);
+      }
+    }
+    // No two conversations share their first 32 tokens once the common
+    // prefix is removed.
+    std::vector<TokenId> ids;
+    qwen3.Encode(turns[0]->content.substr(common.size()), &ids);
+    ids.resize(std::min<size_t>(ids.size(), 32));
+    EXPECT_TRUE(starts.insert(ids).second) << "conversation " << index;
+  }
+}
+
+TEST(ConversationStreamTest, TinyTargetsAreRaisedAndCounted) {
+  const Tokenizer& qwen3 = SharedTestTokenizer("qwen3");
+  const testing::Run run = Generate(SpecFromJsonOrDie(R"({
+      "filetype": "generate_conversations", "num_conversations": 5, "text_files": ["c"],
+      "prompt_input": {"num_turns": {"distribution": "constant", "value": 4},
+                       "prefix_num_tokens": {"distribution": "constant", "value": 0},
+                       "num_tokens": {"distribution": "constant", "value": 1}},
+      "prompt_output": {"num_tokens": {"distribution": "constant", "value": 0}}})"),
+                                    {.seed = 3}, DefaultCorpus("qwen3"), qwen3);
+  // Every user target (1) is below header + instruction, every assistant
+  // target (0) below 1: 5 conversations x 4 messages raised.
+  EXPECT_EQ(run.summary.raised_targets, 20);
+  for (const Turn& t : run.turns) {
+    EXPECT_EQ(static_cast<int64_t>(qwen3.Count(t.content)), t.num_tokens);
+    if (t.role == Role::kAssistant) EXPECT_EQ(t.num_tokens, 1);
+    if (t.role == Role::kUser) {
+      const std::string fixed =
+          std::to_string(t.conversation_index) + " is a nice number... " + std::string(kInstruction);
+      // Exactly the unavoidable minimum: header and instruction.
+      EXPECT_EQ(t.content.rfind(fixed, 0), 0u);
+      EXPECT_EQ(t.num_tokens, static_cast<int64_t>(qwen3.Count(fixed)));
+    }
+  }
+}
+
+TEST(ConversationStreamTest, SmallCorpusWrapsAndStaysExact) {
+  for (const char* name : {"qwen3", "mistral"}) {
+    const Tokenizer& tokenizer = SharedTestTokenizer(name);
+    // About 50 tokens of text.
+    const auto corpus = testing::Tokenize(
+        "Call me Ishmael. Some years ago, never mind how long precisely, having little "
+        "or no money in my purse, and nothing particular to interest me on shore, I "
+        "thought I would sail about a little and see the watery part of the world.",
+        tokenizer, "tiny.txt");
+    ASSERT_LT(corpus->num_tokens(), 60u);
+    const testing::Run run = Generate(SpecFromJsonOrDie(kSmall), {.seed = 4}, corpus, tokenizer);
+    EXPECT_EQ(run.summary.conversations, 40);
+    EXPECT_GT(run.summary.corpus_wraps, 0);
+    for (const Turn& t : run.turns) {
+      ASSERT_EQ(static_cast<int64_t>(tokenizer.Count(t.content)), t.num_tokens)
+          << name << " " << t.conversation_id << " " << t.turn_index;
+    }
+  }
+}
+
+TEST(ConversationStreamTest, EdgeCases) {
+  const Tokenizer& qwen3 = SharedTestTokenizer("qwen3");
+  const auto run_of = [&](const char* json) {
+    return Generate(SpecFromJsonOrDie(json), {.seed = 11}, DefaultCorpus("qwen3"), qwen3);
+  };
+  // One conversation, no common prefix, huge caps that are never reached.
+  const testing::Run one = run_of(R"({
+      "filetype": "generate_conversations", "num_conversations": 1, "text_files": ["c"],
+      "prompt_input": {"num_turns": {"distribution": "zipf", "alpha": 3, "max": 1000000},
+                       "prefix_num_tokens": {"distribution": "lognormal", "average": 50, "max": 1000000000},
+                       "num_tokens": {"distribution": "poisson", "alpha": 40, "max": 4000000000}},
+      "prompt_output": {"num_tokens": {"distribution": "uniform", "min": 1, "max": 3}}})");
+  EXPECT_EQ(one.summary.conversations, 1);
+  EXPECT_EQ(one.summary.common_prefix_tokens, 0);
+  ASSERT_FALSE(one.turns.empty());
+  EXPECT_EQ(one.turns[0].content.rfind("0 is a nice number... ", 0), 0u);
+  for (const Turn& t : one.turns) {
+    EXPECT_EQ(static_cast<int64_t>(qwen3.Count(t.content)), t.num_tokens);
+  }
+  // A long message (larger than a tenth of the corpus).
+  const testing::Run long_run = run_of(R"({
+      "filetype": "generate_conversations", "num_conversations": 1, "text_files": ["c"],
+      "prompt_input": {"num_turns": {"distribution": "constant", "value": 2},
+                       "prefix_num_tokens": {"distribution": "constant", "value": 0},
+                       "num_tokens": {"distribution": "constant", "value": 40000}},
+      "prompt_output": {"num_tokens": {"distribution": "constant", "value": 20000}}})");
+  ASSERT_EQ(long_run.turns.size(), 2u);
+  EXPECT_EQ(static_cast<int64_t>(qwen3.Count(long_run.turns[0].content)), 40000);
+  EXPECT_EQ(static_cast<int64_t>(qwen3.Count(long_run.turns[1].content)), 20000);
+}
+
+TEST(ConversationStreamTest, EmptyCorpusIsAnErrorNamingIt) {
+  const Tokenizer& qwen3 = SharedTestTokenizer("qwen3");
+  auto stream = ConversationStream::Create(SpecFromJsonOrDie(kSmall), {},
+                                           testing::Tokenize("", qwen3, "empty.txt"),
+                                           testing::Borrow(qwen3));
+  ASSERT_FALSE(stream.ok());
+  EXPECT_EQ(stream.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(stream.status().message()), ::testing::HasSubstr("corpus empty.txt is empty"));
+}
+
+TEST(ConversationStreamTest, BadShardIsAnError) {
+  const Tokenizer& qwen3 = SharedTestTokenizer("qwen3");
+  auto stream = ConversationStream::Create(SpecFromJsonOrDie(kSmall),
+                                           {.shard_index = 3, .shard_count = 3},
+                                           DefaultCorpus("qwen3"), testing::Borrow(qwen3));
+  EXPECT_EQ(stream.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(ConversationStreamTest, SummaryMatchesTheTurns) {
+  const Tokenizer& qwen3 = SharedTestTokenizer("qwen3");
+  const testing::Run run =
+      Generate(SpecFromJsonOrDie(kSmall), {.seed = 21}, DefaultCorpus("qwen3"), qwen3);
+  int64_t user = 0, assistant = 0;
+  std::map<uint64_t, int64_t> turns;
+  std::vector<double> requests;
+  int64_t history = 0;
+  uint64_t current = UINT64_MAX;
+  for (const Turn& t : run.turns) {
+    if (t.conversation_index != current) history = 0, current = t.conversation_index;
+    turns[t.conversation_index]++;
+    history += t.num_tokens;
+    if (t.role == Role::kUser) {
+      user += t.num_tokens;
+      requests.push_back(static_cast<double>(history));
+    } else {
+      assistant += t.num_tokens;
+    }
+  }
+  EXPECT_EQ(run.summary.user_tokens, user);
+  EXPECT_EQ(run.summary.assistant_tokens, assistant);
+  EXPECT_EQ(run.summary.messages, static_cast<int64_t>(run.turns.size()));
+  EXPECT_EQ(run.summary.request_tokens.count(), static_cast<int64_t>(requests.size()));
+  double sum = 0;
+  for (double r : requests) sum += r;
+  EXPECT_NEAR(run.summary.request_tokens.mean(), sum / requests.size(), 1e-9);
+  std::sort(requests.begin(), requests.end());
+  EXPECT_EQ(run.summary.request_tokens.min(), requests.front());
+  EXPECT_EQ(run.summary.request_tokens.max(), requests.back());
+  EXPECT_EQ(run.summary.turns.count(), 40);
+}
+
+}  // namespace
+}  // namespace convgen

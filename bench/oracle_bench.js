@@ -4,18 +4,7 @@
 //   scripts/fetch-npm-files oracle && node bench/oracle_bench.js [names...]
 const fs = require("fs");
 const path = require("path");
-
-const root = path.resolve(__dirname, "..");
-const dataDir = process.env.CONVGEN_TEST_DATA ||
-    path.join(process.env.HOME, ".cache/convgen/test-data");
-const { Tokenizer } = require(path.join(dataDir, "node_modules/tokenizers"));
-const files = {
-  qwen3: path.join(root, "data/tokenizers/qwen3/tokenizer.json"),
-  llama3: path.join(dataDir, "llama3/tokenizer.json"),
-  mistral: path.join(dataDir, "mistral/tokenizer.json"),
-  cl100k: path.join(dataDir, "cl100k/tokenizer.json"),
-  o200k: path.join(dataDir, "o200k/tokenizer.json"),
-};
+const { Tokenizer, root, tokenizerFiles: files } = require("../tests/oracle/oracle");
 
 async function main() {
   const corpus = fs.readFileSync(path.join(root, "data/corpus/moby-dick.txt"), "utf8");

@@ -9,24 +9,12 @@
 // The fixtures are committed; the C++ tests compare against them.
 const fs = require("fs");
 const path = require("path");
-
-const root = path.resolve(__dirname, "../..");
-const dataDir = process.env.CONVGEN_TEST_DATA ||
-    path.join(process.env.HOME, ".cache/convgen/test-data");
-const { Tokenizer } = require(path.join(dataDir, "node_modules/tokenizers"));
-
-const tokenizers = {
-  qwen3: path.join(root, "data/tokenizers/qwen3/tokenizer.json"),
-  llama3: path.join(dataDir, "llama3/tokenizer.json"),
-  mistral: path.join(dataDir, "mistral/tokenizer.json"),
-  cl100k: path.join(dataDir, "cl100k/tokenizer.json"),
-  o200k: path.join(dataDir, "o200k/tokenizer.json"),
-};
+const { Tokenizer, root, tokenizerFiles } = require("./oracle");
 
 async function main() {
   const strings = JSON.parse(fs.readFileSync(path.join(__dirname, "hard_strings.json"), "utf8"));
   const corpus = fs.readFileSync(path.join(root, "data/corpus/moby-dick.txt"), "utf8");
-  for (const [name, file] of Object.entries(tokenizers)) {
+  for (const [name, file] of Object.entries(tokenizerFiles)) {
     const tokenizer = Tokenizer.fromFile(file);
     const cases = [];
     for (const text of strings) {

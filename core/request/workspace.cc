@@ -1,0 +1,168 @@
+#include "core/request/workspace.h"
+
+#include <dirent.h>
+#include <algorithm>
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/match.h"
+#include "core/files.h"
+#include "core/status_macros.h"
+#include "core/tokenizer/hf_tokenizer_json.h"
+#include "core/tokenizer/tiktoken.h"
+
+namespace convgen {
+namespace {
+
+bool IsFile(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+bool IsDirectory(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+std::string RealPath(const std::string& path) {
+  char resolved[PATH_MAX];
+  return ::realpath(path.c_str(), resolved) != nullptr ? std::string(resolved) : std::string();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Workspace>> Workspace::Create(const WorkspaceOptions& options) {
+  std::unique_ptr<Workspace> workspace(new Workspace(options));
+  const std::string qwen3 = options.data_dir + "/tokenizers/qwen3/tokenizer.json";
+  if (!IsFile(qwen3)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the embedded tokenizer is missing: ", qwen3, " (set --data-dir to convgen's data/)"));
+  }
+  workspace->tokenizer_paths_[kDefaultTokenizer] = qwen3;
+  for (const auto& [name, path] : options.tokenizers) {
+    if (name.empty() || !IsFile(path)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "tokenizer ", name, "=", path, ": expected NAME=PATH of a readable tokenizer.json or "
+          ".tiktoken file"));
+    }
+    workspace->tokenizer_paths_[name] = path;
+  }
+  if (!options.corpus_dir.empty() && !IsDirectory(options.corpus_dir)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("corpus directory ", options.corpus_dir, " does not exist"));
+  }
+  return workspace;
+}
+
+absl::StatusOr<std::shared_ptr<const Tokenizer>> Workspace::GetTokenizer(const std::string& name) {
+  const std::string key = name.empty() ? kDefaultTokenizer : name;
+  const auto path = tokenizer_paths_.find(key);
+  if (path == tokenizer_paths_.end()) {
+    std::vector<std::string> names;
+    for (const auto& [n, p] : tokenizer_paths_) names.push_back(n);
+    return absl::NotFoundError(absl::StrCat("unknown tokenizer \"", key,
+                                            "\"; this server has: ", absl::StrJoin(names, ", ")));
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto& slot = tokenizers_[key];
+  if (slot == nullptr) {
+    auto loaded = absl::EndsWith(path->second, ".tiktoken") ? LoadTiktokenFile(path->second)
+                                                            : LoadHfTokenizerFile(path->second);
+    if (!loaded.ok()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("tokenizer \"", key, "\" cannot be loaded: ", loaded.status().message()));
+    }
+    slot = std::shared_ptr<const Tokenizer>(*std::move(loaded));
+  }
+  return slot;
+}
+
+std::vector<std::pair<std::string, std::string>> Workspace::DescribeTokenizers() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const auto& [name, path] : tokenizer_paths_) {
+    const auto loaded = tokenizers_.find(name);
+    out.emplace_back(name, loaded != tokenizers_.end() && loaded->second
+                               ? absl::StrCat(loaded->second->Describe(), " (", path, ")")
+                               : path);
+  }
+  return out;
+}
+
+std::vector<std::string> Workspace::CorpusNames() const {
+  std::vector<std::string> names;
+  if (!options_.corpus_dir.empty()) {
+    if (DIR* dir = ::opendir(options_.corpus_dir.c_str())) {
+      while (const dirent* entry = ::readdir(dir)) {
+        const std::string name = entry->d_name;
+        if (name != "." && name != ".." && IsFile(options_.corpus_dir + "/" + name)) {
+          names.push_back(name);
+        }
+      }
+      ::closedir(dir);
+    }
+  }
+  if (std::find(names.begin(), names.end(), kDefaultCorpus) == names.end()) {
+    names.push_back(kDefaultCorpus);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+absl::StatusOr<std::string> Workspace::ResolveCorpusFile(const std::string& name,
+                                                         size_t position) const {
+  const std::string where = absl::StrCat("text_files[", position, "] \"", name, "\"");
+  if (name.empty() || name[0] == '/' || name == ".." || absl::StartsWith(name, "../") ||
+      absl::StrContains(name, "/../") || absl::EndsWith(name, "/..")) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        where, ": corpus files are named relative to the server's corpus directory, without "
+               "\"..\" or a leading \"/\"; send the text inline instead"));
+  }
+  if (!options_.corpus_dir.empty()) {
+    const std::string root = RealPath(options_.corpus_dir);
+    const std::string candidate = options_.corpus_dir + "/" + name;
+    if (IsFile(candidate)) {
+      const std::string real = RealPath(candidate);
+      if (root.empty() || real.compare(0, root.size() + 1, root + "/") != 0) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(where, ": leads outside the corpus directory (a symlink?)"));
+      }
+      return real;
+    }
+  }
+  if (name == kDefaultCorpus) return options_.data_dir + "/corpus/moby-dick.txt";
+  return absl::NotFoundError(absl::StrCat(where, ": no such corpus; this server has: ",
+                                          absl::StrJoin(CorpusNames(), ", "),
+                                          " (or send the text inline)"));
+}
+
+absl::StatusOr<std::shared_ptr<const TokenizedCorpus>> Workspace::GetCorpus(
+    const std::vector<std::string>& text_files, const std::vector<InlineText>& inline_texts,
+    const std::string& tokenizer_name, const Tokenizer& tokenizer) {
+  std::string name, text;
+  const auto append = [&](const std::string& part_name, const std::string& part) {
+    absl::StrAppend(&name, name.empty() ? "" : "+", part_name);
+    if (!text.empty() && text.back() != '\n') text.push_back('\n');
+    absl::StrAppend(&text, part);
+  };
+  if (!inline_texts.empty()) {
+    for (const InlineText& t : inline_texts) append(t.name.empty() ? "inline" : t.name, t.text);
+  } else {
+    for (size_t i = 0; i < text_files.size(); ++i) {
+      ASSIGN_OR_RETURN(const std::string path, ResolveCorpusFile(text_files[i], i));
+      ASSIGN_OR_RETURN(const std::string bytes, ReadFileToString(path));
+      append(text_files[i], bytes);
+    }
+  }
+  ASSIGN_OR_RETURN(CorpusText corpus, CorpusText::FromBytes(name, std::move(text)));
+  return cache_.Get(corpus, absl::StrCat(tokenizer_name.empty() ? kDefaultTokenizer : tokenizer_name,
+                                         "@", tokenizer_paths_.at(tokenizer_name.empty()
+                                                                      ? kDefaultTokenizer
+                                                                      : tokenizer_name)),
+                    tokenizer);
+}
+
+}  // namespace convgen

@@ -1,0 +1,80 @@
+// Workspace: what a request names, resolved on the server's side: tokenizers
+// by name (the embedded Qwen3 is always there, as "qwen3") and corpora by
+// file name in the corpus directory (the embedded Moby Dick is always there,
+// as "moby-dick.txt") or sent inline, tokenized once per (content,
+// tokenizer) in a bounded cache.
+//
+// File names must stay inside the corpus directory: absolute paths, "..",
+// and symlinks that lead out are refused. Thread-safe.
+#ifndef CONVGEN_CORE_REQUEST_WORKSPACE_H_
+#define CONVGEN_CORE_REQUEST_WORKSPACE_H_
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/corpus/corpus.h"
+#include "core/tokenizer/tokenizer.h"
+
+namespace convgen {
+
+inline constexpr char kDefaultTokenizer[] = "qwen3";
+inline constexpr char kDefaultCorpus[] = "moby-dick.txt";
+
+struct WorkspaceOptions {
+  // Holds tokenizers/qwen3/tokenizer.json and corpus/moby-dick.txt.
+  std::string data_dir;
+  // Where text_files are looked up; empty for the embedded corpus only.
+  std::string corpus_dir;
+  // Extra tokenizers: name -> path of a tokenizer.json or a .tiktoken file.
+  std::vector<std::pair<std::string, std::string>> tokenizers;
+  size_t corpus_cache_bytes = size_t{1} << 30;
+};
+
+struct InlineText {
+  std::string name;
+  std::string text;
+};
+
+class Workspace {
+ public:
+  // Checks that the data and corpus directories and tokenizer files exist;
+  // tokenizers load on first use.
+  static absl::StatusOr<std::unique_ptr<Workspace>> Create(const WorkspaceOptions& options);
+
+  // Returns the tokenizer `name` ("" for the default), loading it once;
+  // NotFound lists the names there are.
+  absl::StatusOr<std::shared_ptr<const Tokenizer>> GetTokenizer(const std::string& name);
+  // Returns (name, description) of each tokenizer; loaded ones say more.
+  std::vector<std::pair<std::string, std::string>> DescribeTokenizers() const;
+
+  // The corpus of a request: the inline texts if any, else the files named
+  // (concatenated), tokenized by `tokenizer_name`'s tokenizer.
+  absl::StatusOr<std::shared_ptr<const TokenizedCorpus>> GetCorpus(
+      const std::vector<std::string>& text_files, const std::vector<InlineText>& inline_texts,
+      const std::string& tokenizer_name, const Tokenizer& tokenizer);
+
+  // File names a request can use as text_files.
+  std::vector<std::string> CorpusNames() const;
+
+ private:
+  explicit Workspace(WorkspaceOptions options) : options_(std::move(options)),
+                                                 cache_(options_.corpus_cache_bytes) {}
+
+  // The path of a text_files entry, or an error naming it.
+  absl::StatusOr<std::string> ResolveCorpusFile(const std::string& name, size_t position) const;
+
+  WorkspaceOptions options_;
+  std::map<std::string, std::string> tokenizer_paths_;  // name -> path
+  mutable std::mutex mutex_;
+  std::map<std::string, std::shared_ptr<const Tokenizer>> tokenizers_;
+  CorpusCache cache_;
+};
+
+}  // namespace convgen
+
+#endif  // CONVGEN_CORE_REQUEST_WORKSPACE_H_

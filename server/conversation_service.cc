@@ -90,6 +90,8 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
     response_.Clear();
     if (end_pending_) {
       end_pending_ = false;
+      service_->metrics_->ConversationGenerated(static_cast<double>(conversation_tokens_));
+      conversation_tokens_ = 0;
       auto* end = response_.mutable_conversation_end();
       end->set_conversation_index(turn_.conversation_index);
       end->set_conversation_id(turn_.conversation_id);
@@ -116,6 +118,7 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
       return;
     }
     turn_ = **next;
+    conversation_tokens_ += turn_.num_tokens;
     if (static_cast<int64_t>(turn_.content.size()) > service_->limits_.max_message_bytes) {
       FinishOnce(grpc::Status(
           grpc::StatusCode::RESOURCE_EXHAUSTED,
@@ -154,6 +157,7 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
   std::unique_ptr<ConversationStream> stream_;
   v1::GenerateResponse response_;
   Turn turn_;
+  int64_t conversation_tokens_ = 0;
   bool turn_pending_ = false;
   bool end_pending_ = false;
   bool summary_sent_ = false;
@@ -214,6 +218,13 @@ absl::StatusOr<ConversationServiceImpl::Prepared> ConversationServiceImpl::Prepa
 grpc::ServerWriteReactor<v1::GenerateResponse>* ConversationServiceImpl::Generate(
     grpc::CallbackServerContext* context, const v1::GenerateRequest* request) {
   auto* reactor = new GenerateReactor(this, context);
+  if (draining_) {
+    ++active_streams_;
+    reactor->Start(absl::UnavailableError("this server is shutting down; retry on another "
+                                          "replica (with start_index to resume)"),
+                   /*counted=*/true);
+    return reactor;
+  }
   if (++active_streams_ > limits_.max_concurrent_streams) {
     reactor->Start(absl::ResourceExhaustedError(absl::StrCat(
                        "this server already serves ", limits_.max_concurrent_streams,

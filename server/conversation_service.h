@@ -44,6 +44,10 @@ class ConversationServiceImpl final : public v1::ConversationService::CallbackSe
                                      const v1::DescribeRequest* request,
                                      v1::DescribeResponse* response) override;
 
+  // From now on new Generate calls are refused (UNAVAILABLE) while open
+  // streams go on; for a graceful shutdown.
+  void StartDraining() { draining_ = true; }
+
   // Counters for tests and logs.
   int64_t active_streams() const { return active_streams_.load(); }
   int64_t conversations_generated() const { return conversations_generated_.load(); }
@@ -70,6 +74,7 @@ class ConversationServiceImpl final : public v1::ConversationService::CallbackSe
   ServiceMetrics* metrics_;
   std::atomic<int64_t> active_streams_{0};
   std::atomic<int64_t> conversations_generated_{0};
+  std::atomic<bool> draining_{false};
 };
 
 }  // namespace convgen

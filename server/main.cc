@@ -231,8 +231,15 @@ int main(int argc, char** argv) {
                  service.active_streams(), drain_seconds);
     health->SetServingStatus("readiness", false);
     health->SetServingStatus("", false);
-    server->Shutdown(std::chrono::system_clock::now() +
-                     std::chrono::milliseconds(static_cast<int64_t>(drain_seconds * 1000)));
+    service.StartDraining();
+    // Open streams may finish until the deadline; then they are cancelled.
+    const auto deadline = std::chrono::steady_clock::now() +
+                          std::chrono::milliseconds(static_cast<int64_t>(drain_seconds * 1000));
+    while (service.active_streams() > 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    spdlog::info("{} streams still open; stopping", service.active_streams());
+    server->Shutdown(std::chrono::system_clock::now());
   });
   server->Wait();
   signal_thread.join();

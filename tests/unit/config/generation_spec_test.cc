@@ -39,6 +39,17 @@ TEST(GenerationSpecTest, ReferenceConfigBecomesTheExpectedDistributions) {
             120);
 }
 
+TEST(GenerationSpecTest, EveryExampleConfigLoads) {
+  for (const char* file : {"generate_multi_turn.json", "lognormal_mean_sigma.json",
+                           "chat_short.json", "long_context.json", "constant_smoke.json"}) {
+    const std::string text = ReadSourceFile(std::string("examples/") + file);
+    ASSERT_FALSE(text.empty()) << file;
+    const absl::StatusOr<GenerationSpec> spec = LoadSpecFromJson(text);
+    EXPECT_TRUE(spec.ok()) << file << ": " << spec.status();
+    if (spec.ok()) EXPECT_EQ(spec->text_files, std::vector<std::string>{"moby-dick.txt"});
+  }
+}
+
 TEST(GenerationSpecTest, MissingCommonPrefixIsConstantZero) {
   const absl::StatusOr<GenerationSpec> spec = LoadSpecFromJson(
       ReadSourceFile("tests/fixtures/vllm/generate_multi_turn_mean_sigma.json"));

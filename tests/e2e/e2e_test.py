@@ -219,6 +219,49 @@ class EndToEndTest(unittest.TestCase):
             self.assertEqual(error.exception.code(), grpc.StatusCode.NOT_FOUND)
 
 
+class ServerOptionsTest(unittest.TestCase):
+    def test_extra_tokenizer_and_corpus_directory(self):
+        data = os.environ.get("CONVGEN_TEST_DATA", os.path.expanduser("~/.cache/convgen/test-data"))
+        corpus_dir = os.path.join(WORK, "corpora")
+        os.makedirs(corpus_dir, exist_ok=True)
+        with open(os.path.join(SOURCE, "data/corpus/moby-dick.txt")) as f:
+            text = f.read()
+        with open(os.path.join(corpus_dir, "chapter.txt"), "w") as f:
+            f.write(text[20000:80000])
+        os.symlink("/etc/hostname", os.path.join(corpus_dir, "escape.txt"))
+        server = Server("--tokenizer", f"cl100k={data}/tiktoken/cl100k_base.tiktoken",
+                        "--corpus-dir", corpus_dir)
+        try:
+            described = client("describe", "--server", server.address).stdout
+            self.assertIn("cl100k:", described)
+            self.assertIn("chapter.txt", described)
+            with open(EXAMPLE) as f:
+                config = json.load(f)
+            config["text_files"] = ["chapter.txt"]
+            config_path = os.path.join(WORK, "chapter-config.json")
+            with open(config_path, "w") as f:
+                json.dump(config, f)
+            outputs = {}
+            for tokenizer in ["qwen3", "cl100k"]:
+                out = os.path.join(WORK, f"chapter-{tokenizer}.jsonl")
+                client("generate", "--server", server.address, "--input-file", config_path,
+                       "--output", out, "--format", "jsonl", "--tokenizer", tokenizer)
+                with open(out) as f:
+                    outputs[tokenizer] = [json.loads(line) for line in f]
+                # Every message is cut from the corpus directory's file.
+                self.assertIn(outputs[tokenizer][1]["content"][:40], text[20000:80000])
+            self.assertNotEqual(outputs["qwen3"], outputs["cl100k"])
+            config["text_files"] = ["escape.txt"]
+            with open(config_path, "w") as f:
+                json.dump(config, f)
+            result = client("generate", "--server", server.address, "--input-file", config_path,
+                            check=False)
+            self.assertEqual(result.returncode, 2)
+            self.assertIn("leads outside the corpus directory", result.stderr)
+        finally:
+            self.assertEqual(server.stop(), 0)
+
+
 class DrainTest(unittest.TestCase):
     def test_sigterm_with_streams_open_drains_and_exits_zero(self):
         server = Server("--drain-seconds", "3")

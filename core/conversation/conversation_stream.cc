@@ -35,7 +35,7 @@ ConversationStream::ConversationStream(const GenerationSpec& spec, const StreamO
       next_index_(FirstIndexOfShard(options.start_index, options.shard_index,
                                     options.shard_count)) {
   const int64_t common = planner_.common_prefix_tokens();
-  if (common > 0) common_prefix_ = builder_->Slice(0, common, &common_prefix_wrapped_);
+  if (common > 0) common_prefix_ = builder_->CorpusPart(0, common, &common_prefix_wrapped_);
   summary_.common_prefix_tokens = common;
 }
 
@@ -52,8 +52,9 @@ absl::StatusOr<const Turn*> ConversationStream::Next() {
 absl::Status ConversationStream::BuildConversation(uint64_t index) {
   const ConversationPlan plan = planner_.Plan(index);
   const std::string header = absl::StrCat(index, " is a nice number... ");
-  const std::string user_fixed = absl::StrCat(header, kInstruction);
-  const int64_t min_user = builder_->Count(user_fixed);
+  MessagePart user_fixed;
+  user_fixed.text = absl::StrCat(header, kInstruction);
+  const int64_t min_user = builder_->Count(user_fixed.text);
   const auto unit = [&](uint64_t field, uint64_t draw) {
     RandomStream stream({.seed = options_.seed, .index = index, .field = field, .draw = draw});
     return stream.NextDouble();
@@ -72,7 +73,7 @@ absl::Status ConversationStream::BuildConversation(uint64_t index) {
     t.num_turns = plan.num_messages;
     t.role = is_user ? Role::kUser : Role::kAssistant;
 
-    std::string fixed;
+    std::vector<MessagePart> fixed;
     int64_t target;
     int64_t fixed_count = 0;
     if (is_user) {
@@ -87,12 +88,14 @@ absl::Status ConversationStream::BuildConversation(uint64_t index) {
         target = planner_.common_prefix_tokens() + plan.prefix_tokens + tokens;
         int64_t prefix = plan.prefix_tokens;
         const uint64_t prefix_start = builder_->PlaceBody(unit(kFieldPrefixOffset, 0), prefix);
+        MessagePart header_part, instruction_part;
+        header_part.text = header;
+        instruction_part.text = std::string(kInstruction);
         for (int attempt = 0;; ++attempt) {
           bool wrapped = false;
-          const std::string prefix_text =
-              prefix > 0 ? builder_->Slice(prefix_start, prefix, &wrapped) : std::string();
-          fixed = absl::StrCat(common_prefix_, header, prefix_text, kInstruction);
-          fixed_count = builder_->Count(fixed);
+          fixed = {common_prefix_, header_part,
+                   builder_->CorpusPart(prefix_start, prefix, &wrapped), instruction_part};
+          fixed_count = builder_->CountParts(fixed);
           if (fixed_count <= target || prefix == 0 || attempt == 8) {
             summary_.corpus_wraps += wrapped;
             break;
@@ -105,7 +108,7 @@ absl::Status ConversationStream::BuildConversation(uint64_t index) {
         }
         if (common_prefix_wrapped_) ++summary_.corpus_wraps;
       } else {
-        fixed = user_fixed;
+        fixed = {user_fixed};
         fixed_count = min_user;
         target = tokens;
       }

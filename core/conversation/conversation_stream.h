@@ -85,7 +85,7 @@ class ConversationStream {
   StreamOptions options_;
   ConversationPlanner planner_;
   std::unique_ptr<MessageBuilder> builder_;
-  std::string common_prefix_;
+  MessagePart common_prefix_;
   bool common_prefix_wrapped_ = false;
 
   uint64_t next_index_;

@@ -94,43 +94,138 @@ std::string MessageBuilder::Slice(uint64_t start, int64_t tokens, bool* wrapped)
   return out;
 }
 
-absl::StatusOr<BuiltMessage> MessageBuilder::Build(absl::string_view fixed, int64_t target,
-                                                   uint64_t start) const {
-  BuiltMessage out;
+MessagePart MessageBuilder::CorpusPart(uint64_t start, int64_t tokens, bool* wrapped) const {
+  MessagePart part;
   const size_t ci = FirstCutAtOrAfter(start);
-  if (ci < cuts_.size() && BuildFast(fixed, target, ci, &out)) return out;
-  return BuildBySearch(fixed, target, ci < cuts_.size() ? cuts_[ci] : start);
+  if (tokens > 0 && ci < cuts_.size() && cuts_[ci] + tokens <= corpus_->num_tokens()) {
+    part.from_corpus = true;
+    part.begin = cuts_[ci];
+    part.end = cuts_[ci] + tokens;
+  } else if (tokens > 0) {
+    part.text = Slice(start, tokens, wrapped);
+  }
+  return part;
 }
 
-bool MessageBuilder::BuildFast(absl::string_view fixed, int64_t target, size_t ci,
-                               BuiltMessage* out) const {
+std::string MessageBuilder::Render(const std::vector<MessagePart>& parts) const {
+  std::string text;
+  for (const MessagePart& part : parts) {
+    if (part.from_corpus) {
+      const uint32_t begin = BodyStart(part.begin);
+      absl::StrAppend(&text, absl::string_view(corpus_->text()).substr(begin, Offset(part.end) - begin));
+    } else {
+      absl::StrAppend(&text, part.text);
+    }
+  }
+  return text;
+}
+
+int64_t MessageBuilder::TokensBefore(absl::string_view window, bool at_cut,
+                                     size_t boundary) const {
+  size_t shift = 0;
+  if (at_cut && sentencepiece_) {  // the prefix stands for the leading space
+    window.remove_prefix(1);
+    shift = 1;
+  }
+  if (boundary < shift) return -1;
+  thread_local Encoding encoding;
+  encoding.ids.clear();
+  encoding.offsets.clear();
+  encoding.piece_starts.clear();
+  tokenizer_->EncodeWithOffsets(window, &encoding);
+  for (uint32_t piece : encoding.piece_starts) {
+    if (encoding.offsets[piece] == boundary - shift) return piece;
+  }
+  return -1;
+}
+
+int64_t MessageBuilder::CountWindow(absl::string_view window, bool at_cut) const {
+  if (at_cut && sentencepiece_) window.remove_prefix(1);
+  return Count(window);
+}
+
+void MessageBuilder::CountThrough(const std::vector<MessagePart>& parts, std::string* pending,
+                                  int64_t* stable, bool* at_cut) const {
+  const std::string& text = corpus_->text();
+  const uint64_t n = corpus_->num_tokens();
+  pending->clear();
+  *stable = 0;
+  *at_cut = false;
+  for (const MessagePart& part : parts) {
+    if (!part.from_corpus) {
+      absl::StrAppend(pending, part.text);
+      continue;
+    }
+    // Encode the window up to a cut e the message splits at, count the
+    // corpus tokens from e to the last cut p, and go on from p.
+    const uint32_t begin = BodyStart(part.begin);
+    size_t ei = std::upper_bound(cuts_.begin(), cuts_.end(), part.begin) - cuts_.begin();
+    const auto last = static_cast<int64_t>(
+                          std::lower_bound(cuts_.begin(), cuts_.end(), part.end) - cuts_.begin()) - 1;
+    int64_t before = -1;
+    for (int attempt = 0; attempt < kHeadAttempts && static_cast<int64_t>(ei) <= last;
+         ++attempt, ++ei) {
+      const uint64_t limit = std::min<uint64_t>(ei + 1 < cuts_.size() ? cuts_[ei + 1] : n, part.end);
+      std::string window = *pending;
+      absl::StrAppend(&window, absl::string_view(text).substr(begin, Offset(limit) - begin));
+      before = TokensBefore(window, *at_cut, pending->size() + Offset(cuts_[ei]) - begin);
+      if (before >= 0) break;
+    }
+    if (before < 0) {
+      absl::StrAppend(pending, absl::string_view(text).substr(begin, Offset(part.end) - begin));
+      continue;
+    }
+    const uint64_t p = cuts_[last];
+    *stable += before + static_cast<int64_t>(p - cuts_[ei]);
+    pending->assign(text, Offset(p), Offset(part.end) - Offset(p));
+    *at_cut = true;
+  }
+}
+
+int64_t MessageBuilder::CountParts(const std::vector<MessagePart>& parts) const {
+  std::string pending;
+  int64_t stable;
+  bool at_cut;
+  CountThrough(parts, &pending, &stable, &at_cut);
+  return stable + (pending.empty() ? 0 : CountWindow(pending, at_cut));
+}
+
+absl::StatusOr<BuiltMessage> MessageBuilder::Build(const std::vector<MessagePart>& parts,
+                                                   int64_t target, uint64_t start) const {
+  const std::string rendered = Render(parts);
+  BuiltMessage out;
+  const size_t ci = FirstCutAtOrAfter(start);
+  if (ci < cuts_.size() && BuildFast(parts, rendered, target, ci, &out)) return out;
+  return BuildBySearch(rendered, CountParts(parts), target,
+                       ci < cuts_.size() ? cuts_[ci] : start);
+}
+
+bool MessageBuilder::BuildFast(const std::vector<MessagePart>& parts, const std::string& rendered,
+                               int64_t target, size_t ci, BuiltMessage* out) const {
   const std::string& text = corpus_->text();
   const uint64_t n = corpus_->num_tokens();
   const uint32_t body_begin = BodyStart(cuts_[ci]);
-  // Head: the fixed part and the body's first pre-tokens, encoded together
+  std::string pending;
+  int64_t stable;
+  bool at_cut;
+  CountThrough(parts, &pending, &stable, &at_cut);
+  // Head: the pending text and the body's first pre-tokens, encoded together
   // up to a cut point e that the encoding also splits at.
   thread_local std::string head;
-  thread_local Encoding encoding;
   uint64_t e = 0;
   int64_t head_count = -1;
   size_t ei = ci + 1;
   for (int attempt = 0; attempt < kHeadAttempts && ei + 1 < cuts_.size(); ++attempt, ++ei) {
     e = cuts_[ei];
-    head.assign(fixed.data(), fixed.size());
+    head = pending;
     absl::StrAppend(&head, absl::string_view(text).substr(
                                body_begin, Offset(cuts_[ei + 1]) - body_begin));
-    encoding.ids.clear();
-    encoding.offsets.clear();
-    encoding.piece_starts.clear();
-    tokenizer_->EncodeWithOffsets(head, &encoding);
-    const uint32_t boundary = static_cast<uint32_t>(fixed.size() + Offset(e) - body_begin);
-    for (uint32_t piece : encoding.piece_starts) {
-      if (encoding.offsets[piece] == boundary) {
-        head_count = piece;
-        break;
-      }
+    const int64_t before =
+        TokensBefore(head, at_cut, pending.size() + Offset(e) - body_begin);
+    if (before >= 0) {
+      head_count = stable + before;
+      break;
     }
-    if (head_count >= 0) break;
   }
   if (head_count < 0) return false;
   const int64_t remaining = target - head_count;
@@ -151,12 +246,11 @@ bool MessageBuilder::BuildFast(absl::string_view fixed, int64_t target, size_t c
     } else {
       end = p + rest;
       if (end > n) return false;
-      absl::string_view tail =
+      const absl::string_view tail =
           absl::string_view(text).substr(Offset(p), Offset(end) - Offset(p));
-      if (sentencepiece_) tail.remove_prefix(1);  // the prefix stands for the space
-      if (Count(tail) != rest) continue;
+      if (CountWindow(tail, /*at_cut=*/true) != rest) continue;
     }
-    out->text.assign(fixed.data(), fixed.size());
+    out->text = rendered;
     absl::StrAppend(&out->text, absl::string_view(text).substr(body_begin, Offset(end) - body_begin));
     out->num_tokens = target;
     out->wrapped = false;
@@ -166,11 +260,10 @@ bool MessageBuilder::BuildFast(absl::string_view fixed, int64_t target, size_t c
 }
 
 absl::StatusOr<BuiltMessage> MessageBuilder::BuildBySearch(absl::string_view fixed,
-                                                           int64_t target,
+                                                           int64_t fixed_count, int64_t target,
                                                            uint64_t start) const {
   const std::string& text = corpus_->text();
   const uint64_t n = corpus_->num_tokens();
-  const int64_t fixed_count = Count(fixed);
   const size_t first_cut = FirstCutAtOrAfter(start);
   for (int attempt = 0; attempt < kSearchAttempts; ++attempt) {
     // The body source: corpus text from the attempt's start on, repeated as

@@ -29,6 +29,15 @@
 
 namespace convgen {
 
+// A piece of a message before its body: literal text, or the corpus tokens
+// [begin, end) (begin a cut point), whose interior need not be encoded again.
+struct MessagePart {
+  std::string text;  // literal text (when !from_corpus)
+  bool from_corpus = false;
+  uint64_t begin = 0;
+  uint64_t end = 0;
+};
+
 struct BuiltMessage {
   std::string text;
   int64_t num_tokens = 0;
@@ -45,16 +54,22 @@ class MessageBuilder {
   // Returns the number of tokens of text.
   int64_t Count(absl::string_view text) const { return tokenizer_->Count(text); }
 
-  // Returns `fixed` followed by corpus text starting near corpus token
+  // Returns the parts followed by corpus text starting near corpus token
   // `start`, encoding to exactly `target` tokens. Precondition:
-  // target >= Count(fixed); fails (Internal) only if no exact cut was found,
-  // which the tests show does not happen.
-  absl::StatusOr<BuiltMessage> Build(absl::string_view fixed, int64_t target,
+  // target >= CountParts(parts); fails (Internal) only if no exact cut was
+  // found, which the tests show does not happen.
+  absl::StatusOr<BuiltMessage> Build(const std::vector<MessagePart>& parts, int64_t target,
                                      uint64_t start) const;
 
-  // Returns about `tokens` tokens of corpus text starting at a cut point at
-  // or after corpus token `start`, repeating the corpus if it is shorter.
-  std::string Slice(uint64_t start, int64_t tokens, bool* wrapped) const;
+  // Returns about `tokens` tokens of corpus from a cut point at or after
+  // token `start`: a corpus part, or literal text when the corpus is too
+  // short and repeats (then *wrapped is set).
+  MessagePart CorpusPart(uint64_t start, int64_t tokens, bool* wrapped) const;
+
+  // The text of parts, and its exact number of tokens (encoding only the
+  // joins).
+  std::string Render(const std::vector<MessagePart>& parts) const;
+  int64_t CountParts(const std::vector<MessagePart>& parts) const;
 
   // Returns a start token for a body of `tokens` tokens drawn from `unit`
   // (uniform in [0, 1)): spread over the corpus, and where possible leaving
@@ -75,12 +90,26 @@ class MessageBuilder {
   // start at a space, which the message does not repeat).
   uint32_t BodyStart(uint64_t k) const;
 
+  // Corpus text of tokens [start, start + tokens), repeating the corpus.
+  std::string Slice(uint64_t start, int64_t tokens, bool* wrapped) const;
+
+  // Counts the parts up to a point from which the rest must be encoded:
+  // *stable tokens before it, then the text *pending from it on; *at_cut
+  // says the pending text starts at a cut inside the message.
+  void CountThrough(const std::vector<MessagePart>& parts, std::string* pending,
+                    int64_t* stable, bool* at_cut) const;
+  // Encodes `window` (message text from a stable point on) and returns the
+  // tokens before byte `boundary` if a pre-token starts there, else -1.
+  int64_t TokensBefore(absl::string_view window, bool at_cut, size_t boundary) const;
+  // The count of a window that runs to the end of the message.
+  int64_t CountWindow(absl::string_view window, bool at_cut) const;
+
   // The fast path: returns false if it found no exact cut.
-  bool BuildFast(absl::string_view fixed, int64_t target, size_t cut_index,
-                 BuiltMessage* out) const;
+  bool BuildFast(const std::vector<MessagePart>& parts, const std::string& rendered,
+                 int64_t target, size_t cut_index, BuiltMessage* out) const;
   // The slow path: whole-message encodes over a circular corpus.
-  absl::StatusOr<BuiltMessage> BuildBySearch(absl::string_view fixed, int64_t target,
-                                             uint64_t start) const;
+  absl::StatusOr<BuiltMessage> BuildBySearch(absl::string_view fixed, int64_t fixed_count,
+                                             int64_t target, uint64_t start) const;
 
   std::shared_ptr<const TokenizedCorpus> corpus_;
   std::shared_ptr<const Tokenizer> tokenizer_;

@@ -9,6 +9,7 @@
 #include <memory>
 #include <sstream>
 
+#include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -64,8 +65,9 @@ void SetDeadline(const CommandOptions& o, grpc::ClientContext* context) {
 }
 
 int ServerError(const grpc::Status& status) {
-  std::fprintf(stderr, "convgen: server error %d (%s): %s\n", status.error_code(),
-               status.error_code() == grpc::StatusCode::INVALID_ARGUMENT ? "INVALID_ARGUMENT" : "",
+  // gRPC and absl share the canonical codes and their names.
+  std::fprintf(stderr, "convgen: server error %s: %s\n",
+               absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code())).c_str(),
                status.error_message().c_str());
   return status.error_code() == grpc::StatusCode::INVALID_ARGUMENT ? 2 : 1;
 }

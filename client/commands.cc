@@ -138,9 +138,13 @@ int Generate(const CommandOptions& o) {
   v1::GenerateRequest request;
   if (!BuildRequest(o, &request)) return 2;
   const nlohmann::json parsed = nlohmann::json::parse(request.config_json(), nullptr, false);
-  const bool print_stats = o.print_stats || (parsed.is_object() && parsed.value("print_stats", false) == true);
-  const int64_t total = parsed.is_object() && parsed.value("num_conversations", 0) > 0
-                            ? parsed.value("num_conversations", 0) : 0;
+  // Only for the progress bar and the stats switch; the server checks the config.
+  const auto member = [&](const char* key) {
+    return parsed.is_object() && parsed.contains(key) ? parsed[key] : nlohmann::json();
+  };
+  const bool print_stats = o.print_stats || member("print_stats") == true;
+  const int64_t total =
+      member("num_conversations").is_number_integer() ? member("num_conversations").get<int64_t>() : 0;
 
   std::ofstream file;
   std::ostream* out = &std::cout;

@@ -31,6 +31,22 @@ const Json& Member(const Json& node, const char* key) {
   return it == node.end() ? *kNull : *it;
 }
 
+// node[key] as a bool: `fallback` if absent or null, an error if not a bool.
+absl::StatusOr<bool> BoolField(const Json& node, const char* key, bool fallback) {
+  const Json& value = Member(node, key);
+  if (value.is_null()) return fallback;
+  if (!value.is_boolean()) {
+    return Malformed(absl::StrCat("\"", key, "\" must be true or false, not ", value.dump()));
+  }
+  return value.get<bool>();
+}
+
+// node[key] as a string; "" if absent or not a string.
+std::string StringField(const Json& node, const char* key) {
+  const Json& value = Member(node, key);
+  return value.is_string() ? value.get<std::string>() : std::string();
+}
+
 std::string TypeOf(const Json& node) {
   if (!node.is_object()) return "";
   const auto it = node.find("type");
@@ -300,11 +316,11 @@ absl::Status ReadNormalizer(const Json& node, Pipeline& p) {
       const std::string step_type = TypeOf(step);
       if (step_type == "NFC") {
         p.normalizer = BpeTokenizer::Normalizer::kNfc;
-      } else if (step_type == "Prepend" && step.value("prepend", "") == kSentencePieceSpace) {
+      } else if (step_type == "Prepend" && StringField(step, "prepend") == kSentencePieceSpace) {
         prepend = true;
       } else if (step_type == "Replace" && step.contains("pattern") &&
-                 step["pattern"].value("String", "") == " " &&
-                 step.value("content", "") == kSentencePieceSpace) {
+                 StringField(Member(step, "pattern"), "String") == " " &&
+                 StringField(step, "content") == kSentencePieceSpace) {
         replace = true;
       } else {
         return Unsupported(absl::StrCat("normalizer ", step.dump()));
@@ -328,10 +344,12 @@ absl::Status ReadPreTokenizerStep(const Json& node, const HfTokenizerOptions& op
   const std::string type = TypeOf(node);
   if (p.byte_level) return Unsupported("a pre-tokenizer step after ByteLevel");
   if (type == "ByteLevel") {
-    if (node.value("add_prefix_space", false)) {
+    ASSIGN_OR_RETURN(const bool add_prefix_space, BoolField(node, "add_prefix_space", false));
+    ASSIGN_OR_RETURN(const bool use_regex, BoolField(node, "use_regex", true));
+    if (add_prefix_space) {
       return Unsupported("ByteLevel pre-tokenizer with add_prefix_space");
     }
-    if (node.value("use_regex", true)) {
+    if (use_regex) {
       ASSIGN_OR_RETURN(auto split, MakeSplitPreTokenizer(kGpt2Pattern,
                                                          SplitBehavior::kIsolated,
                                                          options.force_regex));
@@ -346,8 +364,8 @@ absl::Status ReadPreTokenizerStep(const Json& node, const HfTokenizerOptions& op
       return Unsupported(absl::StrCat("Split pre-tokenizer pattern ", pattern.dump(),
                                       " (only Regex patterns are)"));
     }
-    const std::string behavior = node.value("behavior", "");
-    const bool invert = node.value("invert", false);
+    const std::string behavior = StringField(node, "behavior");
+    ASSIGN_OR_RETURN(const bool invert, BoolField(node, "invert", false));
     SplitBehavior split_behavior;
     if (behavior == "Isolated" && !invert) {
       split_behavior = SplitBehavior::kIsolated;
@@ -390,11 +408,13 @@ absl::StatusOr<std::vector<AddedToken>> ReadAddedTokens(const Json& node,
     }
     const std::string content = t["content"].get<std::string>();
     for (const char* flag : {"lstrip", "rstrip", "single_word"}) {
-      if (t.value(flag, false)) {
+      ASSIGN_OR_RETURN(const bool set, BoolField(t, flag, false));
+      if (set) {
         return Unsupported(absl::StrCat("added token \"", content, "\" with ", flag));
       }
     }
-    if (t.value("normalized", false) && (p.normalizer != BpeTokenizer::Normalizer::kNone ||
+    ASSIGN_OR_RETURN(const bool normalized, BoolField(t, "normalized", false));
+    if (normalized && (p.normalizer != BpeTokenizer::Normalizer::kNone ||
                                          p.sentencepiece)) {
       return Unsupported(absl::StrCat("added token \"", content,
                                       "\" matched after normalization"));
@@ -490,9 +510,9 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> LoadHfTokenizerJson(
   BpeModel::Options model_options;
   model_options.alphabet =
       p.byte_level ? BpeModel::Alphabet::kBytes : BpeModel::Alphabet::kSentencePiece;
-  model_options.ignore_merges = model_json.value("ignore_merges", false);
-  model_options.byte_fallback = model_json.value("byte_fallback", false);
-  model_options.fuse_unk = model_json.value("fuse_unk", false);
+  ASSIGN_OR_RETURN(model_options.ignore_merges, BoolField(model_json, "ignore_merges", false));
+  ASSIGN_OR_RETURN(model_options.byte_fallback, BoolField(model_json, "byte_fallback", false));
+  ASSIGN_OR_RETURN(model_options.fuse_unk, BoolField(model_json, "fuse_unk", false));
   if (model_json.contains("unk_token") && model_json["unk_token"].is_string()) {
     model_options.unk_text = model_json["unk_token"].get<std::string>();
   }

@@ -164,6 +164,9 @@ INSTANTIATE_TEST_SUITE_P(
                     "byte-level vocabulary has no token for byte 0x61"},
         RefusalCase{"vocab_not_object", [](auto& t) { t["model"]["vocab"] = {1, 2}; },
                     "model.vocab must be an object"},
+        // Found by the fuzzer: nlohmann's value() threw on a type mismatch.
+        RefusalCase{"ignore_merges_number", [](auto& t) { t["model"]["ignore_merges"] = 3; },
+                    "\"ignore_merges\" must be true or false, not 3"},
         RefusalCase{"added_token_without_id",
                     [](auto& t) { t["added_tokens"][0].erase("id"); },
                     "needs id and content"}),

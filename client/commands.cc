@@ -189,7 +189,12 @@ int Generate(const CommandOptions& o) {
   const grpc::Status status = reader->Finish();
   if (!status.ok()) {
     const int code = ServerError(status);
-    if (writer.conversations_written() > 0 || o.start_index > 0) {
+    const grpc::StatusCode c = status.error_code();
+    const bool broke = c == grpc::StatusCode::UNAVAILABLE || c == grpc::StatusCode::CANCELLED ||
+                       c == grpc::StatusCode::DEADLINE_EXCEEDED ||
+                       c == grpc::StatusCode::ABORTED || c == grpc::StatusCode::INTERNAL ||
+                       c == grpc::StatusCode::UNKNOWN;
+    if (broke || writer.conversations_written() > 0) {
       std::fprintf(stderr,
                    "convgen: the stream broke after %lld complete conversations; resume with "
                    "--start-index %llu\n",

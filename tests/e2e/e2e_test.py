@@ -262,6 +262,85 @@ class ServerOptionsTest(unittest.TestCase):
             self.assertEqual(server.stop(), 0)
 
 
+class TlsTest(unittest.TestCase):
+    def test_tls_and_client_certificates(self):
+        d = os.path.join(WORK, "tls")
+        os.makedirs(d, exist_ok=True)
+
+        def openssl(*args):
+            subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=d)
+
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out",
+                "ca.pem", "-days", "1", "-subj", "/CN=convgen-test-ca")
+        for name in ["server", "client"]:
+            openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out",
+                    f"{name}.csr", "-subj", f"/CN={name}")
+            with open(os.path.join(d, f"{name}.ext"), "w") as f:
+                f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+            openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                    "-CAcreateserial", "-out", f"{name}.pem", "-days", "1", "-extfile", f"{name}.ext")
+        path = lambda name: os.path.join(d, name)  # noqa: E731
+        server = Server("--tls-cert", path("server.pem"), "--tls-key", path("server.key"),
+                        "--tls-client-ca", path("ca.pem"))
+        try:
+            ok = client("health", "--server", server.address, "--tls-ca", path("ca.pem"),
+                        "--tls-cert", path("client.pem"), "--tls-key", path("client.key"),
+                        "--timeout", "10")
+            self.assertEqual(ok.stdout.strip(), "SERVING")
+            plaintext = client("health", "--server", server.address, "--timeout", "3", check=False)
+            self.assertEqual(plaintext.returncode, 1)
+            no_certificate = client("health", "--server", server.address, "--tls-ca",
+                                    path("ca.pem"), "--timeout", "3", check=False)
+            self.assertEqual(no_certificate.returncode, 1)
+            self.assertIn("UNAVAILABLE", no_certificate.stderr)
+        finally:
+            server.stop()
+
+
+class BrokenStreamTest(unittest.TestCase):
+    def test_killed_server_resume_gives_exactly_the_missing_conversations(self):
+        with open(EXAMPLE) as f:
+            config = json.load(f)
+        config["num_conversations"] = 3000
+        config_path = os.path.join(WORK, "resume-config.json")
+        with open(config_path, "w") as f:
+            json.dump(config, f)
+        full_server = Server()
+        full = os.path.join(WORK, "resume-full.json")
+        client("generate", "--server", full_server.address, "--input-file", config_path,
+               "--output", full, "--seed", "5")
+        full_server.stop()
+
+        server = Server()
+        first = os.path.join(WORK, "resume-1.json")
+        process = subprocess.Popen(
+            [CLIENT, "generate", "--server", server.address, "--input-file", config_path,
+             "--output", first, "--seed", "5"], stderr=subprocess.PIPE, text=True)
+        while (os.path.getsize(first) if os.path.exists(first) else 0) < 200000:
+            time.sleep(0.01)
+        server.process.kill()
+        server.process.wait()
+        server.process.stdout.close()
+        server.process.stderr.close()
+        stderr = process.communicate(timeout=60)[1]
+        self.assertEqual(process.returncode, 1)
+        match = re.search(r"resume with --start-index (\d+)", stderr)
+        self.assertIsNotNone(match, stderr)
+        start = int(match.group(1))
+        self.assertGreater(start, 0)
+        self.assertLess(start, 3000)
+
+        again = Server()
+        second = os.path.join(WORK, "resume-2.json")
+        client("generate", "--server", again.address, "--input-file", config_path,
+               "--output", second, "--seed", "5", "--start-index", str(start))
+        again.stop()
+        with open(first) as a, open(second) as b, open(full) as c:
+            head, tail, expected = json.load(a), json.load(b), json.load(c)
+        self.assertEqual(len(head), start)
+        self.assertEqual(head + tail, expected)
+
+
 class DrainTest(unittest.TestCase):
     def test_sigterm_with_streams_open_drains_and_exits_zero(self):
         server = Server("--drain-seconds", "3")

@@ -209,6 +209,18 @@ TEST_F(ServiceTest, LimitsAreResourceExhausted) {
   EXPECT_THAT(status.error_message(), HasSubstr("inline corpus has 200 bytes"));
 }
 
+TEST_F(ServiceTest, NonUtf8InlineCorpusIsRefusedWithTheByteOffset) {
+  v1::GenerateRequest request = Request(kConfig);
+  auto* corpus = request.add_inline_corpus();
+  corpus->set_name("latin1.txt");
+  corpus->set_text("caf\xE9 au lait");
+  std::vector<v1::GenerateResponse> responses;
+  const grpc::Status status = ReadAll(request, &responses);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(),
+              HasSubstr("corpus latin1.txt: invalid UTF-8 at byte offset 3"));
+}
+
 TEST_F(ServiceTest, CancelledStreamStopsGenerating) {
   const int64_t before = service_->conversations_generated();
   grpc::ClientContext context;

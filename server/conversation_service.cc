@@ -185,6 +185,8 @@ absl::StatusOr<ConversationServiceImpl::Prepared> ConversationServiceImpl::Prepa
   }
   p.spec = *std::move(spec);
   p.options = StreamOptionsFromRequest(request);
+  p.options.max_message_tokens = limits_.max_message_bytes;
+  p.options.max_messages_per_conversation = limits_.max_messages_per_conversation;
   if (p.options.shard_index >= p.options.shard_count) {
     return absl::InvalidArgumentError(absl::StrCat(
         "shard ", p.options.shard_index, "/", p.options.shard_count,

@@ -26,8 +26,10 @@ struct ServiceLimits {
   int64_t max_conversations_per_request = 1000000;
   int64_t max_concurrent_streams = 256;
   int64_t max_inline_corpus_bytes = 64 << 20;
-  // Largest message text (bytes) and token target a stream may produce.
+  // Largest message text a stream may produce, in bytes; a token is at
+  // least a byte, so token targets above it are refused before building.
   int64_t max_message_bytes = 16 << 20;
+  int64_t max_messages_per_conversation = 65536;
 };
 
 class ConversationServiceImpl final : public v1::ConversationService::CallbackService {

@@ -38,7 +38,9 @@ ABSL_FLAG(std::string, metrics_listen, "", "host:port for Prometheus metrics (te
 ABSL_FLAG(int64_t, max_conversations_per_request, 1000000, "Limit per request");
 ABSL_FLAG(int64_t, max_concurrent_streams, 256, "Generate streams served at once");
 ABSL_FLAG(int64_t, max_inline_corpus_bytes, 64 << 20, "Largest inline corpus per request");
-ABSL_FLAG(int64_t, max_message_bytes, 16 << 20, "Largest generated message text");
+ABSL_FLAG(int64_t, max_message_bytes, 16 << 20,
+          "Largest generated message text; token targets above it are refused up front");
+ABSL_FLAG(int64_t, max_messages_per_conversation, 65536, "Messages (num_turns) per conversation");
 ABSL_FLAG(double, drain_seconds, 25, "On SIGTERM/SIGINT, how long open streams may finish");
 ABSL_FLAG(std::string, log_format, "text", "text or json");
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error");
@@ -170,6 +172,7 @@ int main(int argc, char** argv) {
   limits.max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);
   limits.max_inline_corpus_bytes = absl::GetFlag(FLAGS_max_inline_corpus_bytes);
   limits.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  limits.max_messages_per_conversation = absl::GetFlag(FLAGS_max_messages_per_conversation);
   convgen::ConversationServiceImpl service(workspace->get(), limits, &metrics);
 
   // Keep the health descriptor linked in, for reflection.

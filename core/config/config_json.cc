@@ -268,7 +268,10 @@ void ReadConfig(const Json& root, ConfigErrors& errors,
 
 // Writes a double as a JSON integer when it is one, so 1000 stays 1000.
 Json NumberToJson(double value) {
-  if (value == std::floor(value) && std::fabs(value) < 0x1.0p53) {
+  // -0.0 stays a float: as the integer 0 it would read back as +0.0, which
+  // proto3 treats as a different (unset) value.
+  if (value == std::floor(value) && std::fabs(value) < 0x1.0p53 &&
+      !(value == 0 && std::signbit(value))) {
     return static_cast<int64_t>(value);
   }
   return value;

@@ -21,6 +21,14 @@ absl::StatusOr<std::unique_ptr<ConversationStream>> ConversationStream::Create(
         "shard ", options.shard_index, "/", options.shard_count,
         ": the shard index must be below the shard count (e.g. 0/4 .. 3/4)"));
   }
+  // The common prefix is built with the stream: check its size first.
+  const int64_t common = ConversationPlanner(spec, options.seed).common_prefix_tokens();
+  if (options.max_message_tokens > 0 && common > options.max_message_tokens) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "the request asks for ", common, " tokens of common prefix in the first message, over "
+        "the limit of ", options.max_message_tokens, " tokens per message; lower "
+        "prompt_input.common_prefix_num_tokens"));
+  }
   ASSIGN_OR_RETURN(auto builder, MessageBuilder::Create(std::move(corpus), std::move(tokenizer)));
   return std::unique_ptr<ConversationStream>(
       new ConversationStream(spec, options, std::move(builder)));
@@ -49,8 +57,44 @@ absl::StatusOr<const Turn*> ConversationStream::Next() {
   return &turns_[next_turn_++];
 }
 
+absl::Status ConversationStream::CheckLimits(const ConversationPlan& plan) const {
+  const std::string id = absl::StrCat("CONV_ID_", plan.index);
+  if (options_.max_messages_per_conversation > 0 &&
+      plan.num_messages > options_.max_messages_per_conversation) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        id, " has ", plan.num_messages, " messages (prompt_input.num_turns), over the limit of ",
+        options_.max_messages_per_conversation, "; give num_turns a smaller max"));
+  }
+  if (options_.max_message_tokens <= 0) return absl::OkStatus();
+  const auto over = [&](int64_t tokens, absl::string_view what) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        id, " asks for ", tokens, " tokens in ", what, ", over the limit of ",
+        options_.max_message_tokens, " tokens per message; lower that size (or its max)"));
+  };
+  // The first user message holds the common prefix, the unique prefix and
+  // its own tokens; saturating sums keep 10^18-token sizes from overflowing.
+  const int64_t limit = options_.max_message_tokens;
+  const int64_t first_prefixes =
+      std::min(planner_.common_prefix_tokens(), limit + 1) + std::min(plan.prefix_tokens, limit + 1);
+  if (first_prefixes > limit) {
+    return over(planner_.common_prefix_tokens() + plan.prefix_tokens,
+                "the first message (common_prefix_num_tokens + prefix_num_tokens)");
+  }
+  for (size_t t = 0; t < plan.user_tokens.size(); ++t) {
+    const int64_t tokens = plan.user_tokens[t] + (t == 0 ? first_prefixes : 0);
+    if (plan.user_tokens[t] > limit || tokens > limit) {
+      return over(tokens, "a user message (prompt_input.num_tokens)");
+    }
+    if (plan.assistant_tokens[t] > limit) {
+      return over(plan.assistant_tokens[t], "an assistant message (prompt_output.num_tokens)");
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ConversationStream::BuildConversation(uint64_t index) {
   const ConversationPlan plan = planner_.Plan(index);
+  RETURN_IF_ERROR(CheckLimits(plan));
   const std::string header = absl::StrCat(index, " is a nice number... ");
   MessagePart user_fixed;
   user_fixed.text = absl::StrCat(header, kInstruction);

@@ -54,6 +54,11 @@ struct StreamOptions {
   uint64_t shard_index = 0;
   uint64_t shard_count = 1;
   uint64_t start_index = 0;  // first global index considered
+  // Limits checked on each conversation's plan before any text is built
+  // (ResourceExhausted); 0 means none. A sampled size can be enormous
+  // (zipf tails, 10^12-token constants), and memory is one conversation.
+  int64_t max_message_tokens = 0;
+  int64_t max_messages_per_conversation = 0;
 };
 
 class ConversationStream {
@@ -79,6 +84,7 @@ class ConversationStream {
   ConversationStream(const GenerationSpec& spec, const StreamOptions& options,
                      std::unique_ptr<MessageBuilder> builder);
 
+  absl::Status CheckLimits(const ConversationPlan& plan) const;
   absl::Status BuildConversation(uint64_t index);
 
   GenerationSpec spec_;

@@ -1,5 +1,6 @@
 #include "core/config/config_json.h"
 
+#include <cmath>
 #include <string>
 
 #include "core/config/config_errors.h"
@@ -127,6 +128,19 @@ TEST(ConfigJsonTest, WritesVllmKeyOrderAndKeepsOptionalFieldsAsGiven) {
   ConfigErrors errors;
   EXPECT_TRUE(MessageDifferencer::Equals(ConfigFromJson(ConfigToJson(c), errors), c));
   EXPECT_TRUE(errors.empty()) << errors.ToStatus();
+}
+
+// Found by the fuzzer: "sigma": -0.0 was written back as 0, which reads as
+// +0.0, a different proto3 value.
+TEST(ConfigJsonTest, NegativeZeroRoundTrips) {
+  ConfigErrors errors;
+  const v1::GenerationConfig c = ConfigFromJson(
+      testing::ReadSourceFile("tests/fuzz/corpus/config_json_fuzzer/regression-negative-zero.json"),
+      errors);
+  ASSERT_TRUE(errors.empty()) << errors.ToStatus();
+  EXPECT_TRUE(std::signbit(c.prompt_input().prefix_num_tokens().lognormal_mean_sigma().sigma()));
+  ConfigErrors errors2;
+  EXPECT_TRUE(MessageDifferencer::Equals(ConfigFromJson(ConfigToJson(c), errors2), c));
 }
 
 TEST(ConfigJsonTest, AcceptsIntegersWrittenAsFloats) {

@@ -341,6 +341,49 @@ class BrokenStreamTest(unittest.TestCase):
         self.assertEqual(head + tail, expected)
 
 
+def rss_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1)) / 1024
+
+
+class SlowReaderTest(unittest.TestCase):
+    def test_slow_reader_keeps_server_memory_flat_and_keepalive_pings_are_allowed(self):
+        server = Server()
+        try:
+            with open(EXAMPLE) as f:
+                config = json.load(f)
+            config["num_conversations"] = 100000
+            # A driver pinging every 10 s on a long, slow stream.
+            channel = grpc.insecure_channel(server.address, options=[
+                ("grpc.keepalive_time_ms", 10000), ("grpc.keepalive_permit_without_calls", 1),
+                ("grpc.http2.max_pings_without_data", 0)])
+            stub = service_pb2_grpc.ConversationServiceStub(channel)
+            stream = stub.Generate(service_pb2.GenerateRequest(config_json=json.dumps(config)))
+            for _ in range(50):
+                next(stream)
+            baseline = rss_mib(server.process.pid)
+            samples = []
+            started = time.monotonic()
+            read = 0
+            while time.monotonic() - started < 25:  # 2.5 keepalive periods
+                next(stream)
+                read += 1
+                time.sleep(0.05)
+                if read % 40 == 0:
+                    samples.append(rss_mib(server.process.pid))
+            # The stream is alive and flows again at full speed.
+            fast_started = time.monotonic()
+            for _ in range(20000):
+                next(stream)
+            self.assertLess(time.monotonic() - fast_started, 60)
+            stream.cancel()
+            channel.close()
+            if "ASAN_OPTIONS" not in os.environ:  # ASan's quarantine grows by design
+                self.assertLess(max(samples) - baseline, 32, f"baseline {baseline} samples {samples}")
+        finally:
+            self.assertEqual(server.stop(), 0)
+
+
 class DrainTest(unittest.TestCase):
     def test_sigterm_with_streams_open_drains_and_exits_zero(self):
         server = Server("--drain-seconds", "3")

@@ -45,6 +45,7 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
       return;
     }
     stream_ = *std::move(stream);
+    resume_index_ = stream_->next_conversation_index();
     NextWrite();
   }
 
@@ -82,9 +83,17 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
       FinishOnce(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"));
       return;
     }
+    if (service_->stopping_) {
+      FinishOnce(grpc::Status(
+          grpc::StatusCode::UNAVAILABLE,
+          absl::StrCat("the server stopped at the end of its drain; resume on another replica "
+                       "with start_index ", resume_index_)));
+      return;
+    }
     response_.Clear();
     if (end_pending_) {
       end_pending_ = false;
+      resume_index_ = stream_->next_conversation_index();
       service_->metrics_->ConversationGenerated(static_cast<double>(conversation_tokens_));
       conversation_tokens_ = 0;
       auto* end = response_.mutable_conversation_end();
@@ -153,6 +162,7 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
   v1::GenerateResponse response_;
   Turn turn_;
   int64_t conversation_tokens_ = 0;
+  uint64_t resume_index_ = 0;  // the first conversation not fully sent
   bool turn_pending_ = false;
   bool end_pending_ = false;
   bool summary_sent_ = false;

@@ -49,6 +49,9 @@ class ConversationServiceImpl final : public v1::ConversationService::CallbackSe
   // From now on new Generate calls are refused (UNAVAILABLE) while open
   // streams go on; for a graceful shutdown.
   void StartDraining() { draining_ = true; }
+  // Ends every open stream at its next message with UNAVAILABLE, naming the
+  // index to resume from; for the end of a drain.
+  void StopStreams() { stopping_ = true; }
 
   // Counters for tests and logs.
   int64_t active_streams() const { return active_streams_.load(); }
@@ -77,6 +80,7 @@ class ConversationServiceImpl final : public v1::ConversationService::CallbackSe
   std::atomic<int64_t> active_streams_{0};
   std::atomic<int64_t> conversations_generated_{0};
   std::atomic<bool> draining_{false};
+  std::atomic<bool> stopping_{false};
 };
 
 }  // namespace convgen

@@ -242,6 +242,10 @@ int main(int argc, char** argv) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     spdlog::info("{} streams still open; stopping", service.active_streams());
+    // Streams end with UNAVAILABLE and a resume index at their next message;
+    // those stuck behind flow control are cancelled by Shutdown shortly after.
+    service.StopStreams();
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
     server->Shutdown(std::chrono::system_clock::now());
   });
   server->Wait();

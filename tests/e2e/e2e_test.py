@@ -385,27 +385,44 @@ class SlowReaderTest(unittest.TestCase):
 
 
 class DrainTest(unittest.TestCase):
-    def test_sigterm_with_streams_open_drains_and_exits_zero(self):
+    def test_sigterm_with_16_streams_open_drains_and_exits_zero(self):
         server = Server("--drain-seconds", "3")
         with open(EXAMPLE) as f:
             config = json.load(f)
+        small = dict(config, num_conversations=2)
         config["num_conversations"] = 100000
         channel = grpc.insecure_channel(server.address)
         stub = service_pb2_grpc.ConversationServiceStub(channel)
-        stream = stub.Generate(service_pb2.GenerateRequest(config_json=json.dumps(config)))
-        next(stream)
-        outcome = {}
+        outcomes = []
+        lock = threading.Lock()
 
-        def slow_reader():
+        first_messages = threading.Semaphore(0)
+
+        def reader(request, delay):
+            stream = stub.Generate(request)
             try:
+                first = True
                 for _ in stream:
-                    time.sleep(0.001)
-                outcome["code"] = grpc.StatusCode.OK
+                    if first:
+                        first_messages.release()
+                        first = False
+                    time.sleep(delay)
+                result = (grpc.StatusCode.OK, "")
             except grpc.RpcError as e:
-                outcome["code"] = e.code()
+                result = (e.code(), e.details())
+            with lock:
+                outcomes.append(result)
 
-        reader = threading.Thread(target=slow_reader)
-        reader.start()
+        # 14 long streams read slowly, 2 short ones that finish within the drain.
+        requests = [service_pb2.GenerateRequest(config_json=json.dumps(config), seed=k) for k in range(14)]
+        requests += [service_pb2.GenerateRequest(config_json=json.dumps(small), seed=k) for k in range(2)]
+        threads = [threading.Thread(target=reader, args=(r, 0.001 if i < 14 else 0.05))
+                   for i, r in enumerate(requests)]
+        list(stub.Generate(requests[-1]))  # warm up: the corpus is tokenized on first use
+        for t in threads:
+            t.start()
+        for _ in threads:  # every stream is open and flowing
+            self.assertTrue(first_messages.acquire(timeout=60))
         started = time.monotonic()
         server.process.send_signal(signal.SIGTERM)
         time.sleep(0.3)
@@ -418,11 +435,18 @@ class DrainTest(unittest.TestCase):
             next(stub.Generate(service_pb2.GenerateRequest(config_json=json.dumps(config))))
         self.assertEqual(refused.exception.code(), grpc.StatusCode.UNAVAILABLE)
         self.assertEqual(server.stop(), 0)
-        reader.join(timeout=30)
+        for t in threads:
+            t.join(timeout=30)
         elapsed = time.monotonic() - started
-        self.assertGreaterEqual(elapsed, 2.5)  # the open stream was given its drain time
+        self.assertGreaterEqual(elapsed, 2.5)  # the open streams were given their drain time
         self.assertLess(elapsed, 15)
-        self.assertIn(outcome.get("code"), {grpc.StatusCode.CANCELLED, grpc.StatusCode.UNAVAILABLE})
+        self.assertEqual(len(outcomes), 16)
+        codes = [code for code, _ in outcomes]
+        self.assertEqual(codes.count(grpc.StatusCode.OK), 2, outcomes)
+        self.assertEqual(codes.count(grpc.StatusCode.UNAVAILABLE), 14, outcomes)
+        for code, details in outcomes:
+            if code == grpc.StatusCode.UNAVAILABLE:
+                self.assertIn("resume on another replica with start_index", details)
         channel.close()
 
 

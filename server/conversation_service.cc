@@ -215,7 +215,7 @@ absl::StatusOr<ConversationServiceImpl::Prepared> ConversationServiceImpl::Prepa
         "the inline corpus has ", inline_bytes, " bytes, over this server's limit of ",
         limits_.max_inline_corpus_bytes, "; put the file in the server's corpus directory"));
   }
-  p.tokenizer_name = request.tokenizer().empty() ? kDefaultTokenizer : request.tokenizer();
+  p.tokenizer_name = Workspace::TokenizerName(request.tokenizer());
   ASSIGN_OR_RETURN(p.tokenizer, workspace_->GetTokenizer(p.tokenizer_name));
   ASSIGN_OR_RETURN(p.corpus, workspace_->GetCorpus(p.spec.text_files, InlineTextsFromRequest(request),
                                                    p.tokenizer_name, *p.tokenizer));

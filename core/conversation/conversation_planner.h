@@ -38,7 +38,6 @@ class ConversationPlanner {
 
   // The common prefix size of the whole request.
   int64_t common_prefix_tokens() const { return common_prefix_tokens_; }
-  uint64_t seed() const { return seed_; }
 
   // Sizes of conversation `index`. num_messages is clamped to >= 2 and
   // rounded up to even, as vLLM does; a sample above kMaxMessages is capped

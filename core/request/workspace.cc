@@ -58,7 +58,7 @@ absl::StatusOr<std::unique_ptr<Workspace>> Workspace::Create(const WorkspaceOpti
 }
 
 absl::StatusOr<std::shared_ptr<const Tokenizer>> Workspace::GetTokenizer(const std::string& name) {
-  const std::string key = name.empty() ? kDefaultTokenizer : name;
+  const std::string key = TokenizerName(name);
   const auto path = tokenizer_paths_.find(key);
   if (path == tokenizer_paths_.end()) {
     std::vector<std::string> names;
@@ -158,11 +158,10 @@ absl::StatusOr<std::shared_ptr<const TokenizedCorpus>> Workspace::GetCorpus(
     }
   }
   ASSIGN_OR_RETURN(CorpusText corpus, CorpusText::FromBytes(name, std::move(text)));
-  return cache_.Get(corpus, absl::StrCat(tokenizer_name.empty() ? kDefaultTokenizer : tokenizer_name,
-                                         "@", tokenizer_paths_.at(tokenizer_name.empty()
-                                                                      ? kDefaultTokenizer
-                                                                      : tokenizer_name)),
-                    tokenizer);
+  // The cache key names the tokenizer's file, so NAME=PATH pairs that reuse
+  // a name for another file between restarts cannot mix.
+  const std::string key = TokenizerName(tokenizer_name);
+  return cache_.Get(corpus, absl::StrCat(key, "@", tokenizer_paths_.at(key)), tokenizer);
 }
 
 }  // namespace convgen

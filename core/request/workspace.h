@@ -46,6 +46,12 @@ class Workspace {
   // tokenizers load on first use.
   static absl::StatusOr<std::unique_ptr<Workspace>> Create(const WorkspaceOptions& options);
 
+  // Returns the name a request's tokenizer field stands for ("" is the
+  // default).
+  static std::string TokenizerName(const std::string& requested) {
+    return requested.empty() ? kDefaultTokenizer : requested;
+  }
+
   // Returns the tokenizer `name` ("" for the default), loading it once;
   // NotFound lists the names there are.
   absl::StatusOr<std::shared_ptr<const Tokenizer>> GetTokenizer(const std::string& name);

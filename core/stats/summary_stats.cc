@@ -4,8 +4,6 @@
 #include <cmath>
 #include <cstring>
 
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 
 namespace convgen {
 namespace {
@@ -63,29 +61,6 @@ double SummaryStatistic::Quantile(double q) const {
   const double lo = OrderStatistic(below);
   if (fraction == 0) return lo;
   return lo + fraction * (OrderStatistic(below + 1) - lo);
-}
-
-std::string GenerationSummary::ToTable() const {
-  const auto row = [](const char* name, const SummaryStatistic& s) {
-    return absl::StrFormat("%-22s %8d %9.2f %9.2f %8.0f %8.2f %8.2f %8.2f %8.2f %8.2f %8.0f\n",
-                           name, s.count(), s.mean(), s.std(), s.min(), s.Quantile(0.25),
-                           s.Quantile(0.5), s.Quantile(0.75), s.Quantile(0.9),
-                           s.Quantile(0.99), s.max());
-  };
-  const std::string header = absl::StrFormat(
-      "%-22s %8s %9s %9s %8s %8s %8s %8s %8s %8s %8s\n", "", "count", "mean", "std", "min",
-      "25%", "50%", "75%", "90%", "99%", "max");
-  std::string out = "Conversations statistics:\n" + header;
-  out += row("conversation_turns", turns);
-  out += row("user_tokens", mean_user_tokens);
-  out += row("assistant_tokens", mean_assistant_tokens);
-  out += "Request statistics:\n" + header;
-  out += row("request_tokens", request_tokens);
-  absl::StrAppend(&out, "conversations ", conversations, ", messages ", messages,
-                  ", user tokens ", user_tokens, ", assistant tokens ", assistant_tokens,
-                  ", common prefix tokens ", common_prefix_tokens, ", raised targets ",
-                  raised_targets, ", corpus wraps ", corpus_wraps, "\n");
-  return out;
 }
 
 }  // namespace convgen

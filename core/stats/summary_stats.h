@@ -13,7 +13,6 @@
 
 #include <cstdint>
 #include <map>
-#include <string>
 
 namespace convgen {
 
@@ -59,9 +58,6 @@ struct GenerationSummary {
   SummaryStatistic mean_user_tokens;       // per conversation
   SummaryStatistic mean_assistant_tokens;  // per conversation
   SummaryStatistic request_tokens;         // history + new user message
-
-  // The tables of vLLM's print_conv_stats, plus the totals.
-  std::string ToTable() const;
 };
 
 }  // namespace convgen

@@ -51,6 +51,11 @@ ABSL_FLAG(bool, version, false, "Print the version and exit");
 
 namespace {
 
+// After the drain deadline, how long stopped streams get to deliver their
+// UNAVAILABLE status (behind the message already in flight) before Shutdown
+// cancels the rest.
+constexpr std::chrono::milliseconds kStopGrace(2000);
+
 // --listen and --tokenizer may be given several times; absl keeps only the
 // last, so they are taken out of argv first.
 std::vector<std::string> TakeRepeatedFlag(std::vector<char*>& args, const std::string& name) {
@@ -235,17 +240,20 @@ int main(int argc, char** argv) {
     health->SetServingStatus("readiness", false);
     health->SetServingStatus("", false);
     service.StartDraining();
-    // Open streams may finish until the deadline; then they are cancelled.
-    const auto deadline = std::chrono::steady_clock::now() +
-                          std::chrono::milliseconds(static_cast<int64_t>(drain_seconds * 1000));
-    while (service.active_streams() > 0 && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+    // Open streams may finish until the deadline.
+    const auto wait_for_streams = [&service](std::chrono::milliseconds limit) {
+      const auto deadline = std::chrono::steady_clock::now() + limit;
+      while (service.active_streams() > 0 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    };
+    wait_for_streams(std::chrono::milliseconds(static_cast<int64_t>(drain_seconds * 1000)));
     spdlog::info("{} streams still open; stopping", service.active_streams());
-    // Streams end with UNAVAILABLE and a resume index at their next message;
-    // those stuck behind flow control are cancelled by Shutdown shortly after.
+    // Each stream ends with UNAVAILABLE and its resume index once its message
+    // in flight is delivered; a stream whose reader is gone or stalled is
+    // cancelled by Shutdown after the grace.
     service.StopStreams();
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    wait_for_streams(kStopGrace);
     server->Shutdown(std::chrono::system_clock::now());
   });
   server->Wait();

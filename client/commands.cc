@@ -32,7 +32,8 @@ constexpr char kUsage[] =
     "                   [--start-index J] [--tokenizer NAME]\n"
     "  convgen describe --server ADDR\n"
     "  convgen health   --server ADDR [--service NAME]\n"
-    "TLS: --tls-ca FILE (server CA), --tls-cert FILE --tls-key FILE (client certificate)\n";
+    "TLS: --tls-ca FILE (server CA), --tls-cert FILE --tls-key FILE (client certificate)\n"
+    "--wait-for-server SECONDS: wait that long for the server to be reachable (pod start)\n";
 
 std::string ReadFile(const std::string& path, bool* ok) {
   std::ifstream in(path, std::ios::binary);
@@ -42,19 +43,30 @@ std::string ReadFile(const std::string& path, bool* ok) {
   return text.str();
 }
 
-std::shared_ptr<grpc::Channel> MakeChannel(const CommandOptions& o) {
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(-1);
-  args.SetMaxSendMessageSize(-1);
-  if (o.tls_ca.empty() && o.tls_cert.empty()) {
-    return grpc::CreateCustomChannel(o.server, grpc::InsecureChannelCredentials(), args);
-  }
+// The TLS files were checked to be readable by ParseCommandLine.
+std::shared_ptr<grpc::ChannelCredentials> MakeCredentials(const CommandOptions& o) {
+  if (o.tls_ca.empty() && o.tls_cert.empty()) return grpc::InsecureChannelCredentials();
   grpc::SslCredentialsOptions ssl;
   bool ok = true;
   if (!o.tls_ca.empty()) ssl.pem_root_certs = ReadFile(o.tls_ca, &ok);
   if (!o.tls_cert.empty()) ssl.pem_cert_chain = ReadFile(o.tls_cert, &ok);
   if (!o.tls_key.empty()) ssl.pem_private_key = ReadFile(o.tls_key, &ok);
-  return grpc::CreateCustomChannel(o.server, grpc::SslCredentials(ssl), args);
+  return grpc::SslCredentials(ssl);
+}
+
+// With --wait-for-server, waits (bounded) until the server is reachable, e.g.
+// while its pod starts; if it never is, the call fails as it would have.
+std::shared_ptr<grpc::Channel> MakeChannel(const CommandOptions& o) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(-1);
+  args.SetMaxSendMessageSize(-1);
+  auto channel = grpc::CreateCustomChannel(o.server, MakeCredentials(o), args);
+  if (o.wait_for_server_seconds > 0) {
+    channel->WaitForConnected(
+        std::chrono::system_clock::now() +
+        std::chrono::milliseconds(static_cast<int64_t>(o.wait_for_server_seconds * 1000)));
+  }
+  return channel;
 }
 
 void SetDeadline(const CommandOptions& o, grpc::ClientContext* context) {
@@ -331,6 +343,10 @@ std::optional<CommandOptions> ParseCommandLine(int argc, char** argv) {
       o.health_service = value;
     } else if (flag == "--timeout") {
       if (!absl::SimpleAtod(value, &o.timeout_seconds)) return fail("--timeout must be seconds");
+    } else if (flag == "--wait-for-server") {
+      if (!absl::SimpleAtod(value, &o.wait_for_server_seconds) || o.wait_for_server_seconds < 0) {
+        return fail("--wait-for-server must be seconds");
+      }
     } else if (flag == "--tls-ca") {
       o.tls_ca = value;
     } else if (flag == "--tls-cert") {
@@ -343,6 +359,15 @@ std::optional<CommandOptions> ParseCommandLine(int argc, char** argv) {
   }
   if ((o.command == "generate" || o.command == "validate") && o.input_file.empty()) {
     return fail(absl::StrCat(o.command, " needs --input-file CONFIG"));
+  }
+  if (o.tls_cert.empty() != o.tls_key.empty()) {
+    return fail("--tls-cert and --tls-key go together (the client certificate and its key)");
+  }
+  for (const auto& [flag, path] : {std::pair<const char*, const std::string&>{"--tls-ca", o.tls_ca},
+                                   {"--tls-cert", o.tls_cert}, {"--tls-key", o.tls_key}}) {
+    bool readable = true;
+    if (!path.empty()) ReadFile(path, &readable);
+    if (!readable) return fail(absl::StrCat("cannot read ", flag, " ", path));
   }
   return o;
 }

@@ -24,6 +24,7 @@ struct CommandOptions {
   std::string health_service;  // for health
   std::string tls_ca, tls_cert, tls_key;
   double timeout_seconds = 0;  // 0: no deadline
+  double wait_for_server_seconds = 0;  // how long to wait for the server to be reachable
 };
 
 // Exit status: 0 success, 2 usage or config error, 1 server error.

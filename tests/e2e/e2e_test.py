@@ -219,6 +219,39 @@ class EndToEndTest(unittest.TestCase):
             self.assertEqual(error.exception.code(), grpc.StatusCode.NOT_FOUND)
 
 
+class ClientOptionsTest(unittest.TestCase):
+    def test_wait_for_server_outlasts_a_slow_server_start(self):
+        # As in a Job whose pod starts before the convgen Service has a ready endpoint.
+        port = free_port()
+        waiting = subprocess.Popen(
+            [CLIENT, "health", "--server", f"127.0.0.1:{port}", "--wait-for-server", "60"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(1.5)
+        self.assertIsNone(waiting.poll(), "the client gave up before the server started")
+        server = Server("--listen", f"127.0.0.1:{port}")
+        try:
+            out, err = waiting.communicate(timeout=60)
+            self.assertEqual(waiting.returncode, 0, err)
+            self.assertEqual(out.strip(), "SERVING")
+        finally:
+            self.assertEqual(server.stop(), 0)
+        # Without the flag, an unreachable server fails at once.
+        started = time.monotonic()
+        result = client("health", "--server", f"127.0.0.1:{free_port()}", check=False)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("UNAVAILABLE", result.stderr)
+        self.assertLess(time.monotonic() - started, 20)
+
+    def test_unreadable_tls_file_is_a_usage_error(self):
+        result = client("health", "--server", "127.0.0.1:1", "--tls-ca", "/nonexistent/ca.pem",
+                        check=False)
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("cannot read --tls-ca /nonexistent/ca.pem", result.stderr)
+        result = client("health", "--server", "127.0.0.1:1", "--tls-cert", EXAMPLE, check=False)
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("--tls-cert and --tls-key go together", result.stderr)
+
+
 class ServerOptionsTest(unittest.TestCase):
     def test_extra_tokenizer_and_corpus_directory(self):
         data = os.environ.get("CONVGEN_TEST_DATA", os.path.expanduser("~/.cache/convgen/test-data"))

@@ -10,13 +10,6 @@ namespace {
 
 constexpr double kMaxSampleDouble = static_cast<double>(kMaxSampleValue);
 
-// Converts a non-negative double draw to an integer sample, saturating.
-int64_t SaturateToInt(double value) {
-  if (!(value < kMaxSampleDouble)) return kMaxSampleValue;  // also NaN
-  if (value <= 0) return 0;
-  return static_cast<int64_t>(value);
-}
-
 int64_t ApplyCap(int64_t value, int64_t cap) {
   return cap > 0 ? std::min(value, cap) : value;
 }
@@ -29,6 +22,12 @@ template <class... Ts>
 Overloaded(Ts...) -> Overloaded<Ts...>;
 
 }  // namespace
+
+int64_t SaturateToInt(double value) {
+  if (!(value < kMaxSampleDouble)) return kMaxSampleValue;  // also NaN
+  if (value <= 0) return 0;
+  return static_cast<int64_t>(value);
+}
 
 IntDistribution IntDistribution::MakeConstant(int64_t value) {
   return IntDistribution(Constant{value}, 0);
@@ -50,7 +49,7 @@ IntDistribution IntDistribution::MakeLognormalByAverage(double average,
   // median / mean = exp(-sigma^2 / 2).
   const double mu = std::log(average * median_ratio);
   const double sigma = std::sqrt(2.0 * std::log(1.0 / median_ratio));
-  return MakeLognormal(mu, sigma, cap);
+  return IntDistribution(Lognormal{mu, sigma, average, median_ratio}, cap);
 }
 
 IntDistribution IntDistribution::MakeZipf(double alpha, int64_t cap) {
@@ -150,37 +149,7 @@ double LogGamma(double x) {
 }
 
 int64_t SamplePoisson(RandomStream& stream, double lambda) {
-  if (lambda < 10.0) {
-    // Multiply uniforms until the product drops below exp(-lambda).
-    const double threshold = std::exp(-lambda);
-    int64_t count = 0;
-    double product = stream.NextDouble();
-    while (product > threshold) {
-      ++count;
-      product *= stream.NextDouble();
-    }
-    return count;
-  }
-  // Hoermann, "The transformed rejection method for generating Poisson
-  // random variables" (1993), algorithm PTRS.
-  const double sqrt_lambda = std::sqrt(lambda);
-  const double log_lambda = std::log(lambda);
-  const double b = 0.931 + 2.53 * sqrt_lambda;
-  const double a = -0.059 + 0.02483 * b;
-  const double inv_alpha = 1.1239 + 1.1328 / (b - 3.4);
-  const double v_r = 0.9277 - 3.6224 / (b - 2);
-  while (true) {
-    const double u = stream.NextDouble() - 0.5;
-    const double v = stream.NextDouble();
-    const double us = 0.5 - std::fabs(u);
-    const double k = std::floor((2 * a / us + b) * u + lambda + 0.43);
-    if (us >= 0.07 && v <= v_r) return SaturateToInt(k);
-    if (k < 0 || (us < 0.013 && v > us)) continue;
-    if (std::log(v) + std::log(inv_alpha) - std::log(a / (us * us) + b) <=
-        -lambda + k * log_lambda - LogGamma(k + 1)) {
-      return SaturateToInt(k);
-    }
-  }
+  return PoissonDeviate(stream, lambda);
 }
 
 }  // namespace convgen

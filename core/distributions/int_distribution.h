@@ -8,6 +8,7 @@
 #ifndef CONVGEN_CORE_DISTRIBUTIONS_INT_DISTRIBUTION_H_
 #define CONVGEN_CORE_DISTRIBUTIONS_INT_DISTRIBUTION_H_
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <variant>
@@ -35,6 +36,10 @@ class IntDistribution {
   struct Lognormal {
     double mu;
     double sigma;
+    // By average: the config's average and median ratio (vLLM rescales each
+    // batch to `average`, see numpy_legacy.h); 0 when given by mean/sigma.
+    double average = 0;
+    double median_ratio = 0;
   };
   struct Zipf {
     double alpha;
@@ -92,6 +97,48 @@ int64_t SamplePoisson(RandomStream& stream, double lambda);
 // Returns log(Gamma(x)) for x >= 1 by numpy's series (deterministic, no libm
 // lgamma).
 double LogGamma(double x);
+
+// Converts a non-negative double draw to an integer sample, saturating at
+// kMaxSampleValue (NaN too).
+int64_t SaturateToInt(double value);
+
+// The Poisson algorithm of SamplePoisson on any source of uniform doubles in
+// [0, 1) (`bits.NextDouble()`): RandomStream, or numpy's state to reproduce
+// numpy.random.poisson draw for draw.
+template <typename Bits>
+int64_t PoissonDeviate(Bits& bits, double lambda) {
+  if (lambda < 10.0) {
+    // Multiply uniforms until the product drops below exp(-lambda).
+    const double threshold = std::exp(-lambda);
+    int64_t count = 0;
+    double product = bits.NextDouble();
+    while (product > threshold) {
+      ++count;
+      product *= bits.NextDouble();
+    }
+    return count;
+  }
+  // Hoermann, "The transformed rejection method for generating Poisson
+  // random variables" (1993), algorithm PTRS.
+  const double sqrt_lambda = std::sqrt(lambda);
+  const double log_lambda = std::log(lambda);
+  const double b = 0.931 + 2.53 * sqrt_lambda;
+  const double a = -0.059 + 0.02483 * b;
+  const double inv_alpha = 1.1239 + 1.1328 / (b - 3.4);
+  const double v_r = 0.9277 - 3.6224 / (b - 2);
+  while (true) {
+    const double u = bits.NextDouble() - 0.5;
+    const double v = bits.NextDouble();
+    const double us = 0.5 - std::fabs(u);
+    const double k = std::floor((2 * a / us + b) * u + lambda + 0.43);
+    if (us >= 0.07 && v <= v_r) return SaturateToInt(k);
+    if (k < 0 || (us < 0.013 && v > us)) continue;
+    if (std::log(v) + std::log(inv_alpha) - std::log(a / (us * us) + b) <=
+        -lambda + k * log_lambda - LogGamma(k + 1)) {
+      return SaturateToInt(k);
+    }
+  }
+}
 
 }  // namespace convgen
 

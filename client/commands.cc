@@ -28,8 +28,9 @@ constexpr char kUsage[] =
     "  convgen generate --server ADDR --input-file CONFIG [--output FILE|-] [--seed N]\n"
     "                   [--shard K/N] [--start-index J] [--tokenizer NAME]\n"
     "                   [--format json|jsonl] [--print-stats] [--timeout SECONDS]\n"
+    "                   [--rng philox|numpy_legacy]\n"
     "  convgen validate --server ADDR --input-file CONFIG [--seed N] [--shard K/N]\n"
-    "                   [--start-index J] [--tokenizer NAME]\n"
+    "                   [--start-index J] [--tokenizer NAME] [--rng philox|numpy_legacy]\n"
     "  convgen describe --server ADDR\n"
     "  convgen health   --server ADDR [--service NAME]\n"
     "TLS: --tls-ca FILE (server CA), --tls-cert FILE --tls-key FILE (client certificate)\n"
@@ -99,6 +100,8 @@ bool BuildRequest(const CommandOptions& o, v1::GenerateRequest* request) {
   request->mutable_shard()->set_count(o.shard_count);
   request->set_start_index(o.start_index);
   request->set_tokenizer(o.tokenizer);
+  if (o.rng == "philox") request->set_rng(v1::RNG_PHILOX);
+  if (o.rng == "numpy_legacy") request->set_rng(v1::RNG_NUMPY_LEGACY);
   const nlohmann::json parsed = nlohmann::json::parse(config, nullptr, false);
   if (parsed.is_object() && parsed.contains("text_files") && parsed["text_files"].is_array()) {
     const size_t slash = o.input_file.rfind('/');
@@ -343,6 +346,11 @@ std::optional<CommandOptions> ParseCommandLine(int argc, char** argv) {
       o.health_service = value;
     } else if (flag == "--timeout") {
       if (!absl::SimpleAtod(value, &o.timeout_seconds)) return fail("--timeout must be seconds");
+    } else if (flag == "--rng") {
+      if (value != "philox" && value != "numpy_legacy") {
+        return fail("--rng must be philox or numpy_legacy");
+      }
+      o.rng = value;
     } else if (flag == "--wait-for-server") {
       if (!absl::SimpleAtod(value, &o.wait_for_server_seconds) || o.wait_for_server_seconds < 0) {
         return fail("--wait-for-server must be seconds");

@@ -19,6 +19,7 @@ struct CommandOptions {
   uint64_t shard_count = 1;
   uint64_t start_index = 0;
   std::string tokenizer;
+  std::string rng;  // "", "philox" or "numpy_legacy": overrides the config's
   std::string format = "json";
   bool print_stats = false;
   std::string health_service;  // for health

@@ -197,6 +197,7 @@ absl::StatusOr<ConversationServiceImpl::Prepared> ConversationServiceImpl::Prepa
   p.options = StreamOptionsFromRequest(request);
   p.options.max_message_tokens = limits_.max_message_bytes;
   p.options.max_messages_per_conversation = limits_.max_messages_per_conversation;
+  RETURN_IF_ERROR(ConversationPlanner::CheckSeed(p.spec, p.options.seed));
   if (p.options.shard_index >= p.options.shard_count) {
     return absl::InvalidArgumentError(absl::StrCat(
         "shard ", p.options.shard_index, "/", p.options.shard_count,

@@ -20,15 +20,22 @@ void StatisticToProto(const SummaryStatistic& s, v1::Statistic* out) {
 
 std::optional<GenerationSpec> SpecFromRequest(const v1::GenerateRequest& request,
                                               ConfigErrors& errors, v1::GenerationConfig* config) {
+  std::optional<GenerationSpec> spec;
   if (request.has_config()) {
     *config = request.config();
-    return SpecFromConfig(request.config(), errors);
-  }
-  if (request.config_json().empty()) {
+    spec = SpecFromConfig(request.config(), errors);
+  } else if (request.config_json().empty()) {
     errors.Add("", "the request has no config: set config (typed) or config_json (vLLM's JSON)");
     return std::nullopt;
+  } else {
+    spec = SpecFromJson(request.config_json(), errors, config);
   }
-  return SpecFromJson(request.config_json(), errors, config);
+  if (request.rng() != v1::RNG_UNSPECIFIED) {
+    // The request's choice wins; the rules that depend on it run again.
+    config->set_rng(request.rng());
+    if (spec) spec = SpecFromConfig(*config, errors);
+  }
+  return spec;
 }
 
 StreamOptions StreamOptionsFromRequest(const v1::GenerateRequest& request) {

@@ -263,6 +263,16 @@ void ReadConfig(const Json& root, ConfigErrors& errors,
   if (const Json* v = reader.Required("prompt_output")) {
     ReadPromptOutput(*v, "prompt_output", errors, *out.mutable_prompt_output());
   }
+  if (const Json* v = reader.Optional("rng")) {
+    if (v->is_string() && v->get<std::string>() == "philox") {
+      out.set_rng(v1::RNG_PHILOX);
+    } else if (v->is_string() && v->get<std::string>() == "numpy_legacy") {
+      out.set_rng(v1::RNG_NUMPY_LEGACY);
+    } else {
+      errors.Add("rng", absl::StrCat("must be \"philox\" or \"numpy_legacy\" (got ",
+                                     JsonForMessage(*v), ")"));
+    }
+  }
   reader.ReportUnknownKeys("");
 }
 
@@ -338,6 +348,9 @@ std::string ConfigToJson(const v1::GenerationConfig& config) {
     out["text_files"].push_back(file);
   }
   if (config.has_print_stats()) out["print_stats"] = config.print_stats();
+  if (config.has_rng() && config.rng() != v1::RNG_UNSPECIFIED) {
+    out["rng"] = config.rng() == v1::RNG_NUMPY_LEGACY ? "numpy_legacy" : "philox";
+  }
   if (config.has_prompt_input()) {
     const v1::PromptInput& in = config.prompt_input();
     Json& json_in = out["prompt_input"] = Json::object();

@@ -157,6 +157,24 @@ std::optional<GenerationSpec> SpecFromConfig(const v1::GenerationConfig& config,
     spec.text_files.push_back(config.text_files(i));
   }
   spec.print_stats = config.print_stats();
+  switch (config.rng()) {
+    case v1::RNG_UNSPECIFIED:
+    case v1::RNG_PHILOX:
+      break;
+    case v1::RNG_NUMPY_LEGACY:
+      spec.rng = SizeRng::kNumpyLegacy;
+      if (config.num_conversations() > kMaxNumpyLegacyConversations) {
+        errors.Add("num_conversations",
+                   absl::StrCat("must be <= ", kMaxNumpyLegacyConversations,
+                                " with rng \"numpy_legacy\", which draws every turn count up "
+                                "front as vLLM does (got ", config.num_conversations(),
+                                "); split the workload or use rng \"philox\""));
+      }
+      break;
+    default:
+      errors.Add("rng", absl::StrCat("must be RNG_PHILOX or RNG_NUMPY_LEGACY (got ",
+                                     static_cast<int>(config.rng()), ")"));
+  }
 
   std::optional<IntDistribution> num_turns, common_prefix, prefix, input, output;
   if (!config.has_prompt_input()) {

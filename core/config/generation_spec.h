@@ -25,8 +25,15 @@ inline constexpr double kDefaultMedianRatio = 0.85;
 inline constexpr double kMaxZipfAlpha = 1000.0;
 inline constexpr double kMaxPoissonAlpha = 1e15;
 
+// How sizes are sampled: keyed Philox streams (convgen's own, random access),
+// or numpy's legacy RandomState in vLLM's draw order (to reproduce vLLM).
+enum class SizeRng { kPhilox, kNumpyLegacy };
+// numpy_legacy draws every turn count up front, as vLLM: this bounds that.
+inline constexpr int64_t kMaxNumpyLegacyConversations = 10'000'000;
+
 struct GenerationSpec {
   int64_t num_conversations = 0;
+  SizeRng rng = SizeRng::kPhilox;
   std::vector<std::string> text_files;
   bool print_stats = false;
   IntDistribution num_turns = IntDistribution::MakeConstant(2);

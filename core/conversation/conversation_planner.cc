@@ -1,28 +1,78 @@
 #include "core/conversation/conversation_planner.h"
 
 #include <algorithm>
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+#include "core/distributions/numpy_legacy.h"
+#include "core/random/numpy_random_state.h"
 
 namespace convgen {
+namespace {
+
+// vLLM's rule: at least one exchange, and every user message answered.
+int64_t EvenMessages(int64_t sampled) {
+  const int64_t messages = std::max<int64_t>(sampled, 2);
+  return messages + messages % 2;
+}
+
+}  // namespace
+
+// vLLM's draws: the per-request batches, and the generator positioned at the
+// input sizes of conversation `next`.
+struct ConversationPlanner::NumpyLegacyDraws {
+  explicit NumpyLegacyDraws(uint32_t seed) : state(seed) {}
+  NumpyRandomState state;
+  std::vector<int64_t> messages;  // per conversation, before kMaxMessages
+  std::vector<int64_t> prefix_tokens;
+  uint64_t next = 0;
+};
+
+absl::Status ConversationPlanner::CheckSeed(const GenerationSpec& spec, uint64_t seed) {
+  if (spec.rng == SizeRng::kNumpyLegacy && seed > std::numeric_limits<uint32_t>::max()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "seed ", seed, " is over 4294967295: rng \"numpy_legacy\" seeds numpy as "
+        "np.random.seed(seed), which takes seeds below 2^32"));
+  }
+  return absl::OkStatus();
+}
 
 ConversationPlanner::ConversationPlanner(const GenerationSpec& spec, uint64_t seed)
     : spec_(spec), seed_(seed) {
-  RandomStream stream({.seed = seed, .index = 0, .field = kFieldCommonPrefixTokens, .draw = 0});
-  common_prefix_tokens_ = spec.common_prefix_num_tokens.Sample(stream);
+  if (spec.rng == SizeRng::kPhilox) {
+    RandomStream stream({.seed = seed, .index = 0, .field = kFieldCommonPrefixTokens, .draw = 0});
+    common_prefix_tokens_ = spec.common_prefix_num_tokens.Sample(stream);
+    return;
+  }
+  numpy_ = std::make_unique<NumpyLegacyDraws>(static_cast<uint32_t>(seed));
+  NumpyRandomState& state = numpy_->state;
+  numpy_->messages = SampleBatchLikeVllm(spec.num_turns, spec.num_conversations, state);
+  for (int64_t& m : numpy_->messages) {
+    m = EvenMessages(m);
+    numpy_legacy_draws_ = std::min(numpy_legacy_draws_ + 2 * std::min(m, kMaxSampleValue / 4),
+                                   kMaxSampleValue);
+  }
+  numpy_->prefix_tokens = SampleBatchLikeVllm(spec.prefix_num_tokens, spec.num_conversations, state);
+  common_prefix_tokens_ = SampleBatchLikeVllm(spec.common_prefix_num_tokens, 1, state)[0];
 }
 
-ConversationPlan ConversationPlanner::Plan(uint64_t index) const {
+ConversationPlanner::~ConversationPlanner() = default;
+
+absl::StatusOr<ConversationPlan> ConversationPlanner::Plan(uint64_t index) {
+  if (numpy_ == nullptr) return PlanPhilox(index);
+  return PlanNumpyLegacy(index);
+}
+
+ConversationPlan ConversationPlanner::PlanPhilox(uint64_t index) const {
   const auto draw = [&](const IntDistribution& d, uint64_t field, uint64_t k) {
     RandomStream stream({.seed = seed_, .index = index, .field = field, .draw = k});
     return d.Sample(stream);
   };
   ConversationPlan plan;
   plan.index = index;
-  int64_t messages = std::min(draw(spec_.num_turns, kFieldNumTurns, 0), kMaxMessages);
-  messages = std::max<int64_t>(messages, 2);
-  messages += messages % 2;
-  plan.num_messages = messages;
+  plan.num_messages = EvenMessages(std::min(draw(spec_.num_turns, kFieldNumTurns, 0), kMaxMessages));
   plan.prefix_tokens = draw(spec_.prefix_num_tokens, kFieldPrefixTokens, 0);
-  const int64_t turns = messages / 2;
+  const int64_t turns = plan.num_messages / 2;
   plan.user_tokens.reserve(turns);
   plan.assistant_tokens.reserve(turns);
   for (int64_t t = 0; t < turns; ++t) {
@@ -30,6 +80,38 @@ ConversationPlan ConversationPlanner::Plan(uint64_t index) const {
     plan.assistant_tokens.push_back(draw(spec_.output_num_tokens, kFieldAssistantTokens, t));
   }
   return plan;
+}
+
+absl::StatusOr<ConversationPlan> ConversationPlanner::PlanNumpyLegacy(uint64_t index) {
+  NumpyLegacyDraws& d = *numpy_;
+  if (index < d.next || index >= d.messages.size()) {
+    return absl::InternalError(absl::StrCat("numpy_legacy plans conversations in order: ", index,
+                                            " asked after ", d.next));
+  }
+  for (;; ++d.next) {
+    const int64_t messages = d.messages[d.next];
+    if (messages > kMaxMessages) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "CONV_ID_", d.next, " has ", messages, " messages (prompt_input.num_turns); rng "
+          "\"numpy_legacy\" replays the draws of every conversation before the ones produced "
+          "and cannot replay over ", kMaxMessages, "; give num_turns a smaller max"));
+    }
+    // vLLM samples a size for every message of the conversation and uses the
+    // inputs at even positions, the outputs at odd ones.
+    std::vector<int64_t> input = SampleBatchLikeVllm(spec_.input_num_tokens, messages, d.state);
+    std::vector<int64_t> output = SampleBatchLikeVllm(spec_.output_num_tokens, messages, d.state);
+    if (d.next < index) continue;
+    ConversationPlan plan;
+    plan.index = index;
+    plan.num_messages = messages;
+    plan.prefix_tokens = d.prefix_tokens[index];
+    for (int64_t m = 0; m + 1 < messages; m += 2) {
+      plan.user_tokens.push_back(input[m]);
+      plan.assistant_tokens.push_back(output[m + 1]);
+    }
+    ++d.next;
+    return plan;
+  }
 }
 
 }  // namespace convgen

@@ -1,13 +1,23 @@
-// ConversationPlanner: the sampled sizes of conversation i, a pure function
-// of (spec, seed, i). Every value comes from its own keyed RandomStream, so
-// no conversation depends on another; the common prefix size is drawn once
-// per request from a stream keyed by the seed alone. Immutable, thread-safe.
+// ConversationPlanner: the sampled sizes of conversation i.
+// With rng philox (the default) they are a pure function of (spec, seed, i):
+// every value comes from its own keyed RandomStream, so no conversation
+// depends on another; the common prefix size is drawn once per request from a
+// stream keyed by the seed alone.
+// With rng numpy_legacy they are vLLM's: numpy's legacy RandomState in vLLM's
+// draw order (all turn counts, all prefix sizes, the common prefix size, then
+// per conversation its input and output sizes, each a batch of num_turns).
+// Conversations must then be planned in increasing index order; the draws of
+// the ones skipped (other shards, before start_index) are replayed, not built.
+// Not thread-safe (numpy_legacy keeps the generator's state).
 #ifndef CONVGEN_CORE_CONVERSATION_CONVERSATION_PLANNER_H_
 #define CONVGEN_CORE_CONVERSATION_CONVERSATION_PLANNER_H_
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "core/config/generation_spec.h"
 
 namespace convgen {
@@ -34,23 +44,42 @@ struct ConversationPlan {
 
 class ConversationPlanner {
  public:
+  // Returns InvalidArgument if `seed` does not suit the spec's rng
+  // (numpy_legacy: numpy takes seeds below 2^32).
+  static absl::Status CheckSeed(const GenerationSpec& spec, uint64_t seed);
+
+  // `seed` passed CheckSeed.
   ConversationPlanner(const GenerationSpec& spec, uint64_t seed);
+  ~ConversationPlanner();
 
   // The common prefix size of the whole request.
   int64_t common_prefix_tokens() const { return common_prefix_tokens_; }
 
+  // rng numpy_legacy: how many sizes the whole request draws (2 per message
+  // of every conversation, saturating); 0 with philox.
+  int64_t numpy_legacy_draws() const { return numpy_legacy_draws_; }
+
   // Sizes of conversation `index`. num_messages is clamped to >= 2 and
   // rounded up to even, as vLLM does; a sample above kMaxMessages is capped
-  // there (see below).
-  ConversationPlan Plan(uint64_t index) const;
+  // there (see below). With numpy_legacy, `index` must exceed the last one
+  // planned, and a conversation to replay with more than kMaxMessages
+  // messages is an error (its draws cannot be replayed in bounded time).
+  absl::StatusOr<ConversationPlan> Plan(uint64_t index);
 
   // Messages per conversation are capped: a zipf tail can ask for 2^62.
   static constexpr int64_t kMaxMessages = 1 << 20;
 
  private:
+  struct NumpyLegacyDraws;
+
+  ConversationPlan PlanPhilox(uint64_t index) const;
+  absl::StatusOr<ConversationPlan> PlanNumpyLegacy(uint64_t index);
+
   GenerationSpec spec_;
   uint64_t seed_;
   int64_t common_prefix_tokens_;
+  int64_t numpy_legacy_draws_ = 0;
+  std::unique_ptr<NumpyLegacyDraws> numpy_;  // with rng numpy_legacy
 };
 
 }  // namespace convgen

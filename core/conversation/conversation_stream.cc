@@ -21,8 +21,17 @@ absl::StatusOr<std::unique_ptr<ConversationStream>> ConversationStream::Create(
         "shard ", options.shard_index, "/", options.shard_count,
         ": the shard index must be below the shard count (e.g. 0/4 .. 3/4)"));
   }
+  RETURN_IF_ERROR(ConversationPlanner::CheckSeed(spec, options.seed));
+  const ConversationPlanner planner(spec, options.seed);
+  if (planner.numpy_legacy_draws() > options.max_numpy_legacy_draws) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "rng \"numpy_legacy\" would draw ", planner.numpy_legacy_draws(),
+        " sizes for this request (as vLLM, one input and one output size per message of every "
+        "conversation), over the limit of ", options.max_numpy_legacy_draws,
+        "; lower num_conversations or prompt_input.num_turns, or use rng \"philox\""));
+  }
   // The common prefix is built with the stream: check its size first.
-  const int64_t common = ConversationPlanner(spec, options.seed).common_prefix_tokens();
+  const int64_t common = planner.common_prefix_tokens();
   if (options.max_message_tokens > 0 && common > options.max_message_tokens) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "the request asks for ", common, " tokens of common prefix in the first message, over "
@@ -93,7 +102,7 @@ absl::Status ConversationStream::CheckLimits(const ConversationPlan& plan) const
 }
 
 absl::Status ConversationStream::BuildConversation(uint64_t index) {
-  const ConversationPlan plan = planner_.Plan(index);
+  ASSIGN_OR_RETURN(const ConversationPlan plan, planner_.Plan(index));
   RETURN_IF_ERROR(CheckLimits(plan));
   const std::string header = absl::StrCat(index, " is a nice number... ");
   MessagePart user_fixed;

@@ -59,6 +59,9 @@ struct StreamOptions {
   // (zipf tails, 10^12-token constants), and memory is one conversation.
   int64_t max_message_tokens = 0;
   int64_t max_messages_per_conversation = 0;
+  // rng numpy_legacy: the most sizes a request may draw (vLLM draws one per
+  // message of every conversation, and a shard replays the draws before it).
+  int64_t max_numpy_legacy_draws = int64_t{1} << 30;
 };
 
 class ConversationStream {

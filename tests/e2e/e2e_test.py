@@ -184,6 +184,25 @@ class EndToEndTest(unittest.TestCase):
         self.assertTrue(all("max_tokens" in t for t in turns if t["role"] == "assistant"))
         self.assertTrue(all("max_tokens" not in t for t in turns if t["role"] == "user"))
 
+    def test_rng_numpy_legacy_reproduces_vllms_sizes(self):
+        with open(os.path.join(SOURCE, "tests/fixtures/numpy_legacy/generate_multi_turn.json")) as f:
+            fixture = json.load(f)
+        run = next(r for r in fixture["runs"] if r["seed"] == 1234)
+        config = dict(fixture["config"], text_files=["moby-dick.txt"])
+        path = os.path.join(WORK, "numpy-legacy.json")
+        with open(path, "w") as f:
+            json.dump(config, f)
+        out = os.path.join(WORK, "numpy-legacy.jsonl")
+        client("generate", "--server", self.server.address, "--input-file", path, "--seed", "1234",
+               "--rng", "numpy_legacy", "--format", "jsonl", "--output", out)
+        with open(out) as f:
+            turns = [json.loads(line) for line in f]
+        assistant = [t for t in turns if t["role"] == "assistant"]
+        self.assertEqual(len(assistant), sum(run["num_turns"]) // 2)
+        for t in assistant:
+            i = t["conversation_index"]
+            self.assertEqual(t["max_tokens"], run["conversations"][i]["output"][t["turn_index"]])
+
     def test_python_grpcio_client(self):
         with grpc.insecure_channel(self.server.address) as channel:
             stub = service_pb2_grpc.ConversationServiceStub(channel)

@@ -51,6 +51,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   convgen::StreamOptions options = convgen::StreamOptionsFromRequest(request);
   options.max_message_tokens = 2048;
   options.max_messages_per_conversation = 16;
+  options.max_numpy_legacy_draws = 1 << 20;
   std::shared_ptr<const convgen::TokenizedCorpus> corpus = SmallCorpus();
   const auto inline_texts = convgen::InlineTextsFromRequest(request);
   if (!inline_texts.empty()) {

@@ -12,6 +12,7 @@
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 #include "tests/testing/conversations.h"
 
 namespace convgen {
@@ -109,6 +110,45 @@ TEST_F(ServiceTest, FullStreamEqualsTheCoresOutput) {
   EXPECT_EQ(responses.back().summary().conversations(), 12);
   EXPECT_EQ(responses.back().summary().user_tokens(), core.summary.user_tokens);
   EXPECT_EQ(responses.back().summary().next_conversation_index(), 12u);
+}
+
+TEST_F(ServiceTest, RequestRngNumpyLegacyGivesVllmsSizes) {
+  // vLLM's sizes for the reference config and seed 42, from numpy itself.
+  const auto fixture = nlohmann::json::parse(
+      testing::ReadSourceFile("tests/fixtures/numpy_legacy/generate_multi_turn.json"));
+  const nlohmann::json* run = nullptr;
+  for (const auto& r : fixture["runs"]) {
+    if (r["seed"] == 42) run = &r;
+  }
+  ASSERT_NE(run, nullptr);
+  nlohmann::json config = fixture["config"];
+  config["text_files"] = {"moby-dick.txt"};
+  v1::GenerateRequest request = Request(config.dump(), 42);
+  request.set_rng(v1::RNG_NUMPY_LEGACY);
+  std::vector<v1::GenerateResponse> responses;
+  ASSERT_TRUE(ReadAll(request, &responses).ok());
+  int64_t assistant_turns = 0;
+  for (const auto& r : responses) {
+    if (!r.has_turn() || r.turn().role() != v1::ROLE_ASSISTANT) continue;
+    const auto& t = r.turn();
+    const auto& output = (*run)["conversations"][t.conversation_index()]["output"];
+    EXPECT_EQ(t.num_turns(), (*run)["num_turns"][t.conversation_index()].get<int64_t>());
+    EXPECT_EQ(t.max_tokens(), output[t.turn_index()].get<int64_t>());
+    ++assistant_turns;
+  }
+  EXPECT_GT(assistant_turns, 100);
+  // The same through the config's own field; a seed numpy cannot take is refused.
+  config["rng"] = "numpy_legacy";
+  std::vector<v1::GenerateResponse> again;
+  ASSERT_TRUE(ReadAll(Request(config.dump(), 42), &again).ok());
+  ASSERT_EQ(again.size(), responses.size());
+  for (size_t i = 0; i < again.size(); ++i) {
+    EXPECT_EQ(again[i].SerializeAsString(), responses[i].SerializeAsString());
+  }
+  std::vector<v1::GenerateResponse> none;
+  const grpc::Status status = ReadAll(Request(config.dump(), 1ull << 32), &none);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("takes seeds below 2^32"));
 }
 
 TEST_F(ServiceTest, TypedConfigAndInlineCorpus) {

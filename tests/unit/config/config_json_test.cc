@@ -39,6 +39,24 @@ TEST(ConfigJsonTest, ReferenceFilesRoundTrip) {
   }
 }
 
+TEST(ConfigJsonTest, RngRoundTripsAndIsAbsentByDefault) {
+  nlohmann::json doc = nlohmann::json::parse(
+      ReadSourceFile("tests/fixtures/vllm/generate_multi_turn.json"));
+  for (const char* rng : {"numpy_legacy", "philox"}) {
+    doc["rng"] = rng;
+    ConfigErrors errors;
+    const v1::GenerationConfig config = ConfigFromJson(doc.dump(), errors);
+    ASSERT_TRUE(errors.empty()) << errors.ToStatus();
+    EXPECT_EQ(config.rng(), std::string(rng) == "philox" ? v1::RNG_PHILOX : v1::RNG_NUMPY_LEGACY);
+    EXPECT_EQ(nlohmann::json::parse(ConfigToJson(config)), doc);
+  }
+  doc.erase("rng");
+  ConfigErrors errors;
+  const v1::GenerationConfig config = ConfigFromJson(doc.dump(), errors);
+  EXPECT_FALSE(config.has_rng());
+  EXPECT_FALSE(nlohmann::json::parse(ConfigToJson(config)).contains("rng"));
+}
+
 TEST(ConfigJsonTest, ReadsTheReferenceConfigIntoTypedFields) {
   ConfigErrors errors;
   const v1::GenerationConfig c = ConfigFromJson(

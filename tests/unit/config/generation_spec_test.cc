@@ -41,12 +41,17 @@ TEST(GenerationSpecTest, ReferenceConfigBecomesTheExpectedDistributions) {
 
 TEST(GenerationSpecTest, EveryExampleConfigLoads) {
   for (const char* file : {"generate_multi_turn.json", "lognormal_mean_sigma.json",
-                           "chat_short.json", "long_context.json", "constant_smoke.json"}) {
+                           "chat_short.json", "long_context.json", "constant_smoke.json",
+                           "numpy_legacy.json"}) {
     const std::string text = ReadSourceFile(std::string("examples/") + file);
     ASSERT_FALSE(text.empty()) << file;
     const absl::StatusOr<GenerationSpec> spec = LoadSpecFromJson(text);
     EXPECT_TRUE(spec.ok()) << file << ": " << spec.status();
     if (spec.ok()) EXPECT_EQ(spec->text_files, std::vector<std::string>{"moby-dick.txt"});
+    if (spec.ok()) {
+      EXPECT_EQ(spec->rng, std::string(file) == "numpy_legacy.json" ? SizeRng::kNumpyLegacy
+                                                                    : SizeRng::kPhilox);
+    }
   }
 }
 
@@ -96,7 +101,7 @@ TEST(GenerationSpecTest, ReportsEveryProblemInOneAnswer) {
             "prompt_input.num_tokens.distribution: unknown distribution \"gauss\"; "
             "expected one of constant, uniform, lognormal, zipf, poisson\n"
             "extra: unknown field; expected one of filetype, num_conversations, "
-            "text_files, print_stats, prompt_input, prompt_output\n"
+            "text_files, print_stats, prompt_input, prompt_output, rng\n"
             "num_conversations: must be > 0 (got 0)\n"
             "text_files: must list at least one file\n"
             "prompt_input.num_turns: uniform max must be >= min (10 < 12)\n"

@@ -111,9 +111,18 @@ std::vector<MalformedCase> Cases() {
       // Top-level fields.
       {"unknown_top_level_field", Edited([](Json& c) { c["seed"] = 3; }), "seed",
        "unknown field; expected one of filetype, num_conversations, text_files, "
-       "print_stats, prompt_input, prompt_output"},
+       "print_stats, prompt_input, prompt_output, rng"},
       {"missing_filetype", Edited([](Json& c) { c.erase("filetype"); }), "filetype",
        "missing required field"},
+      {"unknown_rng", Edited([](Json& c) { c["rng"] = "mt19937"; }), "rng",
+       "must be \"philox\" or \"numpy_legacy\" (got \"mt19937\")"},
+      {"rng_not_string", Edited([](Json& c) { c["rng"] = 2; }), "rng",
+       "must be \"philox\" or \"numpy_legacy\" (got 2)"},
+      {"numpy_legacy_too_many_conversations",
+       Edited([](Json& c) { c["rng"] = "numpy_legacy"; c["num_conversations"] = 10000001; }),
+       "num_conversations",
+       "must be <= 10000000 with rng \"numpy_legacy\", which draws every turn count up front as "
+       "vLLM does (got 10000001); split the workload or use rng \"philox\""},
       {"wrong_filetype", Edited([](Json& c) { c["filetype"] = "sharegpt"; }),
        "filetype", "must be \"generate_conversations\" (got \"sharegpt\")"},
       {"filetype_not_string", Edited([](Json& c) { c["filetype"] = 1; }), "filetype",

@@ -16,7 +16,7 @@ namespace {
 using Json = nlohmann::ordered_json;
 
 constexpr const char* kDistributionKinds =
-    "constant, uniform, lognormal, zipf, poisson";
+    "constant, uniform, lognormal, zipf, poisson, normal, exponential, pareto, empirical, mixture";
 
 // Reads the fields of one JSON object, remembering which keys were asked
 // for so that the rest can be reported as unknown.
@@ -109,6 +109,58 @@ void ReadCap(ObjectReader& reader, v1::Distribution& out) {
 }
 
 void ReadDistribution(const Json& value, const std::string& path,
+                      ConfigErrors& errors, v1::Distribution& out);
+
+// Reads a JSON array at `key` whose items `read_item` takes; reports a
+// non-array. Returns false if the key is absent or not an array.
+template <typename ReadItem>
+bool ReadArray(ObjectReader& reader, absl::string_view key, bool required, ConfigErrors& errors,
+               ReadItem read_item) {
+  const Json* v = required ? reader.Required(key) : reader.Optional(key);
+  if (v == nullptr) return false;
+  if (!v->is_array()) {
+    errors.Add(reader.PathOf(key), absl::StrCat("must be a list (got ", JsonForMessage(*v), ")"));
+    return false;
+  }
+  for (size_t i = 0; i < v->size(); ++i) read_item((*v)[i], IndexPath(reader.PathOf(key), i));
+  return true;
+}
+
+void ReadEmpirical(ObjectReader& reader, ConfigErrors& errors, v1::EmpiricalDistribution& out) {
+  ReadArray(reader, "values", true, errors, [&](const Json& item, const std::string& path) {
+    if (item.is_number_integer() ||
+        (item.is_number_float() && item.get<double>() == std::floor(item.get<double>()) &&
+         std::fabs(item.get<double>()) < 0x1.0p63)) {
+      out.add_values(item.is_number_integer() ? item.get<int64_t>()
+                                              : static_cast<int64_t>(item.get<double>()));
+    } else {
+      errors.Add(path, absl::StrCat("must be an integer (got ", JsonForMessage(item), ")"));
+    }
+  });
+  ReadArray(reader, "weights", false, errors, [&](const Json& item, const std::string& path) {
+    if (item.is_number()) {
+      out.add_weights(item.get<double>());
+    } else {
+      errors.Add(path, absl::StrCat("must be a number (got ", JsonForMessage(item), ")"));
+    }
+  });
+}
+
+void ReadMixture(ObjectReader& reader, ConfigErrors& errors, v1::MixtureDistribution& out) {
+  ReadArray(reader, "components", true, errors, [&](const Json& item, const std::string& path) {
+    v1::MixtureComponent& component = *out.add_components();
+    if (!RequireObject(item, path, R"({"weight": 0.5, "distribution": {...}})", errors)) return;
+    ObjectReader component_reader(item, path, errors);
+    if (auto w = component_reader.Number("weight", true)) component.set_weight(*w);
+    if (const Json* d = component_reader.Required("distribution")) {
+      ReadDistribution(*d, component_reader.PathOf("distribution"), errors,
+                       *component.mutable_distribution());
+    }
+    component_reader.ReportUnknownKeys(" in a mixture component");
+  });
+}
+
+void ReadDistribution(const Json& value, const std::string& path,
                       ConfigErrors& errors, v1::Distribution& out) {
   if (!RequireObject(value, path,
                      R"({"distribution": "uniform", "min": 1, "max": 10})",
@@ -165,13 +217,32 @@ void ReadDistribution(const Json& value, const std::string& path,
       out.mutable_poisson()->set_alpha(*v);
     }
     ReadCap(reader, out);
+  } else if (kind == "normal") {
+    v1::NormalDistribution& normal = *out.mutable_normal();
+    if (auto v = reader.Number("mean", true)) normal.set_mean(*v);
+    if (auto v = reader.Number("stddev", true)) normal.set_stddev(*v);
+    if (auto v = reader.Int("min", false)) normal.set_min(*v);
+    ReadCap(reader, out);
+  } else if (kind == "exponential") {
+    if (auto v = reader.Number("mean", true)) out.mutable_exponential()->set_mean(*v);
+    ReadCap(reader, out);
+  } else if (kind == "pareto") {
+    v1::ParetoDistribution& pareto = *out.mutable_pareto();
+    if (auto v = reader.Number("alpha", true)) pareto.set_alpha(*v);
+    if (auto v = reader.Number("scale", false)) pareto.set_scale(*v);
+    ReadCap(reader, out);
+  } else if (kind == "empirical") {
+    ReadEmpirical(reader, errors, *out.mutable_empirical());
+  } else if (kind == "mixture") {
+    ReadMixture(reader, errors, *out.mutable_mixture());
+    ReadCap(reader, out);
   } else {
     errors.Add(reader.PathOf("distribution"),
                absl::StrCat("unknown distribution \"", kind, "\"; expected one of ",
                             kDistributionKinds));
     return;
   }
-  reader.ReportUnknownKeys(absl::StrCat(" for a ", kind, " distribution"));
+  reader.ReportUnknownKeys(absl::StrCat(" for the ", kind, " distribution"));
 }
 
 
@@ -321,6 +392,42 @@ Json DistributionToJson(const v1::Distribution& d) {
     case v1::Distribution::kPoisson:
       out["distribution"] = "poisson";
       out["alpha"] = NumberToJson(d.poisson().alpha());
+      break;
+    case v1::Distribution::kNormal:
+      out["distribution"] = "normal";
+      out["mean"] = NumberToJson(d.normal().mean());
+      out["stddev"] = NumberToJson(d.normal().stddev());
+      if (d.normal().has_min()) out["min"] = d.normal().min();
+      break;
+    case v1::Distribution::kExponential:
+      out["distribution"] = "exponential";
+      out["mean"] = NumberToJson(d.exponential().mean());
+      break;
+    case v1::Distribution::kPareto:
+      out["distribution"] = "pareto";
+      out["alpha"] = NumberToJson(d.pareto().alpha());
+      if (d.pareto().has_scale()) out["scale"] = NumberToJson(d.pareto().scale());
+      break;
+    case v1::Distribution::kEmpirical: {
+      out["distribution"] = "empirical";
+      out["values"] = Json::array();
+      for (int64_t v : d.empirical().values()) out["values"].push_back(v);
+      if (d.empirical().weights_size() > 0) {
+        out["weights"] = Json::array();
+        for (double w : d.empirical().weights()) out["weights"].push_back(NumberToJson(w));
+      }
+      takes_cap = false;
+      break;
+    }
+    case v1::Distribution::kMixture:
+      out["distribution"] = "mixture";
+      out["components"] = Json::array();
+      for (const v1::MixtureComponent& c : d.mixture().components()) {
+        Json component = Json::object();
+        component["weight"] = NumberToJson(c.weight());
+        component["distribution"] = DistributionToJson(c.distribution());
+        out["components"].push_back(std::move(component));
+      }
       break;
     case v1::Distribution::KIND_NOT_SET:
       break;

@@ -1,6 +1,8 @@
 #include "core/config/generation_spec.h"
 
+#include <algorithm>
 #include <cmath>
+#include <functional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -22,6 +24,9 @@ class DistributionChecker {
     ok_ = false;
   }
 
+  // A part failed and reported its own problems (a mixture's component).
+  void MarkFailed() { ok_ = false; }
+
   // Checks that `value` is finite and lies in the range the predicate holds.
   template <class Predicate>
   void CheckNumber(absl::string_view field, double value, Predicate in_range,
@@ -37,17 +42,92 @@ class DistributionChecker {
   bool ok_ = true;
 };
 
+// Sizes of the tables a config may hold.
+constexpr int kMaxEmpiricalValues = 100000;
+constexpr int kMaxMixtureComponents = 64;
+constexpr double kMaxScale = 1e15;
+
+std::optional<IntDistribution> CheckDistribution(const v1::Distribution& d,
+                                                 const std::string& path,
+                                                 ConfigErrors& errors);
+
+// Checks weights (finite, >= 0, positive sum) at path.weights / path.components[i].weight.
+void CheckWeights(const std::vector<double>& weights, DistributionChecker& check,
+                  const std::function<std::string(size_t)>& field_of) {
+  double sum = 0;
+  for (size_t i = 0; i < weights.size(); ++i) {
+    check.CheckNumber(field_of(i), weights[i], [](double v) { return v >= 0; }, ">= 0");
+    if (std::isfinite(weights[i]) && weights[i] > 0) sum += weights[i];
+  }
+  if (!weights.empty() && !(sum > 0 && std::isfinite(sum))) {
+    check.Fail("", "the weights must have a positive, finite sum");
+  }
+}
+
+std::optional<IntDistribution> CheckEmpirical(const v1::EmpiricalDistribution& e,
+                                              DistributionChecker& check) {
+  if (e.values_size() == 0 || e.values_size() > kMaxEmpiricalValues) {
+    check.Fail("values", absl::StrCat("must list 1 to ", kMaxEmpiricalValues, " values (got ",
+                                      e.values_size(), ")"));
+    return std::nullopt;
+  }
+  for (int i = 0; i < e.values_size(); ++i) {
+    if (e.values(i) < 0 || e.values(i) > kMaxSampleValue) {
+      check.Fail(IndexPath("values", i),
+                 absl::StrCat("must be >= 0 and <= 2^62 (got ", e.values(i), ")"));
+    }
+  }
+  if (e.weights_size() != 0 && e.weights_size() != e.values_size()) {
+    check.Fail("weights", absl::StrCat("must give one weight per value (", e.weights_size(),
+                                       " weights, ", e.values_size(), " values) or be left out"));
+  }
+  const std::vector<double> weights(e.weights().begin(), e.weights().end());
+  CheckWeights(weights, check, [](size_t i) { return IndexPath("weights", i); });
+  if (!check.ok()) return std::nullopt;
+  return IntDistribution::MakeEmpirical(std::vector<int64_t>(e.values().begin(), e.values().end()),
+                                        weights);
+}
+
+std::optional<IntDistribution> CheckMixture(const v1::MixtureDistribution& m, int64_t cap,
+                                            const std::string& path, DistributionChecker& check,
+                                            ConfigErrors& errors) {
+  if (m.components_size() == 0 || m.components_size() > kMaxMixtureComponents) {
+    check.Fail("components", absl::StrCat("must list 1 to ", kMaxMixtureComponents,
+                                          " components (got ", m.components_size(), ")"));
+    return std::nullopt;
+  }
+  std::vector<IntDistribution> components;
+  std::vector<double> weights;
+  for (int i = 0; i < m.components_size(); ++i) {
+    const std::string component_path = IndexPath(JoinPath(path, "components"), i);
+    if (!m.components(i).has_distribution()) {
+      check.Fail(IndexPath("components", i) + ".distribution", "missing required field");
+      continue;
+    }
+    std::optional<IntDistribution> c =
+        CheckDistribution(m.components(i).distribution(), JoinPath(component_path, "distribution"),
+                          errors);
+    if (!c) {
+      check.MarkFailed();  // the component reported its problems at its own path
+      continue;
+    }
+    components.push_back(*std::move(c));
+    weights.push_back(m.components(i).weight());
+  }
+  CheckWeights(weights, check, [](size_t i) { return IndexPath("components", i) + ".weight"; });
+  if (!check.ok()) return std::nullopt;
+  return IntDistribution::MakeMixture(std::move(components), weights, cap);
+}
+
 std::optional<IntDistribution> CheckDistribution(const v1::Distribution& d,
                                                  const std::string& path,
                                                  ConfigErrors& errors) {
   DistributionChecker check(path, errors);
-  const bool takes_cap = d.has_lognormal_average() ||
-                         d.has_lognormal_mean_sigma() || d.has_zipf() ||
-                         d.has_poisson();
+  const bool takes_cap = !d.has_constant() && !d.has_uniform() && !d.has_empirical();
   int64_t cap = 0;
   if (d.has_max()) {
     if (!takes_cap) {
-      check.Fail("max", "only lognormal, zipf and poisson take a cap");
+      check.Fail("max", "constant, uniform and empirical take no cap");
     } else if (d.max() < 0) {
       check.Fail("max", absl::StrCat("must be >= 0; 0 means no cap (got ",
                                      d.max(), ")"));
@@ -111,9 +191,43 @@ std::optional<IntDistribution> CheckDistribution(const v1::Distribution& d,
                         "> 0 and <= 1e15");
       result = IntDistribution::MakePoisson(d.poisson().alpha(), cap);
       break;
+    case v1::Distribution::kNormal: {
+      const v1::NormalDistribution& n = d.normal();
+      check.CheckNumber("mean", n.mean(), [](double v) { return std::fabs(v) <= kMaxScale; },
+                        "finite, |mean| <= 1e15");
+      check.CheckNumber("stddev", n.stddev(), [](double v) { return v >= 0 && v <= kMaxScale; },
+                        ">= 0 and <= 1e15");
+      const int64_t min = n.min();
+      if (min < 0) check.Fail("min", absl::StrCat("must be >= 0 (got ", min, ")"));
+      if (cap > 0 && cap < min) {
+        check.Fail("max", absl::StrCat("must be >= min (", cap, " < ", min, ")"));
+      }
+      result = IntDistribution::MakeNormal(n.mean(), n.stddev(), std::max<int64_t>(min, 0), cap);
+      break;
+    }
+    case v1::Distribution::kExponential:
+      check.CheckNumber("mean", d.exponential().mean(),
+                        [](double v) { return v > 0 && v <= kMaxScale; }, "> 0 and <= 1e15");
+      result = IntDistribution::MakeExponential(d.exponential().mean(), cap);
+      break;
+    case v1::Distribution::kPareto: {
+      const double scale = d.pareto().has_scale() ? d.pareto().scale() : 1.0;
+      check.CheckNumber("alpha", d.pareto().alpha(),
+                        [](double v) { return v > 0 && v <= kMaxZipfAlpha; }, "> 0 and <= 1000");
+      check.CheckNumber("scale", scale, [](double v) { return v > 0 && v <= kMaxScale; },
+                        "> 0 and <= 1e15");
+      result = IntDistribution::MakePareto(d.pareto().alpha(), scale, cap);
+      break;
+    }
+    case v1::Distribution::kEmpirical:
+      result = CheckEmpirical(d.empirical(), check);
+      break;
+    case v1::Distribution::kMixture:
+      result = CheckMixture(d.mixture(), cap, path, check, errors);
+      break;
     case v1::Distribution::KIND_NOT_SET:
-      check.Fail("", "no distribution kind set; use one of constant, uniform, "
-                     "lognormal, zipf, poisson");
+      check.Fail("", "no distribution kind set; use one of constant, uniform, lognormal, zipf, "
+                     "poisson, normal, exponential, pareto, empirical, mixture");
       break;
   }
   if (!check.ok()) return std::nullopt;

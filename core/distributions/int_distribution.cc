@@ -60,6 +60,51 @@ IntDistribution IntDistribution::MakePoisson(double lambda, int64_t cap) {
   return IntDistribution(Poisson{lambda}, cap);
 }
 
+IntDistribution IntDistribution::MakeNormal(double mean, double stddev, int64_t min, int64_t cap) {
+  return IntDistribution(Normal{mean, stddev, min}, cap);
+}
+
+IntDistribution IntDistribution::MakeExponential(double mean, int64_t cap) {
+  return IntDistribution(Exponential{mean}, cap);
+}
+
+IntDistribution IntDistribution::MakePareto(double alpha, double scale, int64_t cap) {
+  return IntDistribution(Pareto{alpha, scale}, cap);
+}
+
+namespace {
+
+std::shared_ptr<const std::vector<double>> RunningSums(const std::vector<double>& weights) {
+  auto sums = std::make_shared<std::vector<double>>();
+  double total = 0;
+  for (double w : weights) sums->push_back(total += w);
+  return sums;
+}
+
+// The index whose weight interval holds u * total: one uniform draw.
+size_t PickByWeight(RandomStream& stream, const std::vector<double>& cumulative) {
+  const double target = stream.NextDouble() * cumulative.back();
+  const auto it = std::upper_bound(cumulative.begin(), cumulative.end(), target);
+  return std::min(static_cast<size_t>(it - cumulative.begin()), cumulative.size() - 1);
+}
+
+}  // namespace
+
+IntDistribution IntDistribution::MakeEmpirical(std::vector<int64_t> values,
+                                               const std::vector<double>& weights) {
+  const std::vector<double> w = weights.empty() ? std::vector<double>(values.size(), 1.0) : weights;
+  return IntDistribution(
+      Empirical{std::make_shared<const std::vector<int64_t>>(std::move(values)), RunningSums(w)}, 0);
+}
+
+IntDistribution IntDistribution::MakeMixture(std::vector<IntDistribution> components,
+                                             const std::vector<double>& weights, int64_t cap) {
+  return IntDistribution(
+      Mixture{std::make_shared<const std::vector<IntDistribution>>(std::move(components)),
+              RunningSums(weights)},
+      cap);
+}
+
 int64_t IntDistribution::Sample(RandomStream& stream) const {
   const int64_t value = std::visit(
       Overloaded{
@@ -75,6 +120,22 @@ int64_t IntDistribution::Sample(RandomStream& stream) const {
           },
           [&](const Zipf& z) { return SampleZipf(stream, z.alpha); },
           [&](const Poisson& p) { return SamplePoisson(stream, p.lambda); },
+          [&](const Normal& n) {
+            const double x = std::nearbyint(n.mean + n.stddev * SampleStandardNormal(stream));
+            return std::max(n.min, SaturateToInt(x));
+          },
+          [&](const Exponential& e) {
+            return SaturateToInt(std::nearbyint(-e.mean * std::log1p(-stream.NextDouble())));
+          },
+          [&](const Pareto& p) {
+            // 1 - U is in (0, 1]: the power is finite.
+            return SaturateToInt(
+                std::nearbyint(p.scale * std::pow(1.0 - stream.NextDouble(), -1.0 / p.alpha)));
+          },
+          [&](const Empirical& e) { return (*e.values)[PickByWeight(stream, *e.cumulative)]; },
+          [&](const Mixture& m) {
+            return (*m.components)[PickByWeight(stream, *m.cumulative)].Sample(stream);
+          },
       },
       params_);
   return ApplyCap(value, cap_);
@@ -93,6 +154,23 @@ std::string IntDistribution::ToString() const {
           [](const Zipf& z) { return absl::StrCat("zipf(alpha=", z.alpha, ")"); },
           [](const Poisson& p) {
             return absl::StrCat("poisson(lambda=", p.lambda, ")");
+          },
+          [](const Normal& n) {
+            return absl::StrCat("normal(mean=", n.mean, ", stddev=", n.stddev, ", min=", n.min, ")");
+          },
+          [](const Exponential& e) { return absl::StrCat("exponential(mean=", e.mean, ")"); },
+          [](const Pareto& p) {
+            return absl::StrCat("pareto(alpha=", p.alpha, ", scale=", p.scale, ")");
+          },
+          [](const Empirical& e) {
+            return absl::StrCat("empirical(", e.values->size(), " values)");
+          },
+          [](const Mixture& m) {
+            std::string parts;
+            for (const IntDistribution& c : *m.components) {
+              absl::StrAppend(&parts, parts.empty() ? "" : " | ", c.ToString());
+            }
+            return absl::StrCat("mixture(", parts, ")");
           },
       },
       params_);

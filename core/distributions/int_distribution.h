@@ -10,7 +10,9 @@
 
 #include <cmath>
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <vector>
 #include <variant>
 
 #include "core/random/random_stream.h"
@@ -47,7 +49,34 @@ class IntDistribution {
   struct Poisson {
     double lambda;
   };
-  using Params = std::variant<Constant, Uniform, Lognormal, Zipf, Poisson>;
+  // mean + stddev * Normal(0, 1), rounded, clamped to [min, cap] (cap 0: no
+  // upper clamp).
+  struct Normal {
+    double mean;
+    double stddev;
+    int64_t min;
+  };
+  // Exponential with the given mean, rounded.
+  struct Exponential {
+    double mean;
+  };
+  // Pareto (type I): scale * U^(-1/alpha), rounded; P(X > x) = (scale/x)^alpha.
+  struct Pareto {
+    double alpha;
+    double scale;
+  };
+  // One of `values` with probability proportional to its weight.
+  struct Empirical {
+    std::shared_ptr<const std::vector<int64_t>> values;
+    std::shared_ptr<const std::vector<double>> cumulative;  // running weight sums
+  };
+  // A component chosen by weight, then sampled (from the same stream).
+  struct Mixture {
+    std::shared_ptr<const std::vector<IntDistribution>> components;
+    std::shared_ptr<const std::vector<double>> cumulative;
+  };
+  using Params = std::variant<Constant, Uniform, Lognormal, Zipf, Poisson, Normal, Exponential,
+                              Pareto, Empirical, Mixture>;
 
   // value >= 0.
   static IntDistribution MakeConstant(int64_t value);
@@ -64,6 +93,18 @@ class IntDistribution {
   static IntDistribution MakeZipf(double alpha, int64_t cap);
   // 0 < lambda <= 1e15.
   static IntDistribution MakePoisson(double lambda, int64_t cap);
+  // mean finite, stddev finite and >= 0, 0 <= min, cap 0 or >= min.
+  static IntDistribution MakeNormal(double mean, double stddev, int64_t min, int64_t cap);
+  // 0 < mean <= 1e15.
+  static IntDistribution MakeExponential(double mean, int64_t cap);
+  // 0 < alpha <= 1000, 0 < scale <= 1e15.
+  static IntDistribution MakePareto(double alpha, double scale, int64_t cap);
+  // values non-empty, each >= 0; weights empty (equal) or one per value,
+  // each finite and >= 0, with a positive sum.
+  static IntDistribution MakeEmpirical(std::vector<int64_t> values, const std::vector<double>& weights);
+  // components non-empty; weights one per component, finite, >= 0, positive sum.
+  static IntDistribution MakeMixture(std::vector<IntDistribution> components,
+                                     const std::vector<double>& weights, int64_t cap);
 
   // Returns one sample, in [0, kMaxSampleValue], at most cap() if capped.
   int64_t Sample(RandomStream& stream) const;

@@ -119,6 +119,16 @@ std::vector<int64_t> SampleBatchLikeVllm(const IntDistribution& d, int64_t count
               out[i] = SaturateToInt(std::nearbyint(capped));
             }
           },
+          [&](const auto&) {
+            // convgen's own distributions (vLLM has none to reproduce): one
+            // 64-bit word of numpy's generator keys the Philox stream they
+            // are drawn from, so the sequence stays deterministic.
+            const uint64_t key = state.NextUint64();
+            for (size_t i = 0; i < out.size(); ++i) {
+              RandomStream stream({.seed = key, .index = i, .field = 0, .draw = 0});
+              out[i] = d.Sample(stream);
+            }
+          },
       },
       d.params());
   return out;

@@ -10,6 +10,8 @@
 //   zipf       numpy's legacy rejection (draws above int64 rejected), capped
 //   poisson    as PoissonDeviate, capped
 //   constant   no draw
+//   others     (convgen's own) one 64-bit word of numpy's generator per batch
+//              keys the Philox streams the batch is drawn from
 // Checked against numpy itself: tests/oracle/numpy_legacy_fixtures.py.
 #ifndef CONVGEN_CORE_DISTRIBUTIONS_NUMPY_LEGACY_H_
 #define CONVGEN_CORE_DISTRIBUTIONS_NUMPY_LEGACY_H_

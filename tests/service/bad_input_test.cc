@@ -115,7 +115,7 @@ std::vector<BadCase> Cases() {
        C::INVALID_ARGUMENT, "max: must be >= 0"},
       {"constant_with_cap",
        in("num_tokens", {{"distribution", "constant"}, {"value", 5}, {"max", 4}}),
-       C::INVALID_ARGUMENT, "unknown field for a constant distribution"},
+       C::INVALID_ARGUMENT, "unknown field for the constant distribution"},
       {"duplicate_key",
        [] { return JsonRequest(R"({"filetype": "generate_conversations", "filetype": "x"})"); },
        C::INVALID_ARGUMENT, "filetype: duplicate key"},

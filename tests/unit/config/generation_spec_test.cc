@@ -47,8 +47,8 @@ TEST(GenerationSpecTest, EveryExampleConfigLoads) {
     ASSERT_FALSE(text.empty()) << file;
     const absl::StatusOr<GenerationSpec> spec = LoadSpecFromJson(text);
     EXPECT_TRUE(spec.ok()) << file << ": " << spec.status();
-    if (spec.ok()) EXPECT_EQ(spec->text_files, std::vector<std::string>{"moby-dick.txt"});
     if (spec.ok()) {
+      EXPECT_EQ(spec->text_files, std::vector<std::string>{"moby-dick.txt"});
       EXPECT_EQ(spec->rng, std::string(file) == "numpy_legacy.json" ? SizeRng::kNumpyLegacy
                                                                     : SizeRng::kPhilox);
     }
@@ -99,7 +99,8 @@ TEST(GenerationSpecTest, ReportsEveryProblemInOneAnswer) {
   EXPECT_EQ(spec.status().message(),
             "invalid config (7 problems):\n"
             "prompt_input.num_tokens.distribution: unknown distribution \"gauss\"; "
-            "expected one of constant, uniform, lognormal, zipf, poisson\n"
+            "expected one of constant, uniform, lognormal, zipf, poisson, normal, exponential, "
+            "pareto, empirical, mixture\n"
             "extra: unknown field; expected one of filetype, num_conversations, "
             "text_files, print_stats, prompt_input, prompt_output, rng\n"
             "num_conversations: must be > 0 (got 0)\n"
@@ -125,9 +126,10 @@ TEST(GenerationSpecTest, TypedConfigGetsTheSameRules) {
   ASSERT_EQ(spec.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(spec.status().message(),
             "invalid config (4 problems):\n"
-            "prompt_input.num_turns.max: only lognormal, zipf and poisson take a cap\n"
+            "prompt_input.num_turns.max: constant, uniform and empirical take no cap\n"
             "prompt_input.prefix_num_tokens: no distribution kind set; use one of "
-            "constant, uniform, lognormal, zipf, poisson\n"
+            "constant, uniform, lognormal, zipf, poisson, normal, exponential, pareto, "
+            "empirical, mixture\n"
             "prompt_input.num_tokens.median_ratio: must be in (0, 1), exclusive "
             "(got 1)\n"
             "prompt_output: missing required field");

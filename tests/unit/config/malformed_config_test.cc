@@ -42,7 +42,8 @@ std::string WithDistribution(const std::string& field, const Json& value) {
 }
 
 std::vector<MalformedCase> Cases() {
-  const std::string kKinds = "constant, uniform, lognormal, zipf, poisson";
+  const std::string kKinds =
+      "constant, uniform, lognormal, zipf, poisson, normal, exponential, pareto, empirical, mixture";
   const std::string kIn = "prompt_input.";
   std::vector<MalformedCase> cases = {
       // Not JSON, or not the JSON a config must be.
@@ -187,9 +188,54 @@ std::vector<MalformedCase> Cases() {
        kIn + "num_turns.distribution",
        "must be a string, one of " + kKinds + " (got 3)"},
       {"unknown_distribution",
-       WithDistribution("num_turns", {{"distribution", "normal"}, {"mean", 3}}),
+       WithDistribution("num_turns", {{"distribution", "gamma"}, {"shape", 3}}),
        kIn + "num_turns.distribution",
-       "unknown distribution \"normal\"; expected one of " + kKinds},
+       "unknown distribution \"gamma\"; expected one of " + kKinds},
+      // convgen's own distributions.
+      {"normal_without_stddev", WithDistribution("num_turns", {{"distribution", "normal"}, {"mean", 3}}),
+       kIn + "num_turns.stddev", "missing required field"},
+      {"normal_negative_stddev",
+       WithDistribution("num_tokens", {{"distribution", "normal"}, {"mean", 300}, {"stddev", -1}}),
+       kIn + "num_tokens.stddev", "must be >= 0 and <= 1e15 (got -1)"},
+      {"normal_max_below_min",
+       WithDistribution("num_tokens", {{"distribution", "normal"}, {"mean", 300}, {"stddev", 10},
+                                       {"min", 50}, {"max", 40}}),
+       kIn + "num_tokens.max", "must be >= min (40 < 50)"},
+      {"exponential_zero_mean", WithDistribution("num_tokens", {{"distribution", "exponential"}, {"mean", 0}}),
+       kIn + "num_tokens.mean", "must be > 0 and <= 1e15 (got 0)"},
+      {"pareto_zero_scale",
+       WithDistribution("num_tokens", {{"distribution", "pareto"}, {"alpha", 2}, {"scale", 0}}),
+       kIn + "num_tokens.scale", "must be > 0 and <= 1e15 (got 0)"},
+      {"empirical_no_values", WithDistribution("num_tokens", {{"distribution", "empirical"}, {"values", Json::array()}}),
+       kIn + "num_tokens.values", "must list 1 to 100000 values (got 0)"},
+      {"empirical_weights_mismatch",
+       WithDistribution("num_tokens", {{"distribution", "empirical"}, {"values", {1, 2}}, {"weights", {1}}}),
+       kIn + "num_tokens.weights",
+       "must give one weight per value (1 weights, 2 values) or be left out"},
+      {"empirical_negative_value",
+       WithDistribution("num_tokens", {{"distribution", "empirical"}, {"values", {5, -2}}}),
+       kIn + "num_tokens.values[1]", "must be >= 0 and <= 2^62 (got -2)"},
+      {"empirical_zero_weights",
+       WithDistribution("num_tokens", {{"distribution", "empirical"}, {"values", {5, 6}}, {"weights", {0, 0}}}),
+       kIn + "num_tokens", "the weights must have a positive, finite sum"},
+      {"empirical_takes_no_cap",
+       WithDistribution("num_tokens", {{"distribution", "empirical"}, {"values", {5}}, {"max", 3}}),
+       kIn + "num_tokens.max",
+       "unknown field for the empirical distribution; expected one of distribution, values, weights"},
+      {"mixture_without_components", WithDistribution("num_tokens", {{"distribution", "mixture"}}),
+       kIn + "num_tokens.components", "missing required field"},
+      {"mixture_component_bad",
+       WithDistribution("num_tokens", {{"distribution", "mixture"},
+                                       {"components", {{{"weight", 1}, {"distribution", {{"distribution", "zipf"}, {"alpha", 0.5}}}}}}}),
+       kIn + "num_tokens.components[0].distribution.alpha", "must be > 1 and <= 1000 (got 0.5)"},
+      {"mixture_negative_weight",
+       WithDistribution("num_tokens", {{"distribution", "mixture"},
+                                       {"components", {{{"weight", -1}, {"distribution", {{"distribution", "constant"}, {"value", 3}}}}}}}),
+       kIn + "num_tokens.components[0].weight", "must be >= 0 (got -1)"},
+      {"mixture_component_unknown_field",
+       WithDistribution("num_tokens", {{"distribution", "mixture"},
+                                       {"components", {{{"weight", 1}, {"dist", {{"distribution", "constant"}, {"value", 3}}}}}}}),
+       kIn + "num_tokens.components[0].distribution", "missing required field"},
       {"distribution_kind_wrong_case",
        WithDistribution("num_turns", {{"distribution", "Uniform"}, {"min", 1}, {"max", 2}}),
        kIn + "num_turns.distribution",
@@ -213,7 +259,7 @@ std::vector<MalformedCase> Cases() {
        WithDistribution("num_tokens",
                         {{"distribution", "uniform"}, {"min", 1}, {"max", 3}, {"alpha", 2}}),
        kIn + "num_tokens.alpha",
-       "unknown field for a uniform distribution; expected one of distribution, "
+       "unknown field for the uniform distribution; expected one of distribution, "
        "min, max"},
       {"constant_negative",
        WithDistribution("common_prefix_num_tokens", {{"distribution", "constant"}, {"value", -1}}),
@@ -224,7 +270,7 @@ std::vector<MalformedCase> Cases() {
       {"constant_with_cap",
        WithDistribution("num_turns", {{"distribution", "constant"}, {"value", 2}, {"max", 4}}),
        kIn + "num_turns.max",
-       "unknown field for a constant distribution; expected one of distribution, "
+       "unknown field for the constant distribution; expected one of distribution, "
        "value"},
       {"constant_missing_value", WithDistribution("num_turns", {{"distribution", "constant"}}),
        kIn + "num_turns.value", "missing required field"},

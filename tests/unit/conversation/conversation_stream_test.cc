@@ -162,7 +162,9 @@ TEST(ConversationStreamTest, TinyTargetsAreRaisedAndCounted) {
   EXPECT_EQ(run.summary.raised_targets, 20);
   for (const Turn& t : run.turns) {
     EXPECT_EQ(static_cast<int64_t>(qwen3.Count(t.content)), t.num_tokens);
-    if (t.role == Role::kAssistant) EXPECT_EQ(t.num_tokens, 1);
+    if (t.role == Role::kAssistant) {
+      EXPECT_EQ(t.num_tokens, 1);
+    }
     if (t.role == Role::kUser) {
       const std::string fixed =
           std::to_string(t.conversation_index) + " is a nice number... " + std::string(kInstruction);

@@ -51,7 +51,9 @@ TEST_P(ExactnessTest, EveryMessageHasExactlyItsTargetTokens) {
         ADD_FAILURE() << turn.conversation_id << " turn " << turn.turn_index << ": "
                       << count << " tokens, target " << turn.num_tokens;
       }
-      if (turn.role == Role::kAssistant) EXPECT_EQ(turn.max_tokens, turn.num_tokens);
+      if (turn.role == Role::kAssistant) {
+        EXPECT_EQ(turn.max_tokens, turn.num_tokens);
+      }
     }
   }
   EXPECT_EQ(conversations, 2000);

@@ -84,6 +84,42 @@ Pmf RoundedLognormalPmf(double mu, double sigma) {
   };
 }
 
+// The pmf of a continuous distribution with cdf F rounded to the nearest
+// integer (ties have measure zero), for integers >= support_min.
+Pmf RoundedPmf(std::function<double(double)> cdf) {
+  return [=](int64_t k) { return cdf(k + 0.5) - cdf(k - 0.5); };
+}
+
+// Normal(mean, stddev) rounded, then clamped to [min, max].
+Pmf ClampedNormalPmf(double mean, double stddev, int64_t min, int64_t max) {
+  const auto cdf = [=](double x) { return NormalCdf((x - mean) / stddev); };
+  return [=](int64_t k) {
+    if (k < min || k > max) return 0.0;
+    if (k == min) return cdf(min + 0.5);
+    if (k == max) return 1.0 - cdf(max - 0.5);
+    return cdf(k + 0.5) - cdf(k - 0.5);
+  };
+}
+
+Pmf ExponentialPmf(double mean) {
+  return RoundedPmf([=](double x) { return x <= 0 ? 0.0 : 1.0 - std::exp(-x / mean); });
+}
+
+Pmf ParetoPmf(double alpha, double scale) {
+  return RoundedPmf(
+      [=](double x) { return x <= scale ? 0.0 : 1.0 - std::pow(scale / x, alpha); });
+}
+
+Pmf MixturePmf(std::vector<std::pair<double, Pmf>> parts) {
+  double total = 0;
+  for (const auto& [w, pmf] : parts) total += w;
+  return [=](int64_t k) {
+    double p = 0;
+    for (const auto& [w, pmf] : parts) p += w / total * pmf(k);
+    return p;
+  };
+}
+
 // The pmf of min(X, cap).
 Pmf Capped(const Pmf& pmf, int64_t support_min, int64_t cap) {
   double below = 0;
@@ -178,6 +214,34 @@ std::vector<FitCase> FitCases() {
                    Capped(PoissonPmf(140), 0, 130), 0, 0, 130, true});
   cases.push_back({"poisson_1e6", IntDistribution::MakePoisson(1e6, 0),
                    PoissonPmf(1e6), 0, 1000000 - 40000, 1000000 + 40000, true});
+  // convgen's own distributions.
+  cases.push_back({"normal_500_100", IntDistribution::MakeNormal(500, 100, 0, 0),
+                   ClampedNormalPmf(500, 100, 0, 1 << 30), 0, 0, 2000, true});
+  cases.push_back({"normal_clamped_100_200", IntDistribution::MakeNormal(150, 40, 100, 200),
+                   ClampedNormalPmf(150, 40, 100, 200), 100, 100, 200, true});
+  cases.push_back({"exponential_200", IntDistribution::MakeExponential(200, 0),
+                   ExponentialPmf(200), 0, 0, 20000, true});
+  cases.push_back({"exponential_50_cap100", IntDistribution::MakeExponential(50, 100),
+                   Capped(ExponentialPmf(50), 0, 100), 0, 0, 100, true});
+  cases.push_back({"pareto_3_scale100", IntDistribution::MakePareto(3, 100, 0),
+                   ParetoPmf(3, 100), 100, 100, 0, false});
+  cases.push_back({"pareto_1.2_scale10_cap5000", IntDistribution::MakePareto(1.2, 10, 5000),
+                   Capped(ParetoPmf(1.2, 10), 10, 5000), 10, 10, 5000, true});
+  cases.push_back({"empirical_weighted",
+                   IntDistribution::MakeEmpirical({128, 256, 512, 2048}, {0.4, 0.3, 0.2, 0.1}),
+                   [](int64_t k) {
+                     return k == 128 ? 0.4 : k == 256 ? 0.3 : k == 512 ? 0.2 : k == 2048 ? 0.1 : 0.0;
+                   },
+                   128, 128, 2048, true});
+  cases.push_back({"empirical_equal", IntDistribution::MakeEmpirical({3, 5, 7}, {}),
+                   [](int64_t k) { return k == 3 || k == 5 || k == 7 ? 1.0 / 3 : 0.0; }, 3, 3, 7,
+                   true});
+  cases.push_back(
+      {"mixture_uniform_poisson_cap200",
+       IntDistribution::MakeMixture(
+           {IntDistribution::MakeUniform(1, 50), IntDistribution::MakePoisson(150, 0)}, {3, 7}, 200),
+       Capped(MixturePmf({{3, UniformPmf(1, 50)}, {7, PoissonPmf(150)}}), 1, 200), 1, 1, 200,
+       true});
   return cases;
 }
 

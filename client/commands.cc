@@ -27,7 +27,8 @@ constexpr char kUsage[] =
     "usage:\n"
     "  convgen generate --server ADDR --input-file CONFIG [--output FILE|-] [--seed N]\n"
     "                   [--shard K/N] [--start-index J] [--tokenizer NAME]\n"
-    "                   [--format json|jsonl] [--print-stats] [--timeout SECONDS]\n"
+    "                   [--format json|jsonl|jsonl-ids|openai-jsonl] [--model NAME]\n"
+    "                   [--print-stats] [--timeout SECONDS]\n"
     "                   [--rng philox|numpy_legacy]\n"
     "  convgen validate --server ADDR --input-file CONFIG [--seed N] [--shard K/N]\n"
     "                   [--start-index J] [--tokenizer NAME] [--rng philox|numpy_legacy]\n"
@@ -100,6 +101,7 @@ bool BuildRequest(const CommandOptions& o, v1::GenerateRequest* request) {
   request->mutable_shard()->set_count(o.shard_count);
   request->set_start_index(o.start_index);
   request->set_tokenizer(o.tokenizer);
+  request->set_include_token_ids(o.format == "jsonl-ids");
   if (o.rng == "philox") request->set_rng(v1::RNG_PHILOX);
   if (o.rng == "numpy_legacy") request->set_rng(v1::RNG_NUMPY_LEGACY);
   const nlohmann::json parsed = nlohmann::json::parse(config, nullptr, false);
@@ -171,7 +173,10 @@ int Generate(const CommandOptions& o) {
     }
     out = &file;
   }
-  ConversationWriter writer(*out, o.format == "jsonl" ? OutputFormat::kJsonl : OutputFormat::kJson);
+  const OutputFormat format = o.format == "json"           ? OutputFormat::kJson
+                              : o.format == "openai-jsonl" ? OutputFormat::kOpenAiJsonl
+                                                           : OutputFormat::kJsonl;
+  ConversationWriter writer(*out, format, o.model);
   auto stub = v1::ConversationService::NewStub(MakeChannel(o));
   grpc::ClientContext context;
   SetDeadline(o, &context);
@@ -338,8 +343,12 @@ std::optional<CommandOptions> ParseCommandLine(int argc, char** argv) {
     } else if (flag == "--tokenizer") {
       o.tokenizer = value;
     } else if (flag == "--format") {
-      if (value != "json" && value != "jsonl") return fail("--format must be json or jsonl");
+      if (value != "json" && value != "jsonl" && value != "jsonl-ids" && value != "openai-jsonl") {
+        return fail("--format must be json, jsonl, jsonl-ids or openai-jsonl");
+      }
       o.format = value;
+    } else if (flag == "--model") {
+      o.model = value;
     } else if (flag == "--print-stats") {
       o.print_stats = true;
     } else if (flag == "--service") {

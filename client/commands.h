@@ -20,7 +20,8 @@ struct CommandOptions {
   uint64_t start_index = 0;
   std::string tokenizer;
   std::string rng;  // "", "philox" or "numpy_legacy": overrides the config's
-  std::string format = "json";
+  std::string format = "json";  // json, jsonl, jsonl-ids, openai-jsonl
+  std::string model;             // for openai-jsonl bodies
   bool print_stats = false;
   std::string health_service;  // for health
   std::string tls_ca, tls_cert, tls_key;

@@ -44,6 +44,7 @@ StreamOptions StreamOptionsFromRequest(const v1::GenerateRequest& request) {
   options.shard_count = request.shard().count() == 0 ? 1 : request.shard().count();
   options.shard_index = request.shard().index();
   options.start_index = request.start_index();
+  options.include_token_ids = request.include_token_ids();
   return options;
 }
 
@@ -62,6 +63,9 @@ void TurnToProto(const Turn& turn, v1::TurnMessage* out) {
   out->set_content(turn.content);
   out->set_num_tokens(turn.num_tokens);
   out->set_max_tokens(turn.max_tokens);
+  if (turn.think_time_ms >= 0) out->set_think_time_ms(turn.think_time_ms);
+  if (turn.prefix_group >= 0) out->set_prefix_group(turn.prefix_group);
+  out->mutable_token_ids()->Assign(turn.token_ids.begin(), turn.token_ids.end());
 }
 
 void SummaryToProto(const GenerationSummary& s, v1::Summary* out) {

@@ -75,7 +75,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", std::string(spec.status().message()).c_str());
     return 2;
   }
-  auto workspace = *Workspace::Create({.data_dir = data_dir});
+  WorkspaceOptions workspace_options;
+  workspace_options.data_dir = data_dir;
+  auto workspace = *Workspace::Create(workspace_options);
   auto tokenizer = *workspace->GetTokenizer("");
   auto corpus = *workspace->GetCorpus(spec->text_files, {}, "", *tokenizer);
   auto stream = *ConversationStream::Create(*spec, {.seed = seed}, corpus, tokenizer);

@@ -246,6 +246,33 @@ void ReadDistribution(const Json& value, const std::string& path,
 }
 
 
+void ReadPrefixGroups(const Json& value, const std::string& path, ConfigErrors& errors,
+                      v1::PrefixGroups& out) {
+  if (!RequireObject(value, path,
+                     R"({"num_groups": 16, "prefix_num_tokens": {"distribution": "constant", ...}})",
+                     errors)) {
+    return;
+  }
+  ObjectReader reader(value, path, errors);
+  if (auto v = reader.Int("num_groups", true)) out.set_num_groups(*v);
+  if (const Json* v = reader.Optional("popularity")) {
+    if (v->is_string() && v->get<std::string>() == "uniform") {
+      out.set_popularity(v1::POPULARITY_UNIFORM);
+    } else if (v->is_string() && v->get<std::string>() == "zipf") {
+      out.set_popularity(v1::POPULARITY_ZIPF);
+    } else {
+      errors.Add(reader.PathOf("popularity"),
+                 absl::StrCat("must be \"uniform\" or \"zipf\" (got ", JsonForMessage(*v), ")"));
+    }
+  }
+  if (auto v = reader.Number("alpha", false)) out.set_alpha(*v);
+  if (const Json* v = reader.Required("prefix_num_tokens")) {
+    ReadDistribution(*v, reader.PathOf("prefix_num_tokens"), errors,
+                     *out.mutable_prefix_num_tokens());
+  }
+  reader.ReportUnknownKeys(" in prefix_groups");
+}
+
 void ReadPromptInput(const Json& value, const std::string& path,
                      ConfigErrors& errors, v1::PromptInput& out) {
   if (!RequireObject(value, path, R"({"num_turns": {...}, "num_tokens": {...}})",
@@ -269,6 +296,16 @@ void ReadPromptInput(const Json& value, const std::string& path,
     ReadDistribution(*v, reader.PathOf("num_tokens"), errors,
                      *out.mutable_num_tokens());
   }
+  if (const Json* v = reader.Optional("think_time_ms")) {
+    ReadDistribution(*v, reader.PathOf("think_time_ms"), errors, *out.mutable_think_time_ms());
+  }
+  if (const Json* v = reader.Optional("prefix_groups")) {
+    ReadPrefixGroups(*v, reader.PathOf("prefix_groups"), errors, *out.mutable_prefix_groups());
+  }
+  if (const Json* v = reader.Optional("first_turn_num_tokens")) {
+    ReadDistribution(*v, reader.PathOf("first_turn_num_tokens"), errors,
+                     *out.mutable_first_turn_num_tokens());
+  }
   reader.ReportUnknownKeys(" in prompt_input");
 }
 
@@ -279,6 +316,10 @@ void ReadPromptOutput(const Json& value, const std::string& path,
   if (const Json* v = reader.Required("num_tokens")) {
     ReadDistribution(*v, reader.PathOf("num_tokens"), errors,
                      *out.mutable_num_tokens());
+  }
+  if (const Json* v = reader.Optional("first_turn_num_tokens")) {
+    ReadDistribution(*v, reader.PathOf("first_turn_num_tokens"), errors,
+                     *out.mutable_first_turn_num_tokens());
   }
   reader.ReportUnknownKeys(" in prompt_output");
 }
@@ -470,11 +511,30 @@ std::string ConfigToJson(const v1::GenerationConfig& config) {
       json_in["prefix_num_tokens"] = DistributionToJson(in.prefix_num_tokens());
     }
     if (in.has_num_tokens()) json_in["num_tokens"] = DistributionToJson(in.num_tokens());
+    if (in.has_think_time_ms()) json_in["think_time_ms"] = DistributionToJson(in.think_time_ms());
+    if (in.has_prefix_groups()) {
+      const v1::PrefixGroups& g = in.prefix_groups();
+      Json groups = Json::object();
+      groups["num_groups"] = g.num_groups();
+      groups["popularity"] = g.popularity() == v1::POPULARITY_ZIPF ? "zipf" : "uniform";
+      if (g.has_alpha()) groups["alpha"] = NumberToJson(g.alpha());
+      if (g.has_prefix_num_tokens()) {
+        groups["prefix_num_tokens"] = DistributionToJson(g.prefix_num_tokens());
+      }
+      json_in["prefix_groups"] = std::move(groups);
+    }
+    if (in.has_first_turn_num_tokens()) {
+      json_in["first_turn_num_tokens"] = DistributionToJson(in.first_turn_num_tokens());
+    }
   }
   if (config.has_prompt_output()) {
     Json& json_out = out["prompt_output"] = Json::object();
     if (config.prompt_output().has_num_tokens()) {
       json_out["num_tokens"] = DistributionToJson(config.prompt_output().num_tokens());
+    }
+    if (config.prompt_output().has_first_turn_num_tokens()) {
+      json_out["first_turn_num_tokens"] =
+          DistributionToJson(config.prompt_output().first_turn_num_tokens());
     }
   }
   return out.dump(4, ' ', /*ensure_ascii=*/false,

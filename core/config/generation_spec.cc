@@ -234,6 +234,43 @@ std::optional<IntDistribution> CheckDistribution(const v1::Distribution& d,
   return result;
 }
 
+std::optional<GenerationSpec::PrefixGroups> CheckPrefixGroups(const v1::PrefixGroups& g,
+                                                              const std::string& path,
+                                                              ConfigErrors& errors) {
+  DistributionChecker check(path, errors);
+  if (g.num_groups() < 1 || g.num_groups() > kMaxPrefixGroups) {
+    check.Fail("num_groups", absl::StrCat("must be 1 to ", kMaxPrefixGroups, " (got ",
+                                          g.num_groups(), ")"));
+  }
+  const double alpha = g.has_alpha() ? g.alpha() : 1.0;
+  if (g.popularity() == v1::POPULARITY_ZIPF) {
+    check.CheckNumber("alpha", alpha, [](double v) { return v > 0 && v <= kMaxZipfAlpha; },
+                      "> 0 and <= 1000");
+  } else if (g.popularity() != v1::POPULARITY_UNIFORM) {
+    check.Fail("popularity", absl::StrCat("must be POPULARITY_UNIFORM or POPULARITY_ZIPF (got ",
+                                          static_cast<int>(g.popularity()), ")"));
+  } else if (g.has_alpha()) {
+    check.Fail("alpha", "only zipf popularity takes alpha");
+  }
+  std::optional<IntDistribution> size;
+  if (!g.has_prefix_num_tokens()) {
+    check.Fail("prefix_num_tokens", "missing required field");
+  } else {
+    size = CheckDistribution(g.prefix_num_tokens(), JoinPath(path, "prefix_num_tokens"), errors);
+    if (!size) check.MarkFailed();
+  }
+  if (!check.ok()) return std::nullopt;
+  std::vector<int64_t> groups(static_cast<size_t>(g.num_groups()));
+  std::vector<double> weights(groups.size(), 1.0);
+  for (size_t k = 0; k < groups.size(); ++k) {
+    groups[k] = static_cast<int64_t>(k);
+    if (g.popularity() == v1::POPULARITY_ZIPF) weights[k] = std::pow(static_cast<double>(k + 1), -alpha);
+  }
+  return GenerationSpec::PrefixGroups{g.num_groups(),
+                                      IntDistribution::MakeEmpirical(std::move(groups), weights),
+                                      *size};
+}
+
 // Checks the distribution `field` of a message; `present` says whether it
 // is set. A missing optional field yields `fallback`.
 std::optional<IntDistribution> CheckField(
@@ -305,6 +342,17 @@ std::optional<GenerationSpec> SpecFromConfig(const v1::GenerationConfig& config,
                         "prompt_input.prefix_num_tokens", std::nullopt, errors);
     input = CheckField(in.has_num_tokens(), in.num_tokens(),
                        "prompt_input.num_tokens", std::nullopt, errors);
+    if (in.has_think_time_ms()) {
+      spec.think_time_ms = CheckDistribution(in.think_time_ms(), "prompt_input.think_time_ms", errors);
+    }
+    if (in.has_first_turn_num_tokens()) {
+      spec.first_turn_input_num_tokens = CheckDistribution(
+          in.first_turn_num_tokens(), "prompt_input.first_turn_num_tokens", errors);
+    }
+    if (in.has_prefix_groups()) {
+      spec.prefix_groups =
+          CheckPrefixGroups(in.prefix_groups(), "prompt_input.prefix_groups", errors);
+    }
   }
   if (!config.has_prompt_output()) {
     errors.Add("prompt_output", "missing required field");
@@ -312,6 +360,10 @@ std::optional<GenerationSpec> SpecFromConfig(const v1::GenerationConfig& config,
     const v1::PromptOutput& out = config.prompt_output();
     output = CheckField(out.has_num_tokens(), out.num_tokens(),
                         "prompt_output.num_tokens", std::nullopt, errors);
+    if (out.has_first_turn_num_tokens()) {
+      spec.first_turn_output_num_tokens = CheckDistribution(
+          out.first_turn_num_tokens(), "prompt_output.first_turn_num_tokens", errors);
+    }
   }
   if (!errors.empty()) return std::nullopt;
   spec.num_turns = *num_turns;

@@ -41,7 +41,19 @@ struct GenerationSpec {
   IntDistribution prefix_num_tokens = IntDistribution::MakeConstant(0);
   IntDistribution input_num_tokens = IntDistribution::MakeConstant(0);
   IntDistribution output_num_tokens = IntDistribution::MakeConstant(0);
+  // convgen's additions, absent unless configured.
+  std::optional<IntDistribution> think_time_ms;
+  std::optional<IntDistribution> first_turn_input_num_tokens;
+  std::optional<IntDistribution> first_turn_output_num_tokens;
+  struct PrefixGroups {
+    int64_t num_groups;
+    IntDistribution group;  // values 0 .. num_groups-1, by popularity
+    IntDistribution prefix_num_tokens;
+  };
+  std::optional<PrefixGroups> prefix_groups;
 };
+
+inline constexpr int64_t kMaxPrefixGroups = 100000;
 
 // Checks every rule of `config`, adding each violation to `errors` at its
 // JSON path. Returns the spec iff there were no errors before or during.

@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "core/status_macros.h"
 #include "core/distributions/numpy_legacy.h"
 #include "core/random/numpy_random_state.h"
 
@@ -59,14 +60,47 @@ ConversationPlanner::ConversationPlanner(const GenerationSpec& spec, uint64_t se
 ConversationPlanner::~ConversationPlanner() = default;
 
 absl::StatusOr<ConversationPlan> ConversationPlanner::Plan(uint64_t index) {
-  if (numpy_ == nullptr) return PlanPhilox(index);
-  return PlanNumpyLegacy(index);
+  ConversationPlan plan;
+  if (numpy_ == nullptr) {
+    plan = PlanPhilox(index);
+  } else {
+    ASSIGN_OR_RETURN(plan, PlanNumpyLegacy(index));
+  }
+  AddConvgenFields(plan);
+  return plan;
+}
+
+int64_t ConversationPlanner::Draw(const IntDistribution& d, uint64_t index, uint64_t field,
+                                  uint64_t k) const {
+  RandomStream stream({.seed = seed_, .index = index, .field = field, .draw = k});
+  return d.Sample(stream);
+}
+
+void ConversationPlanner::AddConvgenFields(ConversationPlan& plan) const {
+  const uint64_t index = plan.index;
+  if (spec_.first_turn_input_num_tokens && !plan.user_tokens.empty()) {
+    plan.user_tokens[0] = Draw(*spec_.first_turn_input_num_tokens, index, kFieldFirstUserTokens, 0);
+  }
+  if (spec_.first_turn_output_num_tokens && !plan.assistant_tokens.empty()) {
+    plan.assistant_tokens[0] =
+        Draw(*spec_.first_turn_output_num_tokens, index, kFieldFirstAssistantTokens, 0);
+  }
+  if (spec_.think_time_ms) {
+    for (size_t t = 0; t < plan.user_tokens.size(); ++t) {
+      plan.think_time_ms.push_back(Draw(*spec_.think_time_ms, index, kFieldThinkTime, t));
+    }
+  }
+  if (spec_.prefix_groups) {
+    plan.prefix_group = Draw(spec_.prefix_groups->group, index, kFieldPrefixGroup, 0);
+    plan.group_prefix_tokens = Draw(spec_.prefix_groups->prefix_num_tokens,
+                                    static_cast<uint64_t>(plan.prefix_group),
+                                    kFieldGroupPrefixTokens, 0);
+  }
 }
 
 ConversationPlan ConversationPlanner::PlanPhilox(uint64_t index) const {
   const auto draw = [&](const IntDistribution& d, uint64_t field, uint64_t k) {
-    RandomStream stream({.seed = seed_, .index = index, .field = field, .draw = k});
-    return d.Sample(stream);
+    return Draw(d, index, field, k);
   };
   ConversationPlan plan;
   plan.index = index;

@@ -32,6 +32,13 @@ enum StreamField : uint64_t {
   kFieldAssistantTokens = 5,     // draw = assistant turn number
   kFieldBodyOffset = 6,          // draw = message index
   kFieldPrefixOffset = 7,
+  kFieldThinkTime = 8,           // draw = user turn number
+  kFieldPrefixGroup = 9,
+  kFieldFirstUserTokens = 10,
+  kFieldFirstAssistantTokens = 11,
+  // Keyed by group (index = group number), not by conversation.
+  kFieldGroupPrefixTokens = 12,
+  kFieldGroupPrefixOffset = 13,
 };
 
 struct ConversationPlan {
@@ -40,6 +47,10 @@ struct ConversationPlan {
   int64_t prefix_tokens = 0;         // unique prefix of the first message
   std::vector<int64_t> user_tokens;       // per user turn, before clamping
   std::vector<int64_t> assistant_tokens;  // per assistant turn, before clamping
+  // convgen's additions (empty / -1 / 0 unless configured):
+  std::vector<int64_t> think_time_ms;     // per user turn
+  int64_t prefix_group = -1;              // the conversation's group
+  int64_t group_prefix_tokens = 0;        // that group's prefix size
 };
 
 class ConversationPlanner {
@@ -74,6 +85,10 @@ class ConversationPlanner {
 
   ConversationPlan PlanPhilox(uint64_t index) const;
   absl::StatusOr<ConversationPlan> PlanNumpyLegacy(uint64_t index);
+  // Draws convgen's own fields (think time, group, first-turn sizes) from
+  // keyed streams, in either mode: vLLM has nothing to reproduce there.
+  void AddConvgenFields(ConversationPlan& plan) const;
+  int64_t Draw(const IntDistribution& d, uint64_t index, uint64_t field, uint64_t k) const;
 
   GenerationSpec spec_;
   uint64_t seed_;

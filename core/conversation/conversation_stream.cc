@@ -83,11 +83,13 @@ absl::Status ConversationStream::CheckLimits(const ConversationPlan& plan) const
   // The first user message holds the common prefix, the unique prefix and
   // its own tokens; saturating sums keep 10^18-token sizes from overflowing.
   const int64_t limit = options_.max_message_tokens;
-  const int64_t first_prefixes =
-      std::min(planner_.common_prefix_tokens(), limit + 1) + std::min(plan.prefix_tokens, limit + 1);
+  const int64_t first_prefixes = std::min(planner_.common_prefix_tokens(), limit + 1) +
+                                 std::min(plan.group_prefix_tokens, limit + 1) +
+                                 std::min(plan.prefix_tokens, limit + 1);
   if (first_prefixes > limit) {
-    return over(planner_.common_prefix_tokens() + plan.prefix_tokens,
-                "the first message (common_prefix_num_tokens + prefix_num_tokens)");
+    return over(planner_.common_prefix_tokens() + plan.group_prefix_tokens + plan.prefix_tokens,
+                "the first message (common_prefix_num_tokens + the group's prefix_num_tokens + "
+                "prefix_num_tokens)");
   }
   for (size_t t = 0; t < plan.user_tokens.size(); ++t) {
     const int64_t tokens = plan.user_tokens[t] + (t == 0 ? first_prefixes : 0);
@@ -125,6 +127,8 @@ absl::Status ConversationStream::BuildConversation(uint64_t index) {
     t.turn_index = m;
     t.num_turns = plan.num_messages;
     t.role = is_user ? Role::kUser : Role::kAssistant;
+    t.prefix_group = plan.prefix_group;
+    if (is_user && !plan.think_time_ms.empty()) t.think_time_ms = plan.think_time_ms[turn];
 
     std::vector<MessagePart> fixed;
     int64_t target;
@@ -136,9 +140,23 @@ absl::Status ConversationStream::BuildConversation(uint64_t index) {
         ++summary_.raised_targets;
       }
       if (turn == 0) {
-        // Common prefix, header, unique prefix, instruction. The prefix is
-        // shortened if the joins make the fixed part overshoot the target.
-        target = planner_.common_prefix_tokens() + plan.prefix_tokens + tokens;
+        // Common prefix, group prefix, header, unique prefix, instruction.
+        // The unique prefix is shortened if the joins make the fixed part
+        // overshoot the target.
+        target = planner_.common_prefix_tokens() + plan.group_prefix_tokens +
+                 plan.prefix_tokens + tokens;
+        MessagePart group_part;
+        if (plan.group_prefix_tokens > 0) {
+          RandomStream group_stream({.seed = options_.seed,
+                                     .index = static_cast<uint64_t>(plan.prefix_group),
+                                     .field = kFieldGroupPrefixOffset,
+                                     .draw = 0});
+          const uint64_t group_start =
+              builder_->PlaceBody(group_stream.NextDouble(), plan.group_prefix_tokens);
+          bool group_wrapped = false;
+          group_part = builder_->CorpusPart(group_start, plan.group_prefix_tokens, &group_wrapped);
+          summary_.corpus_wraps += group_wrapped;
+        }
         int64_t prefix = plan.prefix_tokens;
         const uint64_t prefix_start = builder_->PlaceBody(unit(kFieldPrefixOffset, 0), prefix);
         MessagePart header_part, instruction_part;
@@ -146,7 +164,7 @@ absl::Status ConversationStream::BuildConversation(uint64_t index) {
         instruction_part.text = std::string(kInstruction);
         for (int attempt = 0;; ++attempt) {
           bool wrapped = false;
-          fixed = {common_prefix_, header_part,
+          fixed = {common_prefix_, group_part, header_part,
                    builder_->CorpusPart(prefix_start, prefix, &wrapped), instruction_part};
           fixed_count = builder_->CountParts(fixed);
           if (fixed_count <= target || prefix == 0 || attempt == 8) {
@@ -177,6 +195,7 @@ absl::Status ConversationStream::BuildConversation(uint64_t index) {
     summary_.corpus_wraps += message.wrapped;
     t.content = std::move(message.text);
     t.num_tokens = message.num_tokens;
+    if (options_.include_token_ids) builder_->Encode(t.content, &t.token_ids);
     if (is_user) {
       user_sum += t.num_tokens;
       history += t.num_tokens;

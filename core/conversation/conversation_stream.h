@@ -11,7 +11,9 @@
 // "Please rewrite the following text and add more content: ", then corpus
 // text; the first user message starts with the request's common prefix and
 // carries the unique prefix between header and instruction; assistant
-// messages are corpus text. Every message encodes to exactly its target.
+// messages are corpus text. With prefix groups, the first user message has
+// its group's prefix right after the common prefix. Every message encodes to
+// exactly its target.
 //
 // Not thread-safe: one stream per request.
 #ifndef CONVGEN_CORE_CONVERSATION_CONVERSATION_STREAM_H_
@@ -47,6 +49,13 @@ struct Turn {
   int64_t num_tokens = 0;
   // Assistant turns: the target a driver sends as max_tokens and min_tokens.
   int64_t max_tokens = 0;
+  // User turns, with prompt_input.think_time_ms: how long a driver waits
+  // before sending this message; -1 when not configured.
+  int64_t think_time_ms = -1;
+  // With prompt_input.prefix_groups: the conversation's group; -1 otherwise.
+  int64_t prefix_group = -1;
+  // With StreamOptions::include_token_ids: the ids content encodes to.
+  std::vector<TokenId> token_ids;
 };
 
 struct StreamOptions {
@@ -62,6 +71,8 @@ struct StreamOptions {
   // rng numpy_legacy: the most sizes a request may draw (vLLM draws one per
   // message of every conversation, and a shard replays the draws before it).
   int64_t max_numpy_legacy_draws = int64_t{1} << 30;
+  // Fill Turn::token_ids (one more encoding of every message).
+  bool include_token_ids = false;
 };
 
 class ConversationStream {

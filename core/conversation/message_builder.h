@@ -53,6 +53,9 @@ class MessageBuilder {
 
   // Returns the number of tokens of text.
   int64_t Count(absl::string_view text) const { return tokenizer_->Count(text); }
+  void Encode(absl::string_view text, std::vector<TokenId>* ids) const {
+    tokenizer_->Encode(text, ids);
+  }
 
   // Returns the parts followed by corpus text starting near corpus token
   // `start`, encoding to exactly `target` tokens. Precondition:

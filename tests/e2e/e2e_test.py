@@ -203,6 +203,48 @@ class EndToEndTest(unittest.TestCase):
             i = t["conversation_index"]
             self.assertEqual(t["max_tokens"], run["conversations"][i]["output"][t["turn_index"]])
 
+    def test_token_ids_and_openai_jsonl_formats(self):
+        with open(EXAMPLE) as f:
+            config = json.load(f)
+        config["num_conversations"] = 6
+        config["prompt_input"]["think_time_ms"] = {"distribution": "exponential", "mean": 1500}
+        config["prompt_input"]["prefix_groups"] = {
+            "num_groups": 2, "prefix_num_tokens": {"distribution": "constant", "value": 300}}
+        path = os.path.join(WORK, "shapes.json")
+        with open(path, "w") as f:
+            json.dump(config, f)
+        outputs = {}
+        for fmt in ["jsonl", "jsonl-ids", "openai-jsonl"]:
+            out = os.path.join(WORK, f"shapes.{fmt}")
+            client("generate", "--server", self.server.address, "--input-file", path, "--seed", "5",
+                   "--format", fmt, "--model", "Qwen/Qwen3-8B", "--output", out)
+            with open(out) as f:
+                outputs[fmt] = [json.loads(line) for line in f]
+        turns, with_ids, requests = outputs["jsonl"], outputs["jsonl-ids"], outputs["openai-jsonl"]
+        self.assertNotIn("token_ids", turns[0])
+        self.assertEqual(len(with_ids), len(turns))
+        for plain, t in zip(turns, with_ids):
+            self.assertEqual({k: v for k, v in t.items() if k != "token_ids"}, plain)
+            self.assertEqual(len(t["token_ids"]), t["num_tokens"])
+            self.assertTrue(all(0 <= i < 151669 for i in t["token_ids"]))
+            self.assertIn(t["prefix_group"], (0, 1))
+            self.assertEqual("think_time_ms" in t, t["role"] == "user")
+        # One request body per user turn, its history the conversation so far.
+        users = [t for t in turns if t["role"] == "user"]
+        self.assertEqual(len(requests), len(users))
+        for body, user in zip(requests, users):
+            self.assertEqual(body["model"], "Qwen/Qwen3-8B")
+            self.assertEqual(body["messages"][-1], {"role": "user", "content": user["content"]})
+            self.assertEqual(len(body["messages"]), user["turn_index"] + 1)
+            self.assertEqual([m["role"] for m in body["messages"]],
+                             ["user", "assistant"] * (user["turn_index"] // 2) + ["user"])
+            answer = next(t for t in turns if t["conversation_id"] == user["conversation_id"]
+                          and t["turn_index"] == user["turn_index"] + 1)
+            self.assertEqual(body["max_tokens"], answer["max_tokens"])
+            self.assertEqual(body["metadata"], {"conversation_id": user["conversation_id"],
+                                                "turn_index": str(user["turn_index"]),
+                                                "think_time_ms": str(user["think_time_ms"])})
+
     def test_python_grpcio_client(self):
         with grpc.insecure_channel(self.server.address) as channel:
             stub = service_pb2_grpc.ConversationServiceStub(channel)

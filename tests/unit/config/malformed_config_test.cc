@@ -169,7 +169,8 @@ std::vector<MalformedCase> Cases() {
        Edited([](Json& c) { c["prompt_input"]["num_token"] = 5; }),
        "prompt_input.num_token",
        "unknown field in prompt_input; expected one of num_turns, "
-       "common_prefix_num_tokens, prefix_num_tokens, num_tokens"},
+       "common_prefix_num_tokens, prefix_num_tokens, num_tokens, think_time_ms, prefix_groups, "
+       "first_turn_num_tokens"},
       {"missing_num_turns", Edited([](Json& c) { c["prompt_input"].erase("num_turns"); }),
        "prompt_input.num_turns", "missing required field"},
       {"missing_prefix", Edited([](Json& c) { c["prompt_input"].erase("prefix_num_tokens"); }),
@@ -349,7 +350,36 @@ std::vector<MalformedCase> Cases() {
       {"output_unknown_field",
        Edited([](Json& c) { c["prompt_output"]["num_turns"] = 3; }),
        "prompt_output.num_turns",
-       "unknown field in prompt_output; expected one of num_tokens"},
+       "unknown field in prompt_output; expected one of num_tokens, first_turn_num_tokens"},
+      {"prefix_groups_zero", Edited([](Json& c) {
+         c["prompt_input"]["prefix_groups"] = {
+             {"num_groups", 0}, {"prefix_num_tokens", {{"distribution", "constant"}, {"value", 9}}}};
+       }),
+       "prompt_input.prefix_groups.num_groups", "must be 1 to 100000 (got 0)"},
+      {"prefix_groups_bad_popularity", Edited([](Json& c) {
+         c["prompt_input"]["prefix_groups"] = {
+             {"num_groups", 4}, {"popularity", "pareto"},
+             {"prefix_num_tokens", {{"distribution", "constant"}, {"value", 9}}}};
+       }),
+       "prompt_input.prefix_groups.popularity", "must be \"uniform\" or \"zipf\" (got \"pareto\")"},
+      {"prefix_groups_alpha_without_zipf", Edited([](Json& c) {
+         c["prompt_input"]["prefix_groups"] = {
+             {"num_groups", 4}, {"alpha", 1.2},
+             {"prefix_num_tokens", {{"distribution", "constant"}, {"value", 9}}}};
+       }),
+       "prompt_input.prefix_groups.alpha", "only zipf popularity takes alpha"},
+      {"prefix_groups_without_size", Edited([](Json& c) {
+         c["prompt_input"]["prefix_groups"] = {{"num_groups", 4}};
+       }),
+       "prompt_input.prefix_groups.prefix_num_tokens", "missing required field"},
+      {"think_time_bad", Edited([](Json& c) {
+         c["prompt_input"]["think_time_ms"] = {{"distribution", "exponential"}, {"mean", -5}};
+       }),
+       "prompt_input.think_time_ms.mean", "must be > 0 and <= 1e15 (got -5)"},
+      {"first_turn_output_bad", Edited([](Json& c) {
+         c["prompt_output"]["first_turn_num_tokens"] = {{"distribution", "uniform"}, {"min", 0}, {"max", 3}};
+       }),
+       "prompt_output.first_turn_num_tokens.min", "must be > 0 (got 0)"},
   };
   return cases;
 }

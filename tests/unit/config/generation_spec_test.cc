@@ -42,7 +42,7 @@ TEST(GenerationSpecTest, ReferenceConfigBecomesTheExpectedDistributions) {
 TEST(GenerationSpecTest, EveryExampleConfigLoads) {
   for (const char* file : {"generate_multi_turn.json", "lognormal_mean_sigma.json",
                            "chat_short.json", "long_context.json", "constant_smoke.json",
-                           "numpy_legacy.json"}) {
+                           "numpy_legacy.json", "workload_shapes.json"}) {
     const std::string text = ReadSourceFile(std::string("examples/") + file);
     ASSERT_FALSE(text.empty()) << file;
     const absl::StatusOr<GenerationSpec> spec = LoadSpecFromJson(text);

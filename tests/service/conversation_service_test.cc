@@ -151,6 +151,28 @@ TEST_F(ServiceTest, RequestRngNumpyLegacyGivesVllmsSizes) {
   EXPECT_THAT(status.error_message(), HasSubstr("takes seeds below 2^32"));
 }
 
+TEST_F(ServiceTest, ValidateReportsConvgensOwnFields) {
+  nlohmann::json config = nlohmann::json::parse(kConfig);
+  config["rng"] = "numpy_legacy";
+  config["prompt_input"]["think_time_ms"] = {{"distribution", "exponential"}, {"mean", 900}};
+  config["prompt_input"]["prefix_groups"] = {
+      {"num_groups", 3}, {"prefix_num_tokens", {{"distribution", "constant"}, {"value", 64}}}};
+  config["prompt_output"]["first_turn_num_tokens"] = {
+      {"distribution", "empirical"}, {"values", {5, 9}}, {"weights", {1, 3}}};
+  grpc::ClientContext context;
+  v1::ValidateResponse response;
+  ASSERT_TRUE(stub_->Validate(&context, Request(config.dump()), &response).ok());
+  ASSERT_TRUE(response.valid());
+  EXPECT_EQ(response.normalized_config().rng(), v1::RNG_NUMPY_LEGACY);
+  EXPECT_EQ(response.normalized_config().prompt_input().prefix_groups().num_groups(), 3);
+  const nlohmann::json normalized = nlohmann::json::parse(response.normalized_config_json());
+  EXPECT_EQ(normalized["rng"], "numpy_legacy");
+  EXPECT_EQ(normalized["prompt_input"]["think_time_ms"], config["prompt_input"]["think_time_ms"]);
+  EXPECT_EQ(normalized["prompt_input"]["prefix_groups"]["popularity"], "uniform");
+  EXPECT_EQ(normalized["prompt_output"]["first_turn_num_tokens"],
+            config["prompt_output"]["first_turn_num_tokens"]);
+}
+
 TEST_F(ServiceTest, TypedConfigAndInlineCorpus) {
   v1::GenerateRequest request;
   ConfigErrors errors;

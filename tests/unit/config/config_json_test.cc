@@ -39,6 +39,23 @@ TEST(ConfigJsonTest, ReferenceFilesRoundTrip) {
   }
 }
 
+TEST(ConfigJsonTest, ConvgensOwnFieldsRoundTrip) {
+  // Every new distribution and field, as JSON -> proto -> JSON -> proto.
+  const std::string text = ReadSourceFile("examples/workload_shapes.json");
+  ConfigErrors errors;
+  const v1::GenerationConfig config = ConfigFromJson(text, errors);
+  ASSERT_TRUE(errors.empty()) << errors.ToStatus();
+  EXPECT_EQ(config.prompt_input().num_tokens().mixture().components_size(), 2);
+  EXPECT_EQ(config.prompt_input().num_turns().empirical().values_size(), 4);
+  EXPECT_EQ(config.prompt_input().prefix_groups().popularity(), v1::POPULARITY_ZIPF);
+  const std::string written = ConfigToJson(config);
+  ConfigErrors errors2;
+  const v1::GenerationConfig reread = ConfigFromJson(written, errors2);
+  ASSERT_TRUE(errors2.empty()) << errors2.ToStatus();
+  EXPECT_TRUE(MessageDifferencer::Equals(config, reread));
+  EXPECT_EQ(nlohmann::json::parse(written), nlohmann::json::parse(text));
+}
+
 TEST(ConfigJsonTest, RngRoundTripsAndIsAbsentByDefault) {
   nlohmann::json doc = nlohmann::json::parse(
       ReadSourceFile("tests/fixtures/vllm/generate_multi_turn.json"));

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "core/overloaded.h"
 
 namespace convgen {
 namespace {
@@ -13,13 +14,6 @@ constexpr double kMaxSampleDouble = static_cast<double>(kMaxSampleValue);
 int64_t ApplyCap(int64_t value, int64_t cap) {
   return cap > 0 ? std::min(value, cap) : value;
 }
-
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
 
 }  // namespace
 

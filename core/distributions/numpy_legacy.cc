@@ -5,6 +5,8 @@
 #include <limits>
 #include <variant>
 
+#include "core/overloaded.h"
+
 namespace convgen {
 namespace {
 
@@ -48,13 +50,6 @@ int64_t LegacyZipf(NumpyRandomState& state, double alpha) {
 }
 
 int64_t Capped(int64_t value, int64_t cap) { return cap > 0 ? std::min(value, cap) : value; }
-
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
 
 }  // namespace
 

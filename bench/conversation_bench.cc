@@ -77,6 +77,26 @@ void BM_GenerateReference(benchmark::State& state) {
 }
 BENCHMARK(BM_GenerateReference)->Arg(10000)->Unit(benchmark::kSecond)->Iterations(1);
 
+// Sizes only: what a shard or a resumed stream pays per conversation it
+// skips. Arg 0: rng philox (a skipped conversation costs nothing: shards
+// jump straight to their own); arg 1: numpy_legacy (vLLM's draws replayed).
+void BM_PlanReference(benchmark::State& state) {
+  GenerationSpec spec = ReferenceSpec(100000);
+  if (state.range(0) == 1) spec.rng = SizeRng::kNumpyLegacy;
+  int64_t planned = 0;
+  for (auto _ : state) {
+    ConversationPlanner planner(spec, 1);
+    for (int64_t i = 0; i < spec.num_conversations; ++i) {
+      benchmark::DoNotOptimize(*planner.Plan(static_cast<uint64_t>(i)));
+      ++planned;
+    }
+  }
+  state.SetLabel(state.range(0) == 1 ? "numpy_legacy" : "philox");
+  state.counters["conversations_per_s"] =
+      benchmark::Counter(static_cast<double>(planned), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_PlanReference)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+
 // The tokenizer alone on the corpus (word cache warm), for comparison.
 void BM_TokenizerEncode(benchmark::State& state) {
   const auto tokenizer = Qwen3();

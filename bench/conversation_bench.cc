@@ -61,7 +61,8 @@ void BM_GenerateReference(benchmark::State& state) {
   const auto corpus = Corpus();
   int64_t tokens = 0, bytes = 0, turns = 0;
   for (auto _ : state) {
-    auto stream = *ConversationStream::Create(spec, {.seed = 1}, corpus, Qwen3());
+    auto stream = *ConversationStream::Create(
+        spec, {.seed = 1, .include_token_ids = state.range(1) == 1}, corpus, Qwen3());
     while (true) {
       const Turn* turn = *stream->Next();
       if (turn == nullptr) break;
@@ -75,7 +76,12 @@ void BM_GenerateReference(benchmark::State& state) {
   state.counters["turns_per_s"] = benchmark::Counter(static_cast<double>(turns), benchmark::Counter::kIsRate);
   state.counters["peak_rss_MiB"] = StatusMiB("VmHWM:");
 }
-BENCHMARK(BM_GenerateReference)->Arg(10000)->Unit(benchmark::kSecond)->Iterations(1);
+// Arg 1: with each message's token ids (one more encoding per message).
+BENCHMARK(BM_GenerateReference)
+    ->Args({10000, 0})
+    ->Args({10000, 1})
+    ->Unit(benchmark::kSecond)
+    ->Iterations(1);
 
 // Sizes only: what a shard or a resumed stream pays per conversation it
 // skips. Arg 0: rng philox (a skipped conversation costs nothing: shards

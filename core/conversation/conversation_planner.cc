@@ -57,6 +57,7 @@ ConversationPlanner::ConversationPlanner(const GenerationSpec& spec, uint64_t se
   common_prefix_tokens_ = SampleBatchLikeVllm(spec.common_prefix_num_tokens, 1, state)[0];
 }
 
+ConversationPlanner::ConversationPlanner(ConversationPlanner&&) = default;
 ConversationPlanner::~ConversationPlanner() = default;
 
 absl::StatusOr<ConversationPlan> ConversationPlanner::Plan(uint64_t index) {

@@ -61,6 +61,7 @@ class ConversationPlanner {
 
   // `seed` passed CheckSeed.
   ConversationPlanner(const GenerationSpec& spec, uint64_t seed);
+  ConversationPlanner(ConversationPlanner&&);
   ~ConversationPlanner();
 
   // The common prefix size of the whole request.

@@ -22,7 +22,8 @@ absl::StatusOr<std::unique_ptr<ConversationStream>> ConversationStream::Create(
         ": the shard index must be below the shard count (e.g. 0/4 .. 3/4)"));
   }
   RETURN_IF_ERROR(ConversationPlanner::CheckSeed(spec, options.seed));
-  const ConversationPlanner planner(spec, options.seed);
+  // Built once: with numpy_legacy it draws every turn count of the request.
+  ConversationPlanner planner(spec, options.seed);
   if (planner.numpy_legacy_draws() > options.max_numpy_legacy_draws) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "rng \"numpy_legacy\" would draw ", planner.numpy_legacy_draws(),
@@ -40,14 +41,15 @@ absl::StatusOr<std::unique_ptr<ConversationStream>> ConversationStream::Create(
   }
   ASSIGN_OR_RETURN(auto builder, MessageBuilder::Create(std::move(corpus), std::move(tokenizer)));
   return std::unique_ptr<ConversationStream>(
-      new ConversationStream(spec, options, std::move(builder)));
+      new ConversationStream(spec, options, std::move(planner), std::move(builder)));
 }
 
 ConversationStream::ConversationStream(const GenerationSpec& spec, const StreamOptions& options,
+                                       ConversationPlanner planner,
                                        std::unique_ptr<MessageBuilder> builder)
     : spec_(spec),
       options_(options),
-      planner_(spec_, options.seed),
+      planner_(std::move(planner)),
       builder_(std::move(builder)),
       next_index_(FirstIndexOfShard(options.start_index, options.shard_index,
                                     options.shard_count)) {

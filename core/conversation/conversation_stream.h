@@ -96,6 +96,7 @@ class ConversationStream {
 
  private:
   ConversationStream(const GenerationSpec& spec, const StreamOptions& options,
+                     ConversationPlanner planner,
                      std::unique_ptr<MessageBuilder> builder);
 
   absl::Status CheckLimits(const ConversationPlan& plan) const;

@@ -1,5 +1,7 @@
 #include "server/proto_convert.h"
 
+#include "core/config/config_json.h"
+
 namespace convgen {
 namespace {
 
@@ -20,22 +22,18 @@ void StatisticToProto(const SummaryStatistic& s, v1::Statistic* out) {
 
 std::optional<GenerationSpec> SpecFromRequest(const v1::GenerateRequest& request,
                                               ConfigErrors& errors, v1::GenerationConfig* config) {
-  std::optional<GenerationSpec> spec;
   if (request.has_config()) {
     *config = request.config();
-    spec = SpecFromConfig(request.config(), errors);
   } else if (request.config_json().empty()) {
     errors.Add("", "the request has no config: set config (typed) or config_json (vLLM's JSON)");
     return std::nullopt;
   } else {
-    spec = SpecFromJson(request.config_json(), errors, config);
+    *config = ConfigFromJson(request.config_json(), errors);
+    errors.BeginStage();
   }
-  if (request.rng() != v1::RNG_UNSPECIFIED) {
-    // The request's choice wins; the rules that depend on it run again.
-    config->set_rng(request.rng());
-    if (spec) spec = SpecFromConfig(*config, errors);
-  }
-  return spec;
+  // The request's rng wins over the config's; the rules see the result.
+  if (request.rng() != v1::RNG_UNSPECIFIED) config->set_rng(request.rng());
+  return SpecFromConfig(*config, errors);
 }
 
 StreamOptions StreamOptionsFromRequest(const v1::GenerateRequest& request) {

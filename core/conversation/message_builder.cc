@@ -17,8 +17,14 @@ constexpr int64_t kBodyMargin = 64;
 // How many cut points the fast path tries at each end.
 constexpr int kHeadAttempts = 4;
 constexpr int kTailAttempts = 8;
-// Start points the whole-message search tries.
+// The whole-message search: start points it tries, cuts it probes on each
+// side of the binary search's result, times it may double a body source
+// that encodes too densely, and encodes in all (a message that is one huge
+// pre-token costs milliseconds per encode).
 constexpr int kSearchAttempts = 16;
+constexpr int64_t kSearchProbes = 32;
+constexpr int kSearchGrowths = 6;
+constexpr int kSearchCounts = 256;
 
 }  // namespace
 
@@ -97,7 +103,8 @@ std::string MessageBuilder::Slice(uint64_t start, int64_t tokens, bool* wrapped)
 MessagePart MessageBuilder::CorpusPart(uint64_t start, int64_t tokens, bool* wrapped) const {
   MessagePart part;
   const size_t ci = FirstCutAtOrAfter(start);
-  if (tokens > 0 && ci < cuts_.size() && cuts_[ci] + tokens <= corpus_->num_tokens()) {
+  if (tokens > 0 && ci < cuts_.size() &&
+      cuts_[ci] + static_cast<uint64_t>(tokens) <= corpus_->num_tokens()) {
     part.from_corpus = true;
     part.begin = cuts_[ci];
     part.end = cuts_[ci] + tokens;
@@ -265,24 +272,45 @@ absl::StatusOr<BuiltMessage> MessageBuilder::BuildBySearch(absl::string_view fix
   const std::string& text = corpus_->text();
   const uint64_t n = corpus_->num_tokens();
   const size_t first_cut = FirstCutAtOrAfter(start);
-  for (int attempt = 0; attempt < kSearchAttempts; ++attempt) {
+  std::string message;
+  int searches = 0;
+  for (int attempt = 0; attempt < kSearchAttempts && searches < kSearchCounts; ++attempt) {
     // The body source: corpus text from the attempt's start on, repeated as
-    // needed, enough for the target with room to spare.
-    const int64_t want = std::max<int64_t>(target - fixed_count, 0) + 16;
+    // needed. Pre-tokens that the corpus splits may merge in the message
+    // (a wrap joins the corpus's last line to its first), so the source
+    // grows until the whole message has at least the target.
     const size_t ci = first_cut + attempt;
     uint64_t k = ci < cuts_.size() ? cuts_[ci] : (start + attempt) % n;
-    std::string source;
-    bool wrapped = false;
     uint32_t begin = BodyStart(k);
     const size_t first_segment = Offset(n) - begin;
-    int64_t tokens = 0;
-    while (tokens < want) {
-      const uint64_t end = std::min<uint64_t>(n, k + (want - tokens));
-      absl::StrAppend(&source, absl::string_view(text).substr(begin, Offset(end) - begin));
-      tokens += static_cast<int64_t>(end - k);
-      if (tokens < want) wrapped = true;
-      k = 0;
-      begin = 0;
+    std::string source;
+    const auto append = [&](int64_t tokens) {
+      while (tokens > 0) {
+        const uint64_t end = std::min<uint64_t>(n, k + tokens);
+        absl::StrAppend(&source, absl::string_view(text).substr(begin, Offset(end) - begin));
+        tokens -= static_cast<int64_t>(end - k);
+        k = end;
+        begin = Offset(end);
+        if (k == n) k = begin = 0;
+      }
+    };
+    const auto count_of = [&](size_t bytes) {
+      ++searches;
+      message.assign(fixed.data(), fixed.size());
+      absl::StrAppend(&message, absl::string_view(source).substr(0, bytes));
+      return Count(message);
+    };
+    int64_t want = std::max<int64_t>(target - fixed_count, 0) + 16;
+    append(want);
+    for (int growth = 0; count_of(source.size()) < target; ++growth) {
+      if (growth == kSearchGrowths) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "corpus ", corpus_->name(), " encodes so densely when repeated that ",
+            source.size(), " bytes of it after a fixed part of ", fixed_count,
+            " tokens stay below ", target, " tokens; use a corpus with more varied text"));
+      }
+      append(want);
+      want *= 2;
     }
     std::vector<size_t> cuts;
     for (size_t pos = 0; pos <= source.size(); ++pos) {
@@ -290,39 +318,33 @@ absl::StatusOr<BuiltMessage> MessageBuilder::BuildBySearch(absl::string_view fix
         cuts.push_back(pos);
       }
     }
-    std::string message;
-    const auto count_at = [&](size_t j) {
-      message.assign(fixed.data(), fixed.size());
-      absl::StrAppend(&message, absl::string_view(source).substr(0, cuts[j]));
-      return Count(message);
-    };
     // The count grows (nearly) monotonically with the body: find the last
     // cut at or below the target, then look around it for an exact one.
     size_t lo = 0, hi = cuts.size() - 1;
     while (lo < hi) {
       const size_t mid = (lo + hi + 1) / 2;
-      if (count_at(mid) <= target) {
+      if (count_of(cuts[mid]) <= target) {
         lo = mid;
       } else {
         hi = mid - 1;
       }
     }
-    for (int delta = 0; delta < 32; ++delta) {
-      for (const int64_t j : {static_cast<int64_t>(lo) + delta, static_cast<int64_t>(lo) - delta}) {
-        if (j < 0 || j >= static_cast<int64_t>(cuts.size())) continue;
-        if (count_at(j) == target) {
-          BuiltMessage out;
-          out.text = message;
-          out.num_tokens = target;
-          out.wrapped = wrapped && cuts[j] > first_segment;
-          return out;
-        }
+    for (int64_t i = 0; i < 2 * kSearchProbes && searches < kSearchCounts; ++i) {
+      const int64_t j = static_cast<int64_t>(lo) + (i % 2 == 0 ? i / 2 : -(i + 1) / 2);
+      if (j < 0 || j >= static_cast<int64_t>(cuts.size())) continue;
+      if (count_of(cuts[j]) == target) {
+        BuiltMessage out;
+        out.text = message;
+        out.num_tokens = target;
+        out.wrapped = cuts[j] > first_segment;
+        return out;
       }
     }
   }
-  return absl::InternalError(absl::StrCat(
+  return absl::FailedPreconditionError(absl::StrCat(
       "could not cut corpus ", corpus_->name(), " to exactly ", target,
-      " tokens after a fixed part of ", fixed_count, " tokens"));
+      " tokens after a fixed part of ", fixed_count, " tokens (", searches,
+      " whole-message encodes tried); use a corpus with more varied text"));
 }
 
 }  // namespace convgen

@@ -59,8 +59,10 @@ class MessageBuilder {
 
   // Returns the parts followed by corpus text starting near corpus token
   // `start`, encoding to exactly `target` tokens. Precondition:
-  // target >= CountParts(parts); fails (Internal) only if no exact cut was
-  // found, which the tests show does not happen.
+  // target >= CountParts(parts). Fails (FailedPrecondition, naming the
+  // corpus) if no exact cut was found within the search's budget: not seen
+  // with natural text, possible with a degenerate corpus such as one long
+  // run of punctuation.
   absl::StatusOr<BuiltMessage> Build(const std::vector<MessagePart>& parts, int64_t target,
                                      uint64_t start) const;
 
@@ -110,7 +112,8 @@ class MessageBuilder {
   // The fast path: returns false if it found no exact cut.
   bool BuildFast(const std::vector<MessagePart>& parts, const std::string& rendered,
                  int64_t target, size_t cut_index, BuiltMessage* out) const;
-  // The slow path: whole-message encodes over a circular corpus.
+  // The slow path: whole-message encodes over a circular corpus, at most
+  // kSearchCounts of them.
   absl::StatusOr<BuiltMessage> BuildBySearch(absl::string_view fixed, int64_t fixed_count,
                                              int64_t target, uint64_t start) const;
 

@@ -195,6 +195,33 @@ TEST(ConversationStreamTest, SmallCorpusWrapsAndStaysExact) {
   }
 }
 
+// Found by the generate_request fuzzer: a corpus that is one run of
+// punctuation. Repeated, its copies join into one pre-token that encodes far
+// more densely than the corpus did alone, so a body source sized by corpus
+// tokens stayed below the target and every whole-message search failed
+// (after ~1,200 encodes of a 20 KB word). The source now grows until the
+// message reaches the target.
+TEST(ConversationStreamTest, CorpusDenserWhenRepeatedStaysExact) {
+  const Tokenizer& qwen3 = SharedTestTokenizer("qwen3");
+  const std::string text = std::string(63, '%') + "'" + std::string(3, '%') + "\x1e" +
+                           std::string(163, '%') + "\x1b" + std::string(33, '%');
+  const auto corpus = testing::Tokenize(text, qwen3, "inline.txt");
+  const testing::Run run = Generate(SpecFromJsonOrDie(R"({
+      "filetype": "generate_conversations", "num_conversations": 2, "text_files": ["c"],
+      "prompt_input": {"num_turns": {"distribution": "constant", "value": 7},
+                       "common_prefix_num_tokens": {"distribution": "constant", "value": 805},
+                       "prefix_num_tokens": {"distribution": "constant", "value": 200},
+                       "num_tokens": {"distribution": "constant", "value": 63}},
+      "prompt_output": {"num_tokens": {"distribution": "constant", "value": 32}}})"),
+                                    {.seed = 1, .shard_index = 1, .shard_count = 2}, corpus, qwen3);
+  ASSERT_EQ(run.turns.size(), 8u);  // 7 turns rounded up to whole pairs
+  EXPECT_GT(run.summary.corpus_wraps, 0);
+  for (const Turn& t : run.turns) {
+    EXPECT_EQ(static_cast<int64_t>(qwen3.Count(t.content)), t.num_tokens) << t.turn_index;
+  }
+  EXPECT_EQ(run.turns[0].num_tokens, 805 + 200 + 63);
+}
+
 TEST(ConversationStreamTest, EdgeCases) {
   const Tokenizer& qwen3 = SharedTestTokenizer("qwen3");
   const auto run_of = [&](const char* json) {

@@ -22,7 +22,7 @@ constexpr int kTailAttempts = 8;
 // that encodes too densely, and encodes in all (a message that is one huge
 // pre-token costs milliseconds per encode).
 constexpr int kSearchAttempts = 16;
-constexpr int64_t kSearchProbes = 32;
+constexpr int64_t kSearchProbes = 31;
 constexpr int kSearchGrowths = 6;
 constexpr int kSearchCounts = 256;
 
@@ -329,8 +329,10 @@ absl::StatusOr<BuiltMessage> MessageBuilder::BuildBySearch(absl::string_view fix
         hi = mid - 1;
       }
     }
-    for (int64_t i = 0; i < 2 * kSearchProbes && searches < kSearchCounts; ++i) {
-      const int64_t j = static_cast<int64_t>(lo) + (i % 2 == 0 ? i / 2 : -(i + 1) / 2);
+    // Probe lo, lo + 1, lo - 1, lo + 2, ... (this order picks the cut, so
+    // changing it changes outputs).
+    for (int64_t i = 0; i <= 2 * kSearchProbes && searches < kSearchCounts; ++i) {
+      const int64_t j = static_cast<int64_t>(lo) + (i % 2 == 1 ? (i + 1) / 2 : -(i / 2));
       if (j < 0 || j >= static_cast<int64_t>(cuts.size())) continue;
       if (count_of(cuts[j]) == target) {
         BuiltMessage out;

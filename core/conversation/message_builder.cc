@@ -276,9 +276,9 @@ absl::StatusOr<BuiltMessage> MessageBuilder::BuildBySearch(absl::string_view fix
   int searches = 0;
   for (int attempt = 0; attempt < kSearchAttempts && searches < kSearchCounts; ++attempt) {
     // The body source: corpus text from the attempt's start on, repeated as
-    // needed. Pre-tokens that the corpus splits may merge in the message
-    // (a wrap joins the corpus's last line to its first), so the source
-    // grows until the whole message has at least the target.
+    // needed. Text may encode more densely in the message than in the
+    // corpus (a wrap can join the corpus's last pre-token to its first), so
+    // the source grows until the whole message has at least the target.
     const size_t ci = first_cut + attempt;
     uint64_t k = ci < cuts_.size() ? cuts_[ci] : (start + attempt) % n;
     uint32_t begin = BodyStart(k);

@@ -113,7 +113,7 @@ class MessageBuilder {
   bool BuildFast(const std::vector<MessagePart>& parts, const std::string& rendered,
                  int64_t target, size_t cut_index, BuiltMessage* out) const;
   // The slow path: whole-message encodes over a circular corpus, at most
-  // kSearchCounts of them.
+  // 256 of them per message.
   absl::StatusOr<BuiltMessage> BuildBySearch(absl::string_view fixed, int64_t fixed_count,
                                              int64_t target, uint64_t start) const;
 

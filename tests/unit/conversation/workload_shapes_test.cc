@@ -50,7 +50,9 @@ TEST(WorkloadShapesTest, FirstTurnSizesReplaceTheFirstExchangeOnly) {
   int64_t later = 0;
   for (size_t k = 0; k < run.turns.size(); ++k) {
     const Turn& t = run.turns[k];
-    if (t.turn_index == 1) EXPECT_EQ(t.num_tokens, 7);
+    if (t.turn_index == 1) {
+      EXPECT_EQ(t.num_tokens, 7);
+    }
     if (t.turn_index == 0) {
       // common 50 + unique prefix (10..60) + 500.
       EXPECT_GE(t.num_tokens, 560);
@@ -109,7 +111,9 @@ TEST(WorkloadShapesTest, PrefixGroupsShareTheirPrefixAndFollowPopularity) {
     // The text before the header: common prefix then the group's prefix.
     const std::string before = t.content.substr(0, t.content.find(absl::StrCat(t.conversation_index, " is a nice number")));
     auto [it, inserted] = first_of_group.emplace(t.prefix_group, before);
-    if (!inserted) EXPECT_EQ(before, it->second) << t.conversation_id;
+    if (!inserted) {
+      EXPECT_EQ(before, it->second) << t.conversation_id;
+    }
   }
   ASSERT_EQ(first_of_group.size(), 5u);
   // Different groups, different prefixes; all start with the same common prefix.

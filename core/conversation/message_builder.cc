@@ -80,23 +80,32 @@ uint64_t MessageBuilder::PlaceBody(double unit, int64_t tokens) const {
   return std::min<uint64_t>(static_cast<uint64_t>(unit * static_cast<double>(span)), n - 1);
 }
 
-std::string MessageBuilder::Slice(uint64_t start, int64_t tokens, bool* wrapped) const {
+bool MessageBuilder::AppendCircular(int64_t tokens, uint64_t* k, uint32_t* begin,
+                                    std::string* out) const {
   const std::string& text = corpus_->text();
   const uint64_t n = corpus_->num_tokens();
+  bool wrapped = false;
+  while (tokens > 0) {
+    if (*k == n) {  // the corpus ran out: start over from its beginning
+      wrapped = true;
+      *k = 0;
+      *begin = 0;
+    }
+    const uint64_t end = std::min<uint64_t>(n, *k + tokens);
+    absl::StrAppend(out, absl::string_view(text).substr(*begin, Offset(end) - *begin));
+    tokens -= static_cast<int64_t>(end - *k);
+    *k = end;
+    *begin = Offset(end);
+  }
+  return wrapped;
+}
+
+std::string MessageBuilder::Slice(uint64_t start, int64_t tokens, bool* wrapped) const {
   const size_t ci = FirstCutAtOrAfter(start);
   uint64_t k = ci < cuts_.size() ? cuts_[ci] : 0;
-  std::string out;
   uint32_t begin = ci < cuts_.size() ? BodyStart(k) : 0;
-  while (tokens > 0) {
-    const uint64_t end = std::min<uint64_t>(n, k + tokens);
-    absl::StrAppend(&out, absl::string_view(text).substr(begin, Offset(end) - begin));
-    tokens -= static_cast<int64_t>(end - k);
-    if (tokens > 0) {  // the corpus ran out: start over from its beginning
-      *wrapped = true;
-      k = 0;
-      begin = 0;
-    }
-  }
+  std::string out;
+  if (AppendCircular(tokens, &k, &begin, &out)) *wrapped = true;
   return out;
 }
 
@@ -269,10 +278,9 @@ bool MessageBuilder::BuildFast(const std::vector<MessagePart>& parts, const std:
 absl::StatusOr<BuiltMessage> MessageBuilder::BuildBySearch(absl::string_view fixed,
                                                            int64_t fixed_count, int64_t target,
                                                            uint64_t start) const {
-  const std::string& text = corpus_->text();
   const uint64_t n = corpus_->num_tokens();
   const size_t first_cut = FirstCutAtOrAfter(start);
-  std::string message;
+  std::string message(fixed);  // the fixed part, then a prefix of the source
   int searches = 0;
   for (int attempt = 0; attempt < kSearchAttempts && searches < kSearchCounts; ++attempt) {
     // The body source: corpus text from the attempt's start on, repeated as
@@ -284,24 +292,14 @@ absl::StatusOr<BuiltMessage> MessageBuilder::BuildBySearch(absl::string_view fix
     uint32_t begin = BodyStart(k);
     const size_t first_segment = Offset(n) - begin;
     std::string source;
-    const auto append = [&](int64_t tokens) {
-      while (tokens > 0) {
-        const uint64_t end = std::min<uint64_t>(n, k + tokens);
-        absl::StrAppend(&source, absl::string_view(text).substr(begin, Offset(end) - begin));
-        tokens -= static_cast<int64_t>(end - k);
-        k = end;
-        begin = Offset(end);
-        if (k == n) k = begin = 0;
-      }
-    };
     const auto count_of = [&](size_t bytes) {
       ++searches;
-      message.assign(fixed.data(), fixed.size());
-      absl::StrAppend(&message, absl::string_view(source).substr(0, bytes));
+      message.resize(fixed.size());
+      message.append(source, 0, bytes);
       return Count(message);
     };
     int64_t want = std::max<int64_t>(target - fixed_count, 0) + 16;
-    append(want);
+    AppendCircular(want, &k, &begin, &source);
     for (int growth = 0; count_of(source.size()) < target; ++growth) {
       if (growth == kSearchGrowths) {
         return absl::FailedPreconditionError(absl::StrCat(
@@ -309,7 +307,7 @@ absl::StatusOr<BuiltMessage> MessageBuilder::BuildBySearch(absl::string_view fix
             source.size(), " bytes of it after a fixed part of ", fixed_count,
             " tokens stay below ", target, " tokens; use a corpus with more varied text"));
       }
-      append(want);
+      AppendCircular(want, &k, &begin, &source);
       want *= 2;
     }
     std::vector<size_t> cuts;

@@ -95,6 +95,11 @@ class MessageBuilder {
   // start at a space, which the message does not repeat).
   uint32_t BodyStart(uint64_t k) const;
 
+  // Appends the corpus text of `tokens` tokens from token *k, whose text
+  // starts at byte *begin, starting over from the corpus's beginning when it
+  // runs out; advances *k and *begin past them. Returns whether it started
+  // over.
+  bool AppendCircular(int64_t tokens, uint64_t* k, uint32_t* begin, std::string* out) const;
   // Corpus text of tokens [start, start + tokens), repeating the corpus.
   std::string Slice(uint64_t start, int64_t tokens, bool* wrapped) const;
 

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
+#include "core/tokenizer/unicode.h"
 
 namespace convgen {
 
@@ -105,12 +106,32 @@ absl::Status ConversationStream::CheckLimits(const ConversationPlan& plan) const
   return absl::OkStatus();
 }
 
+absl::Status ConversationStream::CheckMessage(const Turn& turn) const {
+  // The builder makes valid, exact text by construction; this is the last
+  // guard before a message leaves the core, so that a bug ends the stream
+  // with an error naming the message instead of sending it (a protobuf
+  // string must be UTF-8) or a wrong count.
+  const auto bug = [&](const std::string& what) {
+    return absl::InternalError(absl::StrCat(
+        turn.conversation_id, " message ", turn.turn_index, ": ", what,
+        "; this is a bug in convgen: please report it with the request"));
+  };
+  if (const auto bad = unicode::FindInvalidUtf8(turn.content)) {
+    return bug(absl::StrCat("the text built is not valid UTF-8 at byte ", *bad));
+  }
+  if (options_.include_token_ids &&
+      static_cast<int64_t>(turn.token_ids.size()) != turn.num_tokens) {
+    return bug(absl::StrCat("the text encodes to ", turn.token_ids.size(),
+                            " tokens, not the ", turn.num_tokens, " built"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ConversationStream::BuildConversation(uint64_t index) {
   ASSIGN_OR_RETURN(const ConversationPlan plan, planner_.Plan(index));
   RETURN_IF_ERROR(CheckLimits(plan));
   const std::string header = absl::StrCat(index, " is a nice number... ");
-  MessagePart user_fixed;
-  user_fixed.text = absl::StrCat(header, kInstruction);
+  const MessagePart user_fixed = builder_->Literal(absl::StrCat(header, kInstruction));
   const int64_t min_user = builder_->Count(user_fixed.text);
   const auto unit = [&](uint64_t field, uint64_t draw) {
     RandomStream stream({.seed = options_.seed, .index = index, .field = field, .draw = draw});
@@ -161,9 +182,8 @@ absl::Status ConversationStream::BuildConversation(uint64_t index) {
         }
         int64_t prefix = plan.prefix_tokens;
         const uint64_t prefix_start = builder_->PlaceBody(unit(kFieldPrefixOffset, 0), prefix);
-        MessagePart header_part, instruction_part;
-        header_part.text = header;
-        instruction_part.text = std::string(kInstruction);
+        const MessagePart header_part = builder_->Literal(header);
+        const MessagePart instruction_part = builder_->Literal(std::string(kInstruction));
         for (int attempt = 0;; ++attempt) {
           bool wrapped = false;
           fixed = {common_prefix_, group_part, header_part,
@@ -198,6 +218,7 @@ absl::Status ConversationStream::BuildConversation(uint64_t index) {
     t.content = std::move(message.text);
     t.num_tokens = message.num_tokens;
     if (options_.include_token_ids) builder_->Encode(t.content, &t.token_ids);
+    RETURN_IF_ERROR(CheckMessage(t));
     if (is_user) {
       user_sum += t.num_tokens;
       history += t.num_tokens;

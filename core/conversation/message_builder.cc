@@ -4,12 +4,36 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "core/status_macros.h"
 
 namespace convgen {
 namespace {
 
 bool IsAsciiSpace(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+// A space or a literal "▁" at / just before text[offset]: the characters a
+// SentencePiece-style tokenizer reads as "▁".
+constexpr absl::string_view kMetaSpace = "\xE2\x96\x81";
+bool SpaceLikeAt(const std::string& text, size_t offset) {
+  return offset < text.size() &&
+         (text[offset] == ' ' || absl::string_view(text).substr(offset, kMetaSpace.size()) == kMetaSpace);
+}
+bool SpaceLikeBefore(const std::string& text, size_t offset) {
+  return (offset >= 1 && text[offset - 1] == ' ') ||
+         (offset >= kMetaSpace.size() &&
+          absl::string_view(text).substr(offset - kMetaSpace.size(), kMetaSpace.size()) == kMetaSpace);
+}
+
+bool IsUtf8Continuation(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
+
+// A 64-bit mix (SplitMix64's finalizer), for spreading search start points.
+uint64_t Mix(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ULL;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+  return x ^ (x >> 31);
 }
 
 // Tokens of room kept after a body so that its cut points exist.
@@ -25,6 +49,12 @@ constexpr int kSearchAttempts = 16;
 constexpr int64_t kSearchProbes = 31;
 constexpr int kSearchGrowths = 6;
 constexpr int kSearchCounts = 256;
+// When those fail (short targets over text where few cuts are exact, e.g.
+// one token of a script the vocabulary holds mostly as pieces), more start
+// points spread over the whole corpus, while the bytes encoded stay below a
+// bound (a fraction of a second of encoding).
+constexpr int kSpreadAttempts = 64;
+constexpr size_t kSearchBytes = size_t{16} << 20;
 
 }  // namespace
 
@@ -43,15 +73,15 @@ MessageBuilder::MessageBuilder(std::shared_ptr<const TokenizedCorpus> corpus,
                                std::shared_ptr<const Tokenizer> tokenizer)
     : corpus_(std::move(corpus)),
       tokenizer_(std::move(tokenizer)),
-      sentencepiece_(tokenizer_->adds_prefix_space()) {
+      sentencepiece_(tokenizer_->sentencepiece_style()) {
   const std::string& text = corpus_->text();
   for (uint32_t k : corpus_->piece_starts()) {
     if (k == 0) continue;
     const uint32_t offset = corpus_->offsets()[k];
     const char c = text[offset];
     if (sentencepiece_) {
-      // A chunk starts at a space after a non-space.
-      if (c == ' ' && offset > 0 && text[offset - 1] != ' ') cuts_.push_back(k);
+      // A word starts at a space (or "▁") after another character.
+      if (SpaceLikeAt(text, offset) && !SpaceLikeBefore(text, offset)) cuts_.push_back(k);
     } else if (static_cast<unsigned char>(c) < 0x80 && !IsAsciiSpace(c)) {
       cuts_.push_back(k);
     }
@@ -61,6 +91,21 @@ MessageBuilder::MessageBuilder(std::shared_ptr<const TokenizedCorpus> corpus,
 uint32_t MessageBuilder::Offset(uint64_t k) const {
   return k < corpus_->num_tokens() ? corpus_->offsets()[k]
                                    : static_cast<uint32_t>(corpus_->text().size());
+}
+
+bool MessageBuilder::AtCharBoundary(uint64_t k) const {
+  const uint32_t offset = Offset(k);
+  return offset == corpus_->text().size() || !IsUtf8Continuation(corpus_->text()[offset]);
+}
+
+uint64_t MessageBuilder::CharBoundaryAtOrAfter(uint64_t k) const {
+  while (k < corpus_->num_tokens() && !AtCharBoundary(k)) ++k;
+  return k;
+}
+
+uint64_t MessageBuilder::ClampToCharBoundary(uint64_t k) const {
+  k = CharBoundaryAtOrAfter(k);
+  return k < corpus_->num_tokens() ? k : 0;
 }
 
 size_t MessageBuilder::FirstCutAtOrAfter(uint64_t k) const {
@@ -91,7 +136,8 @@ bool MessageBuilder::AppendCircular(int64_t tokens, uint64_t* k, uint32_t* begin
       *k = 0;
       *begin = 0;
     }
-    const uint64_t end = std::min<uint64_t>(n, *k + tokens);
+    // Byte-level tokens may end inside a character: take all of it.
+    const uint64_t end = CharBoundaryAtOrAfter(std::min<uint64_t>(n, *k + tokens));
     absl::StrAppend(out, absl::string_view(text).substr(*begin, Offset(end) - *begin));
     tokens -= static_cast<int64_t>(end - *k);
     *k = end;
@@ -116,7 +162,7 @@ MessagePart MessageBuilder::CorpusPart(uint64_t start, int64_t tokens, bool* wra
       cuts_[ci] + static_cast<uint64_t>(tokens) <= corpus_->num_tokens()) {
     part.from_corpus = true;
     part.begin = cuts_[ci];
-    part.end = cuts_[ci] + tokens;
+    part.end = CharBoundaryAtOrAfter(cuts_[ci] + tokens);
   } else if (tokens > 0) {
     part.text = Slice(start, tokens, wrapped);
   }
@@ -138,26 +184,19 @@ std::string MessageBuilder::Render(const std::vector<MessagePart>& parts) const 
 
 int64_t MessageBuilder::TokensBefore(absl::string_view window, bool at_cut,
                                      size_t boundary) const {
-  size_t shift = 0;
-  if (at_cut && sentencepiece_) {  // the prefix stands for the leading space
-    window.remove_prefix(1);
-    shift = 1;
-  }
-  if (boundary < shift) return -1;
   thread_local Encoding encoding;
   encoding.ids.clear();
   encoding.offsets.clear();
   encoding.piece_starts.clear();
-  tokenizer_->EncodeWithOffsets(window, &encoding);
+  tokenizer_->EncodeWithOffsets(window, /*continuation=*/at_cut, &encoding);
   for (uint32_t piece : encoding.piece_starts) {
-    if (encoding.offsets[piece] == boundary - shift) return piece;
+    if (encoding.offsets[piece] == boundary) return piece;
   }
   return -1;
 }
 
 int64_t MessageBuilder::CountWindow(absl::string_view window, bool at_cut) const {
-  if (at_cut && sentencepiece_) window.remove_prefix(1);
-  return Count(window);
+  return static_cast<int64_t>(at_cut ? tokenizer_->CountContinuation(window) : Count(window));
 }
 
 void MessageBuilder::CountThrough(const std::vector<MessagePart>& parts, std::string* pending,
@@ -254,25 +293,43 @@ bool MessageBuilder::BuildFast(const std::vector<MessagePart>& parts, const std:
        ++attempt, --pi) {
     const uint64_t p = cuts_[pi];
     const int64_t rest = remaining - static_cast<int64_t>(p - e);
-    uint64_t end = p;
+    uint32_t end_byte = Offset(p);
     if (rest == 0) {
       // Ending at p: the last pre-token must not end in white space, whose
       // split depends on what follows.
       if (!sentencepiece_ && IsAsciiSpace(text[Offset(p) - 1])) continue;
     } else {
-      end = p + rest;
-      if (end > n) return false;
-      const absl::string_view tail =
-          absl::string_view(text).substr(Offset(p), Offset(end) - Offset(p));
-      if (CountWindow(tail, /*at_cut=*/true) != rest) continue;
+      if (p + rest > n) return false;
+      end_byte = TailEnd(p, rest);
+      if (end_byte == 0) continue;
     }
     out->text = rendered;
-    absl::StrAppend(&out->text, absl::string_view(text).substr(body_begin, Offset(end) - body_begin));
+    absl::StrAppend(&out->text, absl::string_view(text).substr(body_begin, end_byte - body_begin));
     out->num_tokens = target;
     out->wrapped = false;
     return true;
   }
   return false;
+}
+
+uint32_t MessageBuilder::TailEnd(uint64_t p, int64_t rest) const {
+  const std::string& text = corpus_->text();
+  const uint32_t begin = Offset(p);
+  const uint32_t end = Offset(p + rest);
+  const auto exact = [&](uint32_t at) {
+    return CountWindow(absl::string_view(text).substr(begin, at - begin), /*at_cut=*/true) == rest;
+  };
+  if (AtCharBoundary(p + rest)) return exact(end) ? end : 0;
+  // The token boundary falls inside a character (byte-level tokens of a
+  // multi-byte character): the text must end at the character's start or
+  // its end, and one of them may still encode to `rest` tokens.
+  uint32_t before = end;
+  while (before > begin && IsUtf8Continuation(text[before])) --before;
+  uint32_t after = end;
+  while (after < text.size() && IsUtf8Continuation(text[after])) ++after;
+  if (before > begin && exact(before)) return before;
+  if (exact(after)) return after;
+  return 0;
 }
 
 absl::StatusOr<BuiltMessage> MessageBuilder::BuildBySearch(absl::string_view fixed,
@@ -282,13 +339,16 @@ absl::StatusOr<BuiltMessage> MessageBuilder::BuildBySearch(absl::string_view fix
   const size_t first_cut = FirstCutAtOrAfter(start);
   std::string message(fixed);  // the fixed part, then a prefix of the source
   int searches = 0;
-  for (int attempt = 0; attempt < kSearchAttempts && searches < kSearchCounts; ++attempt) {
-    // The body source: corpus text from the attempt's start on, repeated as
-    // needed. Text may encode more densely in the message than in the
-    // corpus (a wrap can join the corpus's last pre-token to its first), so
-    // the source grows until the whole message has at least the target.
-    const size_t ci = first_cut + attempt;
-    uint64_t k = ci < cuts_.size() ? cuts_[ci] : (start + attempt) % n;
+  size_t bytes_encoded = 0;
+  // Searches for an exact cut of a body that starts at corpus token k.
+  // Returns whether it found one (then *out is set); `more` says whether the
+  // budget allows another encode.
+  const auto search_from = [&](uint64_t k, const auto& more,
+                               BuiltMessage* out) -> absl::StatusOr<bool> {
+    // The body source: corpus text from k on, repeated as needed. Text may
+    // encode more densely in the message than in the corpus (a wrap can
+    // join the corpus's last pre-token to its first), so the source grows
+    // until the whole message has at least the target.
     uint32_t begin = BodyStart(k);
     const size_t first_segment = Offset(n) - begin;
     std::string source;
@@ -296,6 +356,7 @@ absl::StatusOr<BuiltMessage> MessageBuilder::BuildBySearch(absl::string_view fix
       ++searches;
       message.resize(fixed.size());
       message.append(source, 0, bytes);
+      bytes_encoded += message.size();
       return Count(message);
     };
     int64_t want = std::max<int64_t>(target - fixed_count, 0) + 16;
@@ -310,11 +371,10 @@ absl::StatusOr<BuiltMessage> MessageBuilder::BuildBySearch(absl::string_view fix
       AppendCircular(want, &k, &begin, &source);
       want *= 2;
     }
+    // Cuts at character boundaries only: the text stays valid UTF-8.
     std::vector<size_t> cuts;
     for (size_t pos = 0; pos <= source.size(); ++pos) {
-      if (pos == source.size() || (static_cast<unsigned char>(source[pos]) & 0xC0) != 0x80) {
-        cuts.push_back(pos);
-      }
+      if (pos == source.size() || !IsUtf8Continuation(source[pos])) cuts.push_back(pos);
     }
     // The count grows (nearly) monotonically with the body: find the last
     // cut at or below the target, then look around it for an exact one.
@@ -329,22 +389,45 @@ absl::StatusOr<BuiltMessage> MessageBuilder::BuildBySearch(absl::string_view fix
     }
     // Probe lo, lo + 1, lo - 1, lo + 2, ... (this order picks the cut, so
     // changing it changes outputs).
-    for (int64_t i = 0; i <= 2 * kSearchProbes && searches < kSearchCounts; ++i) {
+    for (int64_t i = 0; i <= 2 * kSearchProbes && more(); ++i) {
       const int64_t j = static_cast<int64_t>(lo) + (i % 2 == 1 ? (i + 1) / 2 : -(i / 2));
       if (j < 0 || j >= static_cast<int64_t>(cuts.size())) continue;
       if (count_of(cuts[j]) == target) {
-        BuiltMessage out;
-        out.text = message;
-        out.num_tokens = target;
-        out.wrapped = cuts[j] > first_segment;
-        return out;
+        out->text = message;
+        out->num_tokens = target;
+        out->wrapped = cuts[j] > first_segment;
+        return true;
       }
     }
+    return false;
+  };
+  BuiltMessage out;
+  // First the cut points after the start, within a count of encodes...
+  const auto within_count = [&] { return searches < kSearchCounts; };
+  for (int attempt = 0; attempt < kSearchAttempts && within_count(); ++attempt) {
+    const size_t ci = first_cut + attempt;
+    const uint64_t k = ci < cuts_.size() ? cuts_[ci] : (start + attempt) % n;
+    ASSIGN_OR_RETURN(const bool found, search_from(ClampToCharBoundary(k), within_count, &out));
+    if (found) return out;
+  }
+  // ...then start points spread over the corpus (a function of `start`,
+  // which the caller drew from the message's keyed stream, so the result
+  // stays deterministic), within a number of bytes encoded.
+  const auto within_bytes = [&] { return bytes_encoded < kSearchBytes; };
+  for (int attempt = 0; attempt < kSpreadAttempts && within_bytes(); ++attempt) {
+    const uint64_t k = Mix(start * kSpreadAttempts + attempt) % n;
+    const size_t ci = FirstCutAtOrAfter(k);
+    ASSIGN_OR_RETURN(const bool found,
+                     search_from(ClampToCharBoundary(ci < cuts_.size() ? cuts_[ci] : k),
+                                 within_bytes, &out));
+    if (found) return out;
   }
   return absl::FailedPreconditionError(absl::StrCat(
       "could not cut corpus ", corpus_->name(), " to exactly ", target,
       " tokens after a fixed part of ", fixed_count, " tokens (", searches,
-      " whole-message encodes tried); use a corpus with more varied text"));
+      " whole-message encodes from ", kSearchAttempts + kSpreadAttempts,
+      " start points tried); the tokenizer encodes this text in pieces that never add up to "
+      "that count; use a corpus with more varied text"));
 }
 
 }  // namespace convgen

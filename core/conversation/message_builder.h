@@ -51,6 +51,15 @@ class MessageBuilder {
       std::shared_ptr<const TokenizedCorpus> corpus,
       std::shared_ptr<const Tokenizer> tokenizer);
 
+  // Returns a literal part holding text as the tokenizer normalizes it (a
+  // Lowercase normalizer lowercases it), so that message text is already
+  // normalized, as corpus text is.
+  MessagePart Literal(std::string text) const {
+    MessagePart part;
+    part.text = tokenizer_->Normalize(text);
+    return part;
+  }
+
   // Returns the number of tokens of text.
   int64_t Count(absl::string_view text) const { return tokenizer_->Count(text); }
   void Encode(absl::string_view text, std::vector<TokenId>* ids) const {
@@ -89,6 +98,13 @@ class MessageBuilder {
 
   // Byte offset of corpus token k (the text's end for k == num_tokens).
   uint32_t Offset(uint64_t k) const;
+  // Whether corpus token k starts at a character boundary (byte-level
+  // tokens may start inside a multi-byte character).
+  bool AtCharBoundary(uint64_t k) const;
+  // The first token at or after k that starts at a character boundary (the
+  // number of tokens if none); the same, but 0 instead of the end.
+  uint64_t CharBoundaryAtOrAfter(uint64_t k) const;
+  uint64_t ClampToCharBoundary(uint64_t k) const;
   // The cut points at or after token k, as an index into cuts_.
   size_t FirstCutAtOrAfter(uint64_t k) const;
   // Where body text starting at cut token k begins (SentencePiece cuts
@@ -114,11 +130,15 @@ class MessageBuilder {
   // The count of a window that runs to the end of the message.
   int64_t CountWindow(absl::string_view window, bool at_cut) const;
 
+  // The end byte of a tail of `rest` tokens from cut p, encoded alone, at a
+  // character boundary; 0 if no such end gives exactly `rest` tokens.
+  uint32_t TailEnd(uint64_t p, int64_t rest) const;
   // The fast path: returns false if it found no exact cut.
   bool BuildFast(const std::vector<MessagePart>& parts, const std::string& rendered,
                  int64_t target, size_t cut_index, BuiltMessage* out) const;
-  // The slow path: whole-message encodes over a circular corpus, at most
-  // 256 of them per message.
+  // The slow path: whole-message encodes over a circular corpus, from the
+  // cut points after `start` (at most 256 encodes), then from start points
+  // spread over the corpus (at most 16 MiB encoded).
   absl::StatusOr<BuiltMessage> BuildBySearch(absl::string_view fixed, int64_t fixed_count,
                                              int64_t target, uint64_t start) const;
 

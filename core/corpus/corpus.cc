@@ -25,7 +25,7 @@ absl::StatusOr<CorpusText> LoadCorpusFile(const std::string& path) {
 
 TokenizedCorpus::TokenizedCorpus(const CorpusText& corpus, const Tokenizer& tokenizer)
     : name_(corpus.name()), text_(tokenizer.Normalize(corpus.text())) {
-  tokenizer.EncodeWithOffsets(text_, &encoding_);
+  tokenizer.EncodeWithOffsets(text_, /*continuation=*/false, &encoding_);
 }
 
 size_t TokenizedCorpus::memory_bytes() const {

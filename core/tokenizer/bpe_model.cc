@@ -61,27 +61,28 @@ absl::StatusOr<std::unique_ptr<BpeModel>> BpeModel::Create(
       model->byte_ids_[b] = *id;
     }
   } else {
-    model->has_all_fallback_bytes_ = true;
+    // A vocabulary may lack some byte tokens (Gemma has "\t" but no
+    // <0x09>): as in HF, a character falls back to bytes only if all of its
+    // bytes have tokens, else it is unknown.
     for (int b = 0; b < 256; ++b) {
       model->fallback_ids_[b] = model->Find(absl::StrFormat("<0x%02X>", b));
-      model->has_all_fallback_bytes_ &= model->fallback_ids_[b].has_value();
-    }
-    if (options.byte_fallback && !model->has_all_fallback_bytes_) {
-      return absl::InvalidArgumentError(
-          "byte_fallback is set but the vocabulary lacks some <0xXX> tokens");
     }
     model->space_id_ = model->Find(kSentencePieceSpace);
-    model->spaces_start_tokens_ = true;
     for (const std::string& token : model->tokens_) {
       const absl::string_view text = token;
-      // Any "▁" after a character other than "▁" breaks the property.
-      size_t pos = text.find(kSentencePieceSpace, 1);
-      while (pos != std::string::npos) {
-        if (pos < kSentencePieceSpace.size() ||
-            text.compare(pos - kSentencePieceSpace.size(), kSentencePieceSpace.size(), kSentencePieceSpace) != 0) {
-          model->spaces_start_tokens_ = false;
+      for (size_t pos = text.find(kSentencePieceSpace, 1); pos != absl::string_view::npos;
+           pos = text.find(kSentencePieceSpace, pos + 1)) {
+        // The character before this "▁", unless it is a "▁" too.
+        size_t begin = pos - 1;
+        while (begin > 0 && (static_cast<unsigned char>(text[begin]) & 0xC0) == 0x80) --begin;
+        size_t length;
+        const char32_t c = unicode::DecodeUtf8(text, begin, &length);
+        if (c == 0x2581) continue;
+        if (c < 128) {
+          model->ascii_before_space_.set(c);
+        } else {
+          model->before_space_.insert(c);
         }
-        pos = text.find(kSentencePieceSpace, pos + 1);
       }
     }
   }
@@ -178,7 +179,7 @@ void BpeModel::InitialSymbols(absl::string_view word, bool virtual_prefix,
   if (virtual_prefix) {
     if (space_id_) {
       symbols->push_back({*space_id_, 0});
-    } else if (options_.byte_fallback) {
+    } else if (HasFallbackBytes(kSentencePieceSpace)) {
       for (unsigned char b : kSentencePieceSpace) symbols->push_back({*fallback_ids_[b], 0});
     } else {
       add_unknown(0);
@@ -193,7 +194,7 @@ void BpeModel::InitialSymbols(absl::string_view word, bool virtual_prefix,
     if (const auto id = Find(text)) {
       symbols->push_back({*id, static_cast<uint32_t>(length)});
       last_was_unk = false;
-    } else if (options_.byte_fallback) {
+    } else if (HasFallbackBytes(text)) {
       // A space's bytes are those of "▁", which it stands for.
       for (size_t i = 0; i < text.size(); ++i) {
         const auto b = static_cast<unsigned char>(text[i]);
@@ -205,6 +206,14 @@ void BpeModel::InitialSymbols(absl::string_view word, bool virtual_prefix,
     }
     pos += length;
   }
+}
+
+bool BpeModel::HasFallbackBytes(absl::string_view text) const {
+  if (!options_.byte_fallback) return false;
+  for (unsigned char b : text) {
+    if (!fallback_ids_[b]) return false;
+  }
+  return true;
 }
 
 void BpeModel::MergeAll(std::vector<WordToken>* symbols) const {

@@ -13,6 +13,7 @@
 #ifndef CONVGEN_CORE_TOKENIZER_BPE_MODEL_H_
 #define CONVGEN_CORE_TOKENIZER_BPE_MODEL_H_
 
+#include <bitset>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "core/tokenizer/tokenizer.h"
@@ -86,10 +88,14 @@ class BpeModel {
   size_t vocab_size() const { return tokens_.size(); }
   const Options& options() const { return options_; }
 
-  // True iff no vocabulary token holds "▁" after another character other than
-  // "▁": then a SentencePiece text can be cut before each space that follows
-  // a non-space, and the parts encoded alone give the same tokens.
-  bool spaces_start_tokens() const { return spaces_start_tokens_; }
+  // True iff no vocabulary token holds character `c` (not "▁") followed by
+  // "▁": then a SentencePiece word can be cut between `c` and a following
+  // space (or literal "▁"), and the two parts encoded alone give the same
+  // tokens, since no merge, whose results are all vocabulary tokens, can
+  // cross the cut.
+  bool CanSplitBeforeSpaceAfter(char32_t c) const {
+    return c < 128 ? !ascii_before_space_[c] : !before_space_.contains(c);
+  }
 
  private:
   struct MergeResult {
@@ -105,6 +111,8 @@ class BpeModel {
   void InitialSymbols(absl::string_view word, bool virtual_prefix,
                       std::vector<WordToken>* symbols) const;
   void MergeAll(std::vector<WordToken>* symbols) const;
+  // byte_fallback is on and every byte of text has its <0xXX> token.
+  bool HasFallbackBytes(absl::string_view text) const;
 
   static uint64_t PairKey(TokenId left, TokenId right) {
     return (static_cast<uint64_t>(left) << 32) | right;
@@ -116,10 +124,11 @@ class BpeModel {
   Options options_;
   TokenId byte_ids_[256];             // kBytes: the token of each byte
   std::optional<TokenId> fallback_ids_[256];  // kSentencePiece: <0xXX>
-  bool has_all_fallback_bytes_ = false;
   std::optional<TokenId> space_id_;   // kSentencePiece: "▁"
   std::optional<TokenId> unk_id_;
-  bool spaces_start_tokens_ = false;
+  // kSentencePiece: the characters that some token holds just before "▁".
+  std::bitset<128> ascii_before_space_;
+  absl::flat_hash_set<char32_t> before_space_;
   uint64_t serial_;  // distinguishes models in the per-thread caches
 };
 

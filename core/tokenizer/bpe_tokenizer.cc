@@ -37,12 +37,26 @@ std::string SentencePieceBytes(absl::string_view text) {
   return out;
 }
 
+// The bytes of the space-like character at text[pos] (before `end`): 1 for
+// a space, 3 for a literal "▁", which SentencePiece-style pipelines read the
+// same; 0 for any other character.
+size_t SpaceLikeLength(absl::string_view text, size_t pos, size_t end) {
+  if (text[pos] == ' ') return 1;
+  if (static_cast<unsigned char>(text[pos]) == 0xE2 && end - pos >= 3 &&
+      text.compare(pos, 3, kSentencePieceSpace) == 0) {
+    return 3;
+  }
+  return 0;
+}
+
 }  // namespace
 
 BpeTokenizer::BpeTokenizer(Parts parts)
     : model_(std::move(parts.model)),
       pre_tokenizer_(std::move(parts.pre_tokenizer)),
-      normalizer_(parts.normalizer),
+      normalizers_(std::move(parts.normalizers)),
+      space_prefix_(parts.space_prefix),
+      split_at_spaces_(parts.split_at_spaces),
       added_(std::move(parts.added_tokens)),
       kind_(std::move(parts.kind)),
       sentencepiece_(model_->options().alphabet == BpeModel::Alphabet::kSentencePiece) {
@@ -56,32 +70,90 @@ BpeTokenizer::BpeTokenizer(Parts parts)
   for (const AddedToken& t : added_.tokens()) token_bytes_[t.id] = t.content;
 }
 
+std::string BpeTokenizer::NormalizeSegment(absl::string_view segment) const {
+  std::string text(segment);
+  for (const NormalizerStep& step : normalizers_) {
+    if (step.kind == NormalizerStep::Kind::kLowercase) {
+      text = unicode::Lowercase(text);
+    } else if (!IsAscii(text)) {  // ASCII is stable under every form
+      text = unicode::Normalize(text, step.form);
+    }
+  }
+  return text;
+}
+
 std::string BpeTokenizer::Normalize(absl::string_view text) const {
-  if (normalizer_ == Normalizer::kNfc && !IsAscii(text)) {
-    return unicode::NormalizeNfc(text);
-  }
-  return std::string(text);
-}
-
-void BpeTokenizer::Encode(absl::string_view text, std::vector<TokenId>* ids) const {
-  if (normalizer_ == Normalizer::kNfc && !IsAscii(text)) {
-    const std::string normalized = unicode::NormalizeNfc(text);
-    EncodeNormalized(normalized, ids, nullptr);
-  } else {
-    EncodeNormalized(text, ids, nullptr);
-  }
-}
-
-void BpeTokenizer::EncodeWithOffsets(absl::string_view text, Encoding* encoding) const {
-  EncodeNormalized(text, &encoding->ids, encoding);
-}
-
-void BpeTokenizer::EncodeNormalized(absl::string_view text, std::vector<TokenId>* ids,
-                                    Encoding* encoding) const {
+  if (normalizers_.empty()) return std::string(text);
+  // HF normalizes each segment between added tokens on its own.
+  std::string out;
+  out.reserve(text.size());
   size_t pos = 0;
   while (pos < text.size()) {
     const AddedTokenMatcher::Match match = added_.Find(text, pos);
-    if (match.begin > pos) EncodeSegment(text, pos, match.begin, ids, encoding);
+    if (match.begin > pos) out.append(NormalizeSegment(text.substr(pos, match.begin - pos)));
+    if (match.begin == text.size()) break;
+    out.append(text.data() + match.begin, match.end - match.begin);
+    pos = match.end;
+  }
+  return out;
+}
+
+void BpeTokenizer::Encode(absl::string_view text, std::vector<TokenId>* ids) const {
+  if (normalizers_.empty()) {
+    EncodeNormalized(text, /*continuation=*/false, ids, nullptr);
+    return;
+  }
+  // As HF: added tokens are found in the raw text, then each segment is
+  // normalized and encoded (so a normalized segment that happens to read
+  // like an added token is still encoded as text).
+  size_t pos = 0;
+  while (pos < text.size()) {
+    const AddedTokenMatcher::Match match = added_.Find(text, pos);
+    if (match.begin > pos) {
+      const std::string segment = NormalizeSegment(text.substr(pos, match.begin - pos));
+      if (!segment.empty()) {
+        const bool prefix = sentencepiece_ && SegmentGetsPrefix(segment, 0, pos == 0, false);
+        EncodeSegment(segment, 0, segment.size(), prefix, ids, nullptr);
+      }
+    }
+    if (match.begin == text.size()) break;
+    ids->push_back(match.id);
+    pos = match.end;
+  }
+}
+
+void BpeTokenizer::EncodeWithOffsets(absl::string_view text, bool continuation,
+                                     Encoding* encoding) const {
+  EncodeNormalized(text, continuation, &encoding->ids, encoding);
+}
+
+bool BpeTokenizer::SegmentGetsPrefix(absl::string_view text, size_t begin, bool at_text_start,
+                                     bool continuation) const {
+  if (continuation) return false;
+  switch (space_prefix_) {
+    case SpacePrefix::kNone:
+      return false;
+    case SpacePrefix::kAlways:
+      return true;
+    case SpacePrefix::kUnlessSpace:
+      return SpaceLikeLength(text, begin, text.size()) == 0;
+    case SpacePrefix::kFirstUnlessSpace:
+      return at_text_start && SpaceLikeLength(text, begin, text.size()) == 0;
+  }
+  return false;
+}
+
+void BpeTokenizer::EncodeNormalized(absl::string_view text, bool continuation,
+                                    std::vector<TokenId>* ids, Encoding* encoding) const {
+  size_t pos = 0;
+  while (pos < text.size()) {
+    const AddedTokenMatcher::Match match = added_.Find(text, pos);
+    if (match.begin > pos) {
+      // Only the first segment of a continuation continues a segment.
+      const bool prefix =
+          sentencepiece_ && SegmentGetsPrefix(text, pos, pos == 0, continuation && pos == 0);
+      EncodeSegment(text, pos, match.begin, prefix, ids, encoding);
+    }
     if (match.begin == text.size()) break;
     if (encoding != nullptr) {
       encoding->piece_starts.push_back(static_cast<uint32_t>(ids->size()));
@@ -92,7 +164,41 @@ void BpeTokenizer::EncodeNormalized(absl::string_view text, std::vector<TokenId>
   }
 }
 
-void BpeTokenizer::EncodeSegment(absl::string_view text, size_t begin, size_t end,
+void BpeTokenizer::SplitSentencePieceWords(absl::string_view text, size_t begin, size_t end,
+                                           std::vector<Piece>* pieces) const {
+  // Cut before a space (or "▁") that follows another character, where the
+  // model allows it or Metaspace's split asks for it. Only the character
+  // before a space is ever decoded.
+  size_t start = begin;
+  size_t pos = begin;
+  bool after_space = false;  // the previous character is space-like
+  while (pos < end) {
+    const size_t space = SpaceLikeLength(text, pos, end);
+    if (space == 0) {
+      after_space = false;
+      ++pos;
+      continue;
+    }
+    if (pos > start) {
+      bool cut = split_at_spaces_;
+      if (!cut && !after_space) {
+        size_t prev = pos - 1;
+        while (prev > start && (static_cast<unsigned char>(text[prev]) & 0xC0) == 0x80) --prev;
+        size_t length;
+        cut = model_->CanSplitBeforeSpaceAfter(unicode::DecodeUtf8(text, prev, &length));
+      }
+      if (cut) {
+        pieces->push_back({static_cast<uint32_t>(start), static_cast<uint32_t>(pos)});
+        start = pos;
+      }
+    }
+    after_space = true;
+    pos += space;
+  }
+  pieces->push_back({static_cast<uint32_t>(start), static_cast<uint32_t>(end)});
+}
+
+void BpeTokenizer::EncodeSegment(absl::string_view text, size_t begin, size_t end, bool prefix,
                                  std::vector<TokenId>* ids, Encoding* encoding) const {
   thread_local std::vector<Piece> pieces;
   thread_local std::vector<WordToken> tokens;
@@ -100,33 +206,23 @@ void BpeTokenizer::EncodeSegment(absl::string_view text, size_t begin, size_t en
   if (pre_tokenizer_ != nullptr) {
     pre_tokenizer_->Split(text, {static_cast<uint32_t>(begin), static_cast<uint32_t>(end)},
                           &pieces);
-  } else if (model_->spaces_start_tokens()) {
-    // SentencePiece text cut before each space that follows a non-space.
-    size_t start = begin;
-    for (size_t i = begin + 1; i < end; ++i) {
-      if (text[i] == ' ' && text[i - 1] != ' ') {
-        pieces.push_back({static_cast<uint32_t>(start), static_cast<uint32_t>(i)});
-        start = i;
-      }
-    }
-    pieces.push_back({static_cast<uint32_t>(start), static_cast<uint32_t>(end)});
+  } else if (sentencepiece_) {
+    SplitSentencePieceWords(text, begin, end, &pieces);
   } else {
     pieces.push_back({static_cast<uint32_t>(begin), static_cast<uint32_t>(end)});
   }
   for (size_t p = 0; p < pieces.size(); ++p) {
     const Piece& piece = pieces[p];
     const absl::string_view word = text.substr(piece.begin, piece.end - piece.begin);
-    // The SentencePiece normalizer prepends "▁" to each non-empty segment.
-    const bool virtual_prefix = sentencepiece_ && p == 0;
+    const bool virtual_prefix = prefix && p == 0;
+    tokens.clear();
+    model_->EncodeWord(word, virtual_prefix, &tokens);
     if (encoding == nullptr) {
-      tokens.clear();
-      model_->EncodeWord(word, virtual_prefix, &tokens);
       for (const WordToken& t : tokens) ids->push_back(t.id);
       continue;
     }
-    tokens.clear();
-    model_->EncodeWord(word, virtual_prefix, &tokens);
-    encoding->piece_starts.push_back(static_cast<uint32_t>(ids->size()));
+    // A word behind a virtual prefix is no place to continue from.
+    if (!virtual_prefix) encoding->piece_starts.push_back(static_cast<uint32_t>(ids->size()));
     uint32_t offset = piece.begin;
     for (const WordToken& t : tokens) {
       ids->push_back(t.id);

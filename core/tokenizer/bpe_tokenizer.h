@@ -1,7 +1,20 @@
-// BpeTokenizer: a Tokenizer built from an added-token matcher, a normalizer,
+// BpeTokenizer: a Tokenizer built from an added-token matcher, normalizers,
 // a pre-tokenizer and a BpeModel, the pipeline of Hugging Face's
 // tokenizer.json for BPE models. The loaders (hf_tokenizer_json.h,
 // tiktoken.h) assemble it. Immutable and thread-safe.
+//
+// Two shapes of pipeline are implemented, by the model's alphabet:
+//  - byte level (GPT-2, Llama 3, Qwen, DeepSeek, tiktoken): normalizers,
+//    then a pre-tokenizer (Split regexes, Digits, ByteLevel) cuts each
+//    segment into words;
+//  - SentencePiece style (Llama 2, Mistral, Gemma, Baichuan, Yi, ...):
+//    normalizers, then spaces read as "▁" (the Replace normalizer or the
+//    Metaspace pre-tokenizer), an optional "▁" before a segment (the
+//    Prepend normalizer or Metaspace's prepend_scheme), and words cut at
+//    spaces where that provably gives the same tokens (or where Metaspace's
+//    split says so).
+// A segment is the text between two added tokens, as in HF's
+// AddedVocabulary: added tokens are matched first, on the raw text.
 #ifndef CONVGEN_CORE_TOKENIZER_BPE_TOKENIZER_H_
 #define CONVGEN_CORE_TOKENIZER_BPE_TOKENIZER_H_
 
@@ -13,18 +26,33 @@
 #include "core/tokenizer/bpe_model.h"
 #include "core/tokenizer/pre_tokenizer.h"
 #include "core/tokenizer/tokenizer.h"
+#include "core/tokenizer/unicode.h"
 
 namespace convgen {
 
 class BpeTokenizer : public Tokenizer {
  public:
-  enum class Normalizer { kNone, kNfc };
+  // One step of the normalizer: a Unicode normalization form or lowercasing.
+  struct NormalizerStep {
+    enum class Kind { kForm, kLowercase } kind = Kind::kForm;
+    unicode::NormalizationForm form = unicode::NormalizationForm::kNfc;
+  };
+
+  // When a SentencePiece-style segment gets a "▁" in front of it.
+  enum class SpacePrefix {
+    kNone,           // Replace(" ", "▁") alone (Gemma, Yi); Metaspace "never"
+    kAlways,         // the Prepend("▁") normalizer: every segment, even " x" -> "▁▁x"
+    kUnlessSpace,    // Metaspace "always": a segment that does not start with a space
+    kFirstUnlessSpace,  // Metaspace "first": the same, only at the start of the text
+  };
 
   struct Parts {
     std::unique_ptr<BpeModel> model;
-    // Required for the byte alphabet; none for the SentencePiece alphabet.
+    // Byte alphabet: required. SentencePiece alphabet: none.
     std::unique_ptr<PreTokenizer> pre_tokenizer;
-    Normalizer normalizer = Normalizer::kNone;
+    std::vector<NormalizerStep> normalizers;  // applied in order
+    SpacePrefix space_prefix = SpacePrefix::kNone;  // SentencePiece alphabet
+    bool split_at_spaces = false;  // Metaspace split: each "▁" starts a word
     std::vector<AddedToken> added_tokens;
     std::string kind;  // for Describe(), e.g. "Hugging Face byte-level BPE"
   };
@@ -33,23 +61,39 @@ class BpeTokenizer : public Tokenizer {
 
   std::string Normalize(absl::string_view text) const override;
   void Encode(absl::string_view text, std::vector<TokenId>* ids) const override;
-  void EncodeWithOffsets(absl::string_view text, Encoding* encoding) const override;
+  void EncodeWithOffsets(absl::string_view text, bool continuation,
+                         Encoding* encoding) const override;
   absl::string_view TokenBytes(TokenId id) const override;
   size_t vocab_size() const override { return token_bytes_.size(); }
   std::string Describe() const override;
-  bool adds_prefix_space() const override { return sentencepiece_; }
+  bool adds_prefix_space() const override {
+    return sentencepiece_ && space_prefix_ != SpacePrefix::kNone;
+  }
+  bool sentencepiece_style() const override { return sentencepiece_; }
 
  private:
+  // Applies the normalizer steps to one segment.
+  std::string NormalizeSegment(absl::string_view segment) const;
   // Encodes normalized text; offsets and piece starts only if `encoding`.
-  void EncodeNormalized(absl::string_view text, std::vector<TokenId>* ids,
+  void EncodeNormalized(absl::string_view text, bool continuation, std::vector<TokenId>* ids,
                         Encoding* encoding) const;
-  // Encodes text[begin, end), which holds no added token.
-  void EncodeSegment(absl::string_view text, size_t begin, size_t end,
+  // Encodes text[begin, end), which holds no added token. `prefix`: the
+  // segment gets SentencePiece's "▁" in front.
+  void EncodeSegment(absl::string_view text, size_t begin, size_t end, bool prefix,
                      std::vector<TokenId>* ids, Encoding* encoding) const;
+  // SentencePiece alphabet: the words of text[begin, end).
+  void SplitSentencePieceWords(absl::string_view text, size_t begin, size_t end,
+                               std::vector<Piece>* pieces) const;
+  // Whether a SentencePiece segment starting at text[begin] gets the "▁"
+  // prefix (`at_text_start`: the segment starts the text).
+  bool SegmentGetsPrefix(absl::string_view text, size_t begin, bool at_text_start,
+                         bool continuation) const;
 
   std::unique_ptr<BpeModel> model_;
   std::unique_ptr<PreTokenizer> pre_tokenizer_;
-  Normalizer normalizer_;
+  std::vector<NormalizerStep> normalizers_;
+  SpacePrefix space_prefix_;
+  bool split_at_spaces_;
   AddedTokenMatcher added_;
   std::string kind_;
   bool sentencepiece_;

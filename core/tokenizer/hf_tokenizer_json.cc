@@ -1,8 +1,10 @@
 #include "core/tokenizer/hf_tokenizer_json.h"
 
+#include <optional>
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
 #include "core/tokenizer/bpe_tokenizer.h"
@@ -17,6 +19,13 @@ using Json = nlohmann::json;
 absl::Status Unsupported(absl::string_view what) {
   return absl::InvalidArgumentError(
       absl::StrCat("tokenizer.json: ", what, " is not supported by convgen"));
+}
+
+std::string UnsupportedModelType(absl::string_view type) {
+  return absl::StrCat("model type \"", type,
+                      "\" is not supported by convgen, which implements BPE models only "
+                      "(byte-level, tiktoken and SentencePiece-style BPE); use a BPE "
+                      "tokenizer.json");
 }
 
 absl::Status Malformed(absl::string_view what) {
@@ -100,7 +109,7 @@ struct MergeText {
 // Resolves the merge rules against the model's vocabulary; rank = position.
 absl::StatusOr<std::vector<BpeModel::Merge>> ResolveMerges(
     const std::vector<MergeText>& texts, bool byte_level, const std::vector<int>& table,
-    const BpeModel& model) {
+    const absl::flat_hash_set<std::string>& unreachable, const BpeModel& model) {
   std::vector<BpeModel::Merge> merges;
   merges.reserve(texts.size());
   std::string left, right;  // reused: most tokens fit without allocating
@@ -109,6 +118,8 @@ absl::StatusOr<std::vector<BpeModel::Merge>> ResolveMerges(
     left.clear();
     right.clear();
     if (byte_level) {
+      // A merge of a token that bytes never make can never fire.
+      if (unreachable.contains(m.left) || unreachable.contains(m.right)) continue;
       RETURN_IF_ERROR(AppendByteLevelBytes(m.left, table, &left));
       RETURN_IF_ERROR(AppendByteLevelBytes(m.right, table, &right));
     } else {
@@ -218,7 +229,13 @@ class TokenizerJsonReader : public nlohmann::json_sax<Json> {
     return dom_.end_object();
   }
   bool start_array(std::size_t n) override {
-    if (pending_ == Mode::kVocab) return Fail("model.vocab must be an object");
+    if (pending_ == Mode::kVocab) {
+      // A list is a Unigram vocabulary ([token, score] pairs); "type" comes
+      // before "vocab" in files HF writes, so it can be named here.
+      const std::string type = TypeOf(Member(out_.root, "model"));
+      return Fail(type.empty() || type == "BPE" ? "model.vocab must be an object"
+                                                : UnsupportedModelType(type));
+    }
     if (pending_ == Mode::kMerges) {
       mode_ = Mode::kMerges;
       pending_ = Mode::kDom;
@@ -296,53 +313,99 @@ class TokenizerJsonReader : public nlohmann::json_sax<Json> {
   std::string error_;
 };
 
+// What the normalizer and pre-tokenizer of a file ask for, as read.
 struct Pipeline {
-  BpeTokenizer::Normalizer normalizer = BpeTokenizer::Normalizer::kNone;
-  bool sentencepiece = false;  // Prepend("▁") + Replace(" ", "▁")
+  std::vector<BpeTokenizer::NormalizerStep> normalizers;
+  bool prepend = false;        // Prepend("▁") normalizer
+  bool replace_space = false;  // Replace(" ", "▁") normalizer
+  bool metaspace = false;      // Metaspace pre-tokenizer
+  BpeTokenizer::SpacePrefix metaspace_prefix = BpeTokenizer::SpacePrefix::kNone;
+  bool metaspace_split = false;
   bool byte_level = false;
   std::vector<std::unique_ptr<PreTokenizer>> splits;
+
+  bool sentencepiece() const { return replace_space || metaspace; }
 };
+
+// A JSON node for an error message, cut to a readable length.
+std::string Shown(const Json& node) {
+  std::string text = node.dump();
+  if (text.size() > 200) text = absl::StrCat(text.substr(0, 200), "...");
+  return text;
+}
 
 absl::Status ReadNormalizer(const Json& node, Pipeline& p) {
   if (node.is_null()) return absl::OkStatus();
   const std::string type = TypeOf(node);
-  if (type == "NFC") {
-    p.normalizer = BpeTokenizer::Normalizer::kNfc;
-    return absl::OkStatus();
-  }
   if (type == "Sequence") {
-    bool prepend = false, replace = false;
-    for (const Json& step : Member(node, "normalizers")) {
-      const std::string step_type = TypeOf(step);
-      if (step_type == "NFC") {
-        p.normalizer = BpeTokenizer::Normalizer::kNfc;
-      } else if (step_type == "Prepend" && StringField(step, "prepend") == kSentencePieceSpace) {
-        prepend = true;
-      } else if (step_type == "Replace" && step.contains("pattern") &&
-                 StringField(Member(step, "pattern"), "String") == " " &&
-                 StringField(step, "content") == kSentencePieceSpace) {
-        replace = true;
-      } else {
-        return Unsupported(absl::StrCat("normalizer ", step.dump()));
-      }
-    }
-    if (prepend != replace) {
-      return Unsupported("a normalizer with only one of Prepend(\"▁\") and "
-                         "Replace(\" \", \"▁\")");
-    }
-    p.sentencepiece = prepend && replace;
-    if (p.sentencepiece && p.normalizer == BpeTokenizer::Normalizer::kNfc) {
-      return Unsupported("NFC together with the SentencePiece normalizer");
-    }
+    const Json& steps = Member(node, "normalizers");
+    if (!steps.is_array()) return Malformed("a Sequence normalizer needs a normalizers list");
+    for (const Json& step : steps) RETURN_IF_ERROR(ReadNormalizer(step, p));
     return absl::OkStatus();
   }
-  return Unsupported(absl::StrCat("normalizer type \"", type, "\""));
+  using Step = BpeTokenizer::NormalizerStep;
+  using Form = unicode::NormalizationForm;
+  std::optional<Step> step;
+  if (type == "NFC") step = Step{Step::Kind::kForm, Form::kNfc};
+  if (type == "NFD") step = Step{Step::Kind::kForm, Form::kNfd};
+  if (type == "NFKC") step = Step{Step::Kind::kForm, Form::kNfkc};
+  if (type == "NFKD") step = Step{Step::Kind::kForm, Form::kNfkd};
+  if (type == "Lowercase") step = Step{Step::Kind::kLowercase, Form::kNfc};
+  if (step) {
+    // convgen reads spaces as "▁" after the other steps; a Unicode step
+    // after Replace would see "▁" where convgen sees a space (NFKC maps a
+    // no-break space to a space, which Replace would then not see).
+    if (p.prepend || p.replace_space) {
+      return Unsupported(absl::StrCat("normalizer ", type,
+                                      " after the SentencePiece Prepend/Replace steps"));
+    }
+    p.normalizers.push_back(*step);
+    return absl::OkStatus();
+  }
+  if (type == "Prepend" && StringField(node, "prepend") == kSentencePieceSpace) {
+    p.prepend = true;
+    return absl::OkStatus();
+  }
+  if (type == "Replace" && StringField(Member(node, "pattern"), "String") == " " &&
+      StringField(node, "content") == kSentencePieceSpace) {
+    p.replace_space = true;
+    return absl::OkStatus();
+  }
+  return Unsupported(absl::StrCat("normalizer ", Shown(node)));
+}
+
+absl::Status ReadMetaspace(const Json& node, Pipeline& p) {
+  if (StringField(node, "replacement") != kSentencePieceSpace) {
+    return Unsupported(absl::StrCat("Metaspace pre-tokenizer with replacement ",
+                                    Member(node, "replacement").dump(), " (only \"▁\" is)"));
+  }
+  // As HF: prepend_scheme defaults to "always"; the older add_prefix_space
+  // false means "never".
+  std::string scheme = StringField(node, "prepend_scheme");
+  const Json& add_prefix_space = Member(node, "add_prefix_space");
+  if (scheme.empty()) {
+    scheme = add_prefix_space.is_boolean() && !add_prefix_space.get<bool>() ? "never" : "always";
+  }
+  if (scheme == "always") {
+    p.metaspace_prefix = BpeTokenizer::SpacePrefix::kUnlessSpace;
+  } else if (scheme == "first") {
+    p.metaspace_prefix = BpeTokenizer::SpacePrefix::kFirstUnlessSpace;
+  } else if (scheme == "never") {
+    p.metaspace_prefix = BpeTokenizer::SpacePrefix::kNone;
+  } else {
+    return Malformed(absl::StrCat("Metaspace prepend_scheme \"", scheme,
+                                  "\" (HF knows first, always and never)"));
+  }
+  ASSIGN_OR_RETURN(p.metaspace_split, BoolField(node, "split", true));
+  p.metaspace = true;
+  return absl::OkStatus();
 }
 
 absl::Status ReadPreTokenizerStep(const Json& node, const HfTokenizerOptions& options,
                                   Pipeline& p) {
   const std::string type = TypeOf(node);
   if (p.byte_level) return Unsupported("a pre-tokenizer step after ByteLevel");
+  if (p.metaspace) return Unsupported("a pre-tokenizer step after Metaspace");
   if (type == "ByteLevel") {
     ASSIGN_OR_RETURN(const bool add_prefix_space, BoolField(node, "add_prefix_space", false));
     ASSIGN_OR_RETURN(const bool use_regex, BoolField(node, "use_regex", true));
@@ -358,14 +421,29 @@ absl::Status ReadPreTokenizerStep(const Json& node, const HfTokenizerOptions& op
     p.byte_level = true;
     return absl::OkStatus();
   }
+  if (type == "Metaspace") {
+    if (!p.splits.empty()) return Unsupported("a pre-tokenizer step before Metaspace");
+    return ReadMetaspace(node, p);
+  }
+  if (type == "Digits") {
+    ASSIGN_OR_RETURN(const bool individual, BoolField(node, "individual_digits", false));
+    p.splits.push_back(MakeDigitsPreTokenizer(individual));
+    return absl::OkStatus();
+  }
   if (type == "Split") {
     const Json& pattern = Member(node, "pattern");
-    if (!pattern.contains("Regex") || !pattern["Regex"].is_string()) {
-      return Unsupported(absl::StrCat("Split pre-tokenizer pattern ", pattern.dump(),
-                                      " (only Regex patterns are)"));
-    }
     const std::string behavior = StringField(node, "behavior");
     ASSIGN_OR_RETURN(const bool invert, BoolField(node, "invert", false));
+    if (p.replace_space && StringField(pattern, "String") == " ") {
+      // Gemma: the Replace normalizer has already turned every space into
+      // "▁", so a split on " " never matches (HF pre-tokenizes normalized
+      // text): it is a no-op whatever its behavior.
+      return absl::OkStatus();
+    }
+    if (!pattern.contains("Regex") || !pattern["Regex"].is_string()) {
+      return Unsupported(absl::StrCat("Split pre-tokenizer pattern ", Shown(pattern),
+                                      " (only Regex patterns are)"));
+    }
     SplitBehavior split_behavior;
     if (behavior == "Isolated" && !invert) {
       split_behavior = SplitBehavior::kIsolated;
@@ -396,6 +474,30 @@ absl::Status ReadPreTokenizer(const Json& node, const HfTokenizerOptions& option
   return ReadPreTokenizerStep(node, options, p);
 }
 
+// Checks that the steps read make one of the two pipelines convgen implements.
+absl::Status CheckPipeline(const Pipeline& p) {
+  if (p.byte_level) {
+    if (p.prepend || p.replace_space || p.metaspace) {
+      return Unsupported("a ByteLevel pre-tokenizer with SentencePiece's \"▁\" steps");
+    }
+    return absl::OkStatus();
+  }
+  if (!p.sentencepiece()) {
+    return Unsupported(
+        p.prepend ? "a Prepend(\"▁\") normalizer without Replace(\" \", \"▁\")"
+                  : "a BPE model that is neither byte-level (ByteLevel pre-tokenizer) nor "
+                    "SentencePiece style (Replace(\" \", \"▁\") normalizer or Metaspace "
+                    "pre-tokenizer)");
+  }
+  if (p.metaspace && (p.prepend || p.replace_space)) {
+    return Unsupported("a Metaspace pre-tokenizer after Prepend/Replace(\"▁\") normalizers");
+  }
+  if (!p.splits.empty()) {
+    return Unsupported("Split or Digits pre-tokenizers in a SentencePiece-style pipeline");
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<AddedToken>> ReadAddedTokens(const Json& node,
                                                         const Pipeline& p) {
   std::vector<AddedToken> tokens;
@@ -414,8 +516,7 @@ absl::StatusOr<std::vector<AddedToken>> ReadAddedTokens(const Json& node,
       }
     }
     ASSIGN_OR_RETURN(const bool normalized, BoolField(t, "normalized", false));
-    if (normalized && (p.normalizer != BpeTokenizer::Normalizer::kNone ||
-                                         p.sentencepiece)) {
+    if (normalized && (!p.normalizers.empty() || p.sentencepiece())) {
       return Unsupported(absl::StrCat("added token \"", content,
                                       "\" matched after normalization"));
     }
@@ -450,8 +551,7 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> LoadHfTokenizerJson(
   const Json& model_json = Member(root, "model");
   const std::string model_type = TypeOf(model_json);
   if (model_type != "BPE" && !(model_type.empty() && parsed.has_merges)) {
-    return Unsupported(absl::StrCat("model type \"", model_type,
-                                    "\" (convgen implements BPE)"));
+    return Malformed(UnsupportedModelType(model_type.empty() ? "(none)" : model_type));
   }
   if (model_json.contains("dropout") && !model_json["dropout"].is_null()) {
     return Unsupported("BPE dropout (it makes encoding random)");
@@ -466,20 +566,12 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> LoadHfTokenizerJson(
   Pipeline p;
   RETURN_IF_ERROR(ReadNormalizer(Member(root, "normalizer"), p));
   RETURN_IF_ERROR(ReadPreTokenizer(Member(root, "pre_tokenizer"), options, p));
-  if (p.byte_level == p.sentencepiece) {
-    return Unsupported(
-        p.byte_level ? "a ByteLevel pre-tokenizer with the SentencePiece normalizer"
-                     : "a BPE model that is neither byte-level (ByteLevel "
-                       "pre-tokenizer) nor SentencePiece style (Prepend/Replace "
-                       "\"▁\" normalizer)");
-  }
-  if (p.sentencepiece && !p.splits.empty()) {
-    return Unsupported("a Split pre-tokenizer with the SentencePiece normalizer");
-  }
+  RETURN_IF_ERROR(CheckPipeline(p));
   ASSIGN_OR_RETURN(std::vector<AddedToken> added,
                    ReadAddedTokens(Member(root, "added_tokens"), p));
 
   // Vocabulary.
+  absl::flat_hash_set<std::string> unreachable;
   if (parsed.vocab.empty()) return Malformed("model.vocab must be a non-empty object");
   const std::vector<int> byte_table = ByteLevelDecodeTable();
   // Ids are dense in real vocabularies; a bound keeps a corrupt file from
@@ -494,7 +586,15 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> LoadHfTokenizerJson(
     }
     if (id >= tokens.size()) tokens.resize(id + 1);
     if (p.byte_level) {
-      RETURN_IF_ERROR(AppendByteLevelBytes(text, byte_table, &tokens[id]));
+      if (!AppendByteLevelBytes(text, byte_table, &tokens[id]).ok()) {
+        // A token with a character outside the byte alphabet (DeepSeek-V3's
+        // <｜begin▁of▁sentence｜>, Command-R's lone U+200D) can never be
+        // made from bytes: HF loads it and never produces it (an added
+        // token of that text is found by the added-token matcher), and no
+        // merge that uses it can fire. It stays without text here.
+        tokens[id].clear();
+        unreachable.insert(text);
+      }
     } else {
       tokens[id] = std::move(text);
     }
@@ -520,14 +620,18 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> LoadHfTokenizerJson(
       std::unique_ptr<BpeModel> model,
       BpeModel::Create(std::move(tokens),
                        [&](const BpeModel& m) {
-                         return ResolveMerges(parsed.merges, p.byte_level, byte_table, m);
+                         return ResolveMerges(parsed.merges, p.byte_level, byte_table, unreachable, m);
                        },
                        model_options));
 
   BpeTokenizer::Parts parts;
   parts.model = std::move(model);
   parts.pre_tokenizer = p.splits.empty() ? nullptr : MakeSequencePreTokenizer(std::move(p.splits));
-  parts.normalizer = p.normalizer;
+  parts.normalizers = std::move(p.normalizers);
+  parts.space_prefix = p.prepend     ? BpeTokenizer::SpacePrefix::kAlways
+                       : p.metaspace ? p.metaspace_prefix
+                                     : BpeTokenizer::SpacePrefix::kNone;
+  parts.split_at_spaces = p.metaspace && p.metaspace_split;
   parts.added_tokens = std::move(added);
   parts.kind = p.byte_level ? "Hugging Face byte-level BPE" : "Hugging Face SentencePiece BPE";
   return std::unique_ptr<Tokenizer>(new BpeTokenizer(std::move(parts)));

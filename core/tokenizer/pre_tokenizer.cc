@@ -211,6 +211,42 @@ const std::array<CharClass, 128> Cl100kPreTokenizer::kAsciiClass = [] {
   return table;
 }();
 
+class DigitsPreTokenizer : public PreTokenizer {
+ public:
+  explicit DigitsPreTokenizer(bool individual) : individual_(individual) {}
+
+  void Split(absl::string_view text, Piece range,
+             std::vector<Piece>* pieces) const override {
+    uint32_t start = range.begin;
+    bool in_digits = false;
+    uint32_t pos = range.begin;
+    while (pos < range.end) {
+      size_t length;
+      const auto b = static_cast<unsigned char>(text[pos]);
+      bool digit;
+      if (b < 0x80) {
+        length = 1;
+        digit = b >= '0' && b <= '9';
+      } else {
+        const char32_t c = unicode::DecodeUtf8(text.substr(0, range.end), pos, &length);
+        digit = unicode::ClassOf(c) == unicode::kClassNumber;
+      }
+      // A piece ends before a change between digits and the rest, and
+      // between two digits when each stands alone.
+      if (pos > start && (digit != in_digits || (digit && individual_))) {
+        pieces->push_back({start, pos});
+        start = pos;
+      }
+      in_digits = digit;
+      pos += static_cast<uint32_t>(length);
+    }
+    if (start < range.end) pieces->push_back({start, range.end});
+  }
+
+ private:
+  bool individual_;
+};
+
 class SequencePreTokenizer : public PreTokenizer {
  public:
   explicit SequencePreTokenizer(std::vector<std::unique_ptr<PreTokenizer>> steps)
@@ -299,6 +335,10 @@ absl::StatusOr<std::unique_ptr<PreTokenizer>> MakeSplitPreTokenizer(
     // Without JIT the interpreter still gives the same pieces, only slower.
   }
   return std::make_unique<RegexPreTokenizer>(code, behavior);
+}
+
+std::unique_ptr<PreTokenizer> MakeDigitsPreTokenizer(bool individual_digits) {
+  return std::make_unique<DigitsPreTokenizer>(individual_digits);
 }
 
 std::unique_ptr<PreTokenizer> MakeSequencePreTokenizer(

@@ -43,6 +43,11 @@ enum class SplitBehavior { kIsolated, kMatchesOnly };
 absl::StatusOr<std::unique_ptr<PreTokenizer>> MakeSplitPreTokenizer(
     const std::string& pattern, SplitBehavior behavior, bool force_regex = false);
 
+// HF's Digits pre-tokenizer: numeric characters (\p{N}, Rust's
+// char::is_numeric) split from the rest, each on its own (individual) or a
+// run together.
+std::unique_ptr<PreTokenizer> MakeDigitsPreTokenizer(bool individual_digits);
+
 // Applies several pre-tokenizers in turn, each to the pieces of the last.
 std::unique_ptr<PreTokenizer> MakeSequencePreTokenizer(
     std::vector<std::unique_ptr<PreTokenizer>> steps);

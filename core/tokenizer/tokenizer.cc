@@ -9,6 +9,15 @@ size_t Tokenizer::Count(absl::string_view text) const {
   return ids.size();
 }
 
+size_t Tokenizer::CountContinuation(absl::string_view text) const {
+  thread_local Encoding encoding;
+  encoding.ids.clear();
+  encoding.offsets.clear();
+  encoding.piece_starts.clear();
+  EncodeWithOffsets(text, /*continuation=*/true, &encoding);
+  return encoding.ids.size();
+}
+
 std::string Tokenizer::Decode(absl::Span<const TokenId> ids) const {
   std::string text;
   for (TokenId id : ids) {

@@ -26,8 +26,11 @@ struct Encoding {
   std::vector<TokenId> ids;
   // offsets[k]: byte offset in the (normalized) text where token k starts.
   std::vector<uint32_t> offsets;
-  // Indices of the tokens that start a pre-token (or an added token): text
-  // cut just before such a token is usually encoded the same on both sides.
+  // Indices of the tokens that start a pre-token (or an added token) from
+  // which the rest of the segment encodes the same as a continuation (see
+  // Tokenizer::EncodeWithOffsets): text cut just before such a token is
+  // usually encoded the same on both sides. The first word of a segment
+  // that got a SentencePiece "▁" prefix is not one.
   std::vector<uint32_t> piece_starts;
 };
 
@@ -44,11 +47,19 @@ class Tokenizer {
   virtual void Encode(absl::string_view text, std::vector<TokenId>* ids) const = 0;
 
   // Encodes already-normalized text with the positions of its tokens
-  // (appending to *encoding; offsets are relative to `text`).
-  virtual void EncodeWithOffsets(absl::string_view text, Encoding* encoding) const = 0;
+  // (appending to *encoding; offsets are relative to `text`). With
+  // `continuation`, text is the rest of a longer text from a pre-token
+  // boundary inside a segment on: what only the start of a text or of a
+  // segment gets (SentencePiece's "▁" prefix) is not applied to its first
+  // segment.
+  virtual void EncodeWithOffsets(absl::string_view text, bool continuation,
+                                 Encoding* encoding) const = 0;
 
   // Returns the number of tokens of text.
   size_t Count(absl::string_view text) const;
+  // Returns the number of tokens of normalized text read as a continuation
+  // (see EncodeWithOffsets).
+  size_t CountContinuation(absl::string_view text) const;
 
   // Returns the bytes a token stands for in decoded text ("" for unknown
   // ids). Decode(ids) is their concatenation, but for the leading space a
@@ -69,6 +80,11 @@ class Tokenizer {
   // before a space should then start after that space, which the prefix
   // stands in for.
   virtual bool adds_prefix_space() const { return false; }
+
+  // True iff words start at spaces (SentencePiece style: a space, or a
+  // literal "▁", reads as "▁" and begins the next word) rather than being
+  // cut by a pre-tokenizer pattern.
+  virtual bool sentencepiece_style() const { return false; }
 };
 
 }  // namespace convgen

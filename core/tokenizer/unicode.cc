@@ -106,7 +106,14 @@ bool IsLowerLike(char32_t c) {
          cat == UTF8PROC_CATEGORY_LO || IsMark(c);
 }
 
-std::string NormalizeNfc(absl::string_view text) {
+std::string Normalize(absl::string_view text, NormalizationForm form) {
+  int options = UTF8PROC_STABLE;
+  switch (form) {
+    case NormalizationForm::kNfc: options |= UTF8PROC_COMPOSE; break;
+    case NormalizationForm::kNfd: options |= UTF8PROC_DECOMPOSE; break;
+    case NormalizationForm::kNfkc: options |= UTF8PROC_COMPOSE | UTF8PROC_COMPAT; break;
+    case NormalizationForm::kNfkd: options |= UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT; break;
+  }
   std::string out;
   out.reserve(text.size());
   size_t pos = 0;
@@ -134,7 +141,7 @@ std::string NormalizeNfc(absl::string_view text) {
     const utf8proc_ssize_t length = utf8proc_map(
         reinterpret_cast<const utf8proc_uint8_t*>(span.data()),
         static_cast<utf8proc_ssize_t>(span.size()), &mapped,
-        static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPOSE));
+        static_cast<utf8proc_option_t>(options));
     if (length < 0) {
       absl::StrAppend(&out, span);  // invalid UTF-8: left as it is
     } else {
@@ -142,6 +149,38 @@ std::string NormalizeNfc(absl::string_view text) {
     }
     std::free(mapped);
     pos = span_end;
+  }
+  return out;
+}
+
+std::string Lowercase(absl::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  size_t pos = 0;
+  while (pos < text.size()) {
+    const auto b = static_cast<unsigned char>(text[pos]);
+    if (b < 0x80) {
+      out.push_back(static_cast<char>(b >= 'A' && b <= 'Z' ? b + ('a' - 'A') : b));
+      ++pos;
+      continue;
+    }
+    size_t length;
+    const char32_t c = DecodeUtf8(text, pos, &length);
+    if (c == kInvalid) {
+      out.push_back(text[pos++]);
+      continue;
+    }
+    // utf8proc has the simple mappings; U+0130 is the one character whose
+    // unconditional full mapping (SpecialCasing.txt) differs from them.
+    if (c == 0x130) {
+      out.append("i\xCC\x87");
+    } else {
+      utf8proc_uint8_t buffer[4];
+      const utf8proc_ssize_t n = utf8proc_encode_char(
+          utf8proc_tolower(static_cast<utf8proc_int32_t>(c)), buffer);
+      out.append(reinterpret_cast<const char*>(buffer), static_cast<size_t>(n));
+    }
+    pos += length;
   }
   return out;
 }

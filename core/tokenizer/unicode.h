@@ -37,10 +37,24 @@ bool IsUpperOrTitleLike(char32_t c);  // [\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]
 bool IsLowerLike(char32_t c);         // [\p{Ll}\p{Lm}\p{Lo}\p{M}]
 bool IsMark(char32_t c);              // \p{M}
 
-// Returns text in Unicode Normalization Form C. Runs of ASCII are copied
-// as they are; only the spans around non-ASCII characters go through
-// utf8proc. Invalid UTF-8 is copied unchanged.
-std::string NormalizeNfc(absl::string_view text);
+// The Unicode normalization forms of Hugging Face's NFC, NFD, NFKC and NFKD
+// normalizers.
+enum class NormalizationForm { kNfc, kNfd, kNfkc, kNfkd };
+
+// Returns text in the given normalization form. Runs of ASCII are copied
+// as they are (ASCII is stable under every form); only the spans around
+// non-ASCII characters go through utf8proc. Invalid UTF-8 is copied
+// unchanged.
+std::string Normalize(absl::string_view text, NormalizationForm form);
+inline std::string NormalizeNfc(absl::string_view text) {
+  return Normalize(text, NormalizationForm::kNfc);
+}
+
+// Returns text with every character replaced by its full lowercase mapping,
+// character by character, as Rust's char::to_lowercase (Hugging Face's
+// Lowercase normalizer): no context-dependent rules (a final sigma is σ),
+// and U+0130 becomes "i" + U+0307. Invalid UTF-8 is copied unchanged.
+std::string Lowercase(absl::string_view text);
 
 }  // namespace convgen::unicode
 

@@ -57,6 +57,21 @@ TEST(TokenizerLoadTest, TinyByteLevelTokenizerWorks) {
   EXPECT_EQ((*tokenizer)->vocab_size(), 258u);
 }
 
+// DeepSeek-V3 and Command-R list tokens that bytes can never make (an added
+// token's text, a lone U+200D): HF loads them and never produces them.
+TEST(TokenizerLoadTest, VocabTokenOutsideTheByteAlphabetIsNeverProduced) {
+  nlohmann::json t = TinyByteLevel();
+  t["model"]["vocab"]["\xE4\xB8\xAD"] = 300;  // 中, not in the byte alphabet
+  t["model"]["vocab"]["\xE4\xB8\xAD" "a"] = 301;
+  t["model"]["merges"] = {"a b", "\xE4\xB8\xAD a"};
+  auto tokenizer = LoadHfTokenizerJson(t.dump());
+  ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
+  std::vector<TokenId> ids;
+  (*tokenizer)->Encode("\xE4\xB8\xAD" "ab", &ids);
+  // The three bytes of 中 (0xE4 0xB8 0xAD are ids 228, 184, 173 here), then "ab".
+  EXPECT_THAT(ids, ::testing::ElementsAre(228, 184, 173, 256));
+}
+
 TEST(TokenizerLoadTest, MergesAsPairsWork) {
   nlohmann::json t = TinyByteLevel();
   t["model"]["merges"] = nlohmann::json::array({nlohmann::json::array({"a", "b"})});
@@ -88,25 +103,63 @@ INSTANTIATE_TEST_SUITE_P(
     Features, TokenizerRefusalTest,
     ::testing::Values(
         RefusalCase{"wordpiece", [](auto& t) { t["model"]["type"] = "WordPiece"; },
-                    "model type \"WordPiece\" (convgen implements BPE) is not supported"},
+                    "model type \"WordPiece\" is not supported by convgen, which implements "
+                    "BPE models only"},
         RefusalCase{"unigram", [](auto& t) { t["model"]["type"] = "Unigram"; },
                     "model type \"Unigram\""},
-        RefusalCase{"nfkc", [](auto& t) { t["normalizer"] = {{"type", "NFKC"}}; },
-                    "normalizer type \"NFKC\" is not supported"},
-        RefusalCase{"lowercase_in_sequence",
+        // A real Unigram file's vocabulary is a list of [token, score] pairs:
+        // the refusal still names the model type, not a malformed vocab.
+        RefusalCase{"unigram_vocab_list",
+                    [](auto& t) {
+                      t["model"] = {{"type", "Unigram"},
+                                    {"unk_id", 0},
+                                    {"vocab", nlohmann::json::array(
+                                                  {nlohmann::json::array({"<unk>", 0.0}),
+                                                   nlohmann::json::array({"a", -1.5})})}};
+                    },
+                    "model type \"Unigram\" is not supported by convgen"},
+        RefusalCase{"strip_normalizer",
+                    [](auto& t) { t["normalizer"] = {{"type", "Strip"}, {"left", true}}; },
+                    "normalizer {\"left\":true,\"type\":\"Strip\"} is not supported"},
+        RefusalCase{"bert_normalizer_in_sequence",
                     [](auto& t) {
                       t["normalizer"] = {{"type", "Sequence"},
-                                         {"normalizers", {{{"type", "Lowercase"}}}}};
+                                         {"normalizers", {{{"type", "BertNormalizer"}}}}};
                     },
-                    "normalizer {\"type\":\"Lowercase\"} is not supported"},
-        RefusalCase{"metaspace", [](auto& t) { t["pre_tokenizer"] = {{"type", "Metaspace"}}; },
-                    "pre-tokenizer type \"Metaspace\" is not supported"},
-        RefusalCase{"digits_in_sequence",
+                    "normalizer {\"type\":\"BertNormalizer\"} is not supported"},
+        RefusalCase{"nfkc_after_replace",
+                    [](auto& t) {
+                      t["normalizer"] = {
+                          {"type", "Sequence"},
+                          {"normalizers",
+                           {{{"type", "Replace"}, {"pattern", {{"String", " "}}},
+                             {"content", "\u2581"}},
+                            {{"type", "NFKC"}}}}};
+                    },
+                    "normalizer NFKC after the SentencePiece Prepend/Replace steps"},
+        RefusalCase{"metaspace_then_byte_level",
+                    [](auto& t) {
+                      t["pre_tokenizer"] = {
+                          {"type", "Sequence"},
+                          {"pretokenizers",
+                           {{{"type", "Metaspace"}, {"replacement", "\u2581"}},
+                            {{"type", "ByteLevel"}}}}};
+                    },
+                    "a pre-tokenizer step after Metaspace"},
+        RefusalCase{"metaspace_other_replacement",
+                    [](auto& t) {
+                      t["pre_tokenizer"] = {{"type", "Metaspace"}, {"replacement", "_"}};
+                    },
+                    "Metaspace pre-tokenizer with replacement \"_\""},
+        RefusalCase{"whitespace_pre_tokenizer",
+                    [](auto& t) { t["pre_tokenizer"] = {{"type", "Whitespace"}}; },
+                    "pre-tokenizer type \"Whitespace\" is not supported"},
+        RefusalCase{"digits_alone",
                     [](auto& t) {
                       t["pre_tokenizer"] = {{"type", "Sequence"},
                                             {"pretokenizers", {{{"type", "Digits"}}}}};
                     },
-                    "pre-tokenizer type \"Digits\" is not supported"},
+                    "neither byte-level"},
         RefusalCase{"split_merged_with_previous",
                     [](auto& t) {
                       t["pre_tokenizer"] = {
@@ -156,8 +209,10 @@ INSTANTIATE_TEST_SUITE_P(
         RefusalCase{"merge_with_three_parts",
                     [](auto& t) { t["model"]["merges"] = {"a b c"}; },
                     "merge \"a b c\" is not two tokens"},
-        RefusalCase{"vocab_char_outside_byte_alphabet",
-                    [](auto& t) { t["model"]["vocab"]["\xE4\xB8\xAD"] = 300; },
+        // A merge may only name a token outside the byte alphabet that the
+        // vocabulary lists (then it never fires).
+        RefusalCase{"merge_char_outside_byte_alphabet",
+                    [](auto& t) { t["model"]["merges"] = {"\xE4\xB8\xAD a"}; },
                     "has a character outside the byte alphabet"},
         RefusalCase{"missing_byte_token",
                     [](auto& t) { t["model"]["vocab"].erase("a"); t["model"]["merges"] = nlohmann::json::array(); },

@@ -159,8 +159,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "convgen-server: %s\n", std::string(workspace.status().message()).c_str());
     return 2;
   }
-  if (auto preload = (*workspace)->GetTokenizer(""); !preload.ok()) {
-    std::fprintf(stderr, "convgen-server: %s\n", std::string(preload.status().message()).c_str());
+  // Every tokenizer is loaded and checked before the server listens.
+  if (const absl::Status loaded = (*workspace)->LoadAllTokenizers(); !loaded.ok()) {
+    std::fprintf(stderr, "convgen-server: %s\n", std::string(loaded.message()).c_str());
     return 2;
   }
 

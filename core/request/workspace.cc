@@ -80,6 +80,17 @@ absl::StatusOr<std::shared_ptr<const Tokenizer>> Workspace::GetTokenizer(const s
   return slot;
 }
 
+absl::Status Workspace::LoadAllTokenizers() {
+  std::vector<std::string> problems;
+  for (const auto& [name, path] : tokenizer_paths_) {
+    if (auto loaded = GetTokenizer(name); !loaded.ok()) {
+      problems.emplace_back(loaded.status().message());
+    }
+  }
+  if (problems.empty()) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrJoin(problems, "\n"));
+}
+
 std::vector<std::pair<std::string, std::string>> Workspace::DescribeTokenizers() const {
   std::vector<std::pair<std::string, std::string>> out;
   std::lock_guard<std::mutex> lock(mutex_);

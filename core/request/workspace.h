@@ -43,7 +43,7 @@ struct InlineText {
 class Workspace {
  public:
   // Checks that the data and corpus directories and tokenizer files exist;
-  // tokenizers load on first use.
+  // tokenizers load on first use (or with LoadAllTokenizers).
   static absl::StatusOr<std::unique_ptr<Workspace>> Create(const WorkspaceOptions& options);
 
   // Returns the name a request's tokenizer field stands for ("" is the
@@ -55,6 +55,10 @@ class Workspace {
   // Returns the tokenizer `name` ("" for the default), loading it once;
   // NotFound lists the names there are.
   absl::StatusOr<std::shared_ptr<const Tokenizer>> GetTokenizer(const std::string& name);
+  // Loads every tokenizer now (a server does at start, so that an unusable
+  // file stops it instead of failing every request); the error names each
+  // tokenizer that cannot be loaded, its file and the reason.
+  absl::Status LoadAllTokenizers();
   // Returns (name, description) of each tokenizer; loaded ones say more.
   std::vector<std::pair<std::string, std::string>> DescribeTokenizers() const;
 

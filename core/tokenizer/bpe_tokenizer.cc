@@ -67,7 +67,10 @@ BpeTokenizer::BpeTokenizer(Parts parts)
     const absl::string_view text = model_->TokenText(id);
     token_bytes_[id] = sentencepiece_ ? SentencePieceBytes(text) : std::string(text);
   }
-  for (const AddedToken& t : added_.tokens()) token_bytes_[t.id] = t.content;
+  // HF decodes added tokens through the decoder too ("▁" reads as a space).
+  for (const AddedToken& t : added_.tokens()) {
+    token_bytes_[t.id] = sentencepiece_ ? SentencePieceBytes(t.content) : t.content;
+  }
 }
 
 std::string BpeTokenizer::NormalizeSegment(absl::string_view segment) const {

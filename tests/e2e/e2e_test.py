@@ -357,6 +357,30 @@ class ServerOptionsTest(unittest.TestCase):
 
 
 class TlsTest(unittest.TestCase):
+    def test_unusable_tokenizer_stops_the_server_at_start(self):
+        # A Unigram file, and a BPE file with a pre-tokenizer convgen does
+        # not implement: the server exits 2 naming each file and feature
+        # before it listens, instead of failing every request later.
+        unigram = os.path.join(WORK, "unigram.json")
+        with open(unigram, "w") as f:
+            json.dump({"model": {"type": "Unigram", "unk_id": 0, "vocab": [["<unk>", 0.0]]}}, f)
+        whitespace = os.path.join(WORK, "whitespace.json")
+        with open(os.path.join(SOURCE, "data/tokenizers/qwen3/tokenizer.json")) as f:
+            qwen3 = json.load(f)
+        qwen3["pre_tokenizer"] = {"type": "Whitespace"}
+        with open(whitespace, "w") as f:
+            json.dump(qwen3, f)
+        result = subprocess.run(
+            [SERVER, "--listen", "127.0.0.1:0", "--tokenizer", f"uni={unigram}",
+             "--tokenizer", f"ws={whitespace}"],
+            capture_output=True, text=True, timeout=120)
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertNotIn("listening", result.stdout)
+        self.assertIn(f'tokenizer "uni" cannot be loaded: {unigram}', result.stderr)
+        self.assertIn('model type "Unigram" is not supported by convgen', result.stderr)
+        self.assertIn(f'tokenizer "ws" cannot be loaded: {whitespace}', result.stderr)
+        self.assertIn('pre-tokenizer type "Whitespace" is not supported', result.stderr)
+
     def test_tls_and_client_certificates(self):
         d = os.path.join(WORK, "tls")
         os.makedirs(d, exist_ok=True)

@@ -14,6 +14,19 @@ const tokenizerFiles = {
   mistral: path.join(dataDir, "mistral/tokenizer.json"),
   cl100k: path.join(dataDir, "cl100k/tokenizer.json"),
   o200k: path.join(dataDir, "o200k/tokenizer.json"),
+  // The families of the fidelity issue (@lenml/tokenizer-* 3.7.2).
+  gemma: path.join(dataDir, "gemma/tokenizer.json"),
+  gemma2: path.join(dataDir, "gemma2/tokenizer.json"),
+  gemma3: path.join(dataDir, "gemma3/tokenizer.json"),
+  deepseek_v3: path.join(dataDir, "deepseek_v3/tokenizer.json"),
+  gptoss: path.join(dataDir, "gptoss/tokenizer.json"),
+  mistral_nemo: path.join(dataDir, "mistral_nemo/tokenizer.json"),
+  baichuan2: path.join(dataDir, "baichuan2/tokenizer.json"),
+  chatglm3: path.join(dataDir, "chatglm3/tokenizer.json"),
+  command_r_plus: path.join(dataDir, "command_r_plus/tokenizer.json"),
+  internlm2: path.join(dataDir, "internlm2/tokenizer.json"),
+  yi: path.join(dataDir, "yi/tokenizer.json"),
+  claude: path.join(dataDir, "claude/tokenizer.json"),
 };
 
 module.exports = { Tokenizer, root, tokenizerFiles };

@@ -52,6 +52,9 @@ TEST_P(TokenizerOracleTest, DecodeInvertsEncode) {
     // With added tokens in the text a SentencePiece normalizer prepends a
     // space to each part; only plain text must come back unchanged.
     if (text.find('<') != std::string::npos) continue;
+    // A SentencePiece-style tokenizer reads a literal "▁" as a space, and
+    // decodes it as one.
+    if (tokenizer.sentencepiece_style() && text.find("\xE2\x96\x81") != std::string::npos) continue;
     std::vector<TokenId> ids;
     tokenizer.Encode(text, &ids);
     EXPECT_EQ(tokenizer.Decode(ids), tokenizer.Normalize(text))
@@ -100,7 +103,19 @@ INSTANTIATE_TEST_SUITE_P(
                       OracleCase{"mistral", "mistral"}, OracleCase{"cl100k", "cl100k"},
                       OracleCase{"cl100k_regex", "cl100k"}, OracleCase{"o200k", "o200k"},
                       OracleCase{"cl100k_tiktoken", "cl100k"},
-                      OracleCase{"o200k_tiktoken", "o200k"}),
+                      OracleCase{"o200k_tiktoken", "o200k"},
+                      // The families of the fidelity issue: Gemma 1/2/3 (Replace
+                      // without Prepend), DeepSeek-V3 (unreachable vocab tokens),
+                      // gpt-oss and Mistral NeMo (o200k-like, ignore_merges),
+                      // Baichuan2/ChatGLM3/InternLM2/Yi (SentencePiece style),
+                      // Command-R+ (Digits), Claude (NFKC).
+                      OracleCase{"gemma", "gemma"}, OracleCase{"gemma2", "gemma2"},
+                      OracleCase{"gemma3", "gemma3"}, OracleCase{"deepseek_v3", "deepseek_v3"},
+                      OracleCase{"gptoss", "gptoss"}, OracleCase{"mistral_nemo", "mistral_nemo"},
+                      OracleCase{"baichuan2", "baichuan2"}, OracleCase{"chatglm3", "chatglm3"},
+                      OracleCase{"command_r_plus", "command_r_plus"},
+                      OracleCase{"internlm2", "internlm2"}, OracleCase{"yi", "yi"},
+                      OracleCase{"claude", "claude"}),
     [](const auto& info) { return info.param.tokenizer; });
 
 }  // namespace

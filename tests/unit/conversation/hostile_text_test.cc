@@ -1,0 +1,97 @@
+// Conversations over hostile corpora: every message valid UTF-8, exact, and
+// as many token ids as num_tokens, for each tokenizer family. Regressions of
+// the fidelity issue: <s> inside a SentencePiece corpus ended the server on
+// absl's remove_prefix assertion (an empty tail window after the virtual
+// "▁" of a segment); a literal "▁" was split where HF merges it; byte-level
+// cuts ended messages inside a character (a no-break space, CJK text).
+#include <string>
+#include <vector>
+
+#include "core/tokenizer/unicode.h"
+#include "gtest/gtest.h"
+#include "tests/testing/conversations.h"
+
+namespace convgen {
+namespace {
+
+// Moby Dick's first 60 KB with, every few words, one of the strings users'
+// corpora hold: specials of several families, literal "▁", no-break and
+// other odd spaces, CRLF, combining marks, CJK and emoji sequences.
+std::string HostileCorpus() {
+  const std::string moby = testing::ReadSourceFile("data/corpus/moby-dick.txt").substr(0, 60000);
+  const char* const kInserts[] = {
+      "<s>", "</s>", "<unk>", "<|im_start|>", "<|endoftext|>", "<start_of_turn>",
+      "\xE2\x96\x81", "\xE2\x96\x81\xE2\x96\x81", "a\xE2\x96\x81" "b",  // ▁, ▁▁, a▁b
+      "\xC2\xA0", "\xEF\xBB\xBF", "\xE2\x80\xA8", "\r\n", "\r", "\t",  // NBSP BOM U+2028
+      "e\xCC\x81", "\xE4\xBD\xA0\xE5\xA5\xBD\xEF\xBC\x8C\xE4\xB8\x96\xE7\x95\x8C",  // é, 你好，世界
+      "\xF0\x9F\x91\xA8\xE2\x80\x8D\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x91\xA7",  // family ZWJ
+      "\xEF\xAC\x81" "ne \xE2\x91\xA0",  // ﬁne ①
+      "1234567890", "!!!!!!!!", "    "};
+  std::string out;
+  size_t words = 0, next = 0;
+  for (char c : moby) {
+    out.push_back(c);
+    if (c == ' ' && ++words % 7 == 0) {
+      out.append(kInserts[next++ % (sizeof(kInserts) / sizeof(kInserts[0]))]);
+      out.push_back(' ');
+    }
+  }
+  return out;
+}
+
+// Short targets (1..7 tokens, where few cuts are exact), a spread of sizes,
+// and a common prefix.
+const char* const kConfigs[] = {
+    R"({"filetype": "generate_conversations", "num_conversations": 40, "text_files": ["x"],
+        "prompt_input": {"num_turns": {"distribution": "uniform", "min": 2, "max": 8},
+                         "prefix_num_tokens": {"distribution": "constant", "value": 0},
+                         "num_tokens": {"distribution": "uniform", "min": 1, "max": 7}},
+        "prompt_output": {"num_tokens": {"distribution": "uniform", "min": 1, "max": 7}}})",
+    R"({"filetype": "generate_conversations", "num_conversations": 30, "text_files": ["x"],
+        "prompt_input": {"num_turns": {"distribution": "uniform", "min": 2, "max": 6},
+                         "common_prefix_num_tokens": {"distribution": "constant", "value": 300},
+                         "prefix_num_tokens": {"distribution": "lognormal", "average": 200, "max": 800},
+                         "num_tokens": {"distribution": "uniform", "min": 1, "max": 50}},
+        "prompt_output": {"num_tokens": {"distribution": "lognormal", "average": 400, "max": 2000}}})",
+};
+
+class HostileTextTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(HostileTextTest, EveryMessageIsValidUtf8AndExact) {
+  const Tokenizer& tokenizer = testing::SharedTestTokenizer(GetParam());
+  const auto corpus = testing::Tokenize(HostileCorpus(), tokenizer, "hostile.txt");
+  int64_t messages = 0, wrong = 0;
+  for (const char* config : kConfigs) {
+    const GenerationSpec spec = testing::SpecFromJsonOrDie(config);
+    const testing::Run run =
+        testing::Generate(spec, {.seed = 11, .include_token_ids = true}, corpus, tokenizer);
+    ASSERT_EQ(run.summary.conversations, spec.num_conversations);
+    for (const Turn& turn : run.turns) {
+      ++messages;
+      const auto count = static_cast<int64_t>(tokenizer.Count(turn.content));
+      const bool valid = !unicode::FindInvalidUtf8(turn.content).has_value();
+      if ((!valid || count != turn.num_tokens ||
+           static_cast<int64_t>(turn.token_ids.size()) != turn.num_tokens) &&
+          ++wrong <= 5) {
+        ADD_FAILURE() << turn.conversation_id << " message " << turn.turn_index << ": "
+                      << (valid ? "valid" : "INVALID") << " UTF-8, " << count << " tokens, "
+                      << turn.token_ids.size() << " ids, target " << turn.num_tokens;
+      }
+    }
+  }
+  EXPECT_GT(messages, 200);
+  EXPECT_EQ(wrong, 0) << "of " << messages << " messages";
+}
+
+// One tokenizer of each family: byte-level with each splitter kind and
+// normalizer, tiktoken, and every SentencePiece-style variant (Prepend,
+// Replace alone, vocabularies that merge after some characters).
+INSTANTIATE_TEST_SUITE_P(Tokenizers, HostileTextTest,
+                         ::testing::Values("qwen3", "llama3", "o200k", "o200k_tiktoken",
+                                           "mistral", "gemma", "gemma3", "deepseek_v3",
+                                           "command_r_plus", "claude", "internlm2",
+                                           "chatglm3"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace convgen

@@ -185,10 +185,15 @@ void BpeTokenizer::SplitSentencePieceWords(absl::string_view text, size_t begin,
     if (pos > start) {
       bool cut = split_at_spaces_;
       if (!cut && !after_space) {
-        size_t prev = pos - 1;
-        while (prev > start && (static_cast<unsigned char>(text[prev]) & 0xC0) == 0x80) --prev;
-        size_t length;
-        cut = model_->CanSplitBeforeSpaceAfter(unicode::DecodeUtf8(text, prev, &length));
+        const auto last = static_cast<unsigned char>(text[pos - 1]);
+        if (last < 0x80) {  // the common case, without decoding
+          cut = model_->CanSplitBeforeSpaceAfter(last);
+        } else {
+          size_t prev = pos - 1;
+          while (prev > start && (static_cast<unsigned char>(text[prev]) & 0xC0) == 0x80) --prev;
+          size_t length;
+          cut = model_->CanSplitBeforeSpaceAfter(unicode::DecodeUtf8(text, prev, &length));
+        }
       }
       if (cut) {
         pieces->push_back({static_cast<uint32_t>(start), static_cast<uint32_t>(pos)});

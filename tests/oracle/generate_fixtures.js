@@ -29,7 +29,7 @@ async function main() {
       corpus_count: corpusIds.length,
       cases,
     };
-    const out = path.join(root, "tests/fixtures/tokenizer", `${name}.json`);
+    const out = path.join(root, "tests/fixtures/tokenizer", `${name.replace("/", "_")}.json`);
     fs.writeFileSync(out, JSON.stringify(fixture, null, 0) + "\n");
     console.log(`${name}: ${cases.length} strings, corpus ${corpusIds.length} tokens -> ${out}`);
   }

@@ -28,5 +28,16 @@ const tokenizerFiles = {
   yi: path.join(dataDir, "yi/tokenizer.json"),
   claude: path.join(dataDir, "claude/tokenizer.json"),
 };
+// Features no fetched file uses in that combination (Metaspace, Digits,
+// NFKC/NFKD/NFD/Lowercase): variants derived from real files by
+// make_variants.js (run by scripts/fetch-npm-files oracle).
+for (const name of [
+  "llama2_metaspace_first_split", "llama2_metaspace_first_nosplit",
+  "llama2_metaspace_always_split", "llama2_metaspace_always_nosplit",
+  "llama2_metaspace_never_split", "llama2_metaspace_never_nosplit",
+  "qwen3_digits_individual", "qwen3_digits_grouped", "qwen3_nfkc", "qwen3_nfkd",
+  "qwen3_nfd", "qwen3_lowercase", "qwen3_nfd_lowercase"]) {
+  tokenizerFiles[`variants/${name}`] = path.join(dataDir, "variants", name, "tokenizer.json");
+}
 
 module.exports = { Tokenizer, root, tokenizerFiles };

@@ -18,7 +18,7 @@ struct OracleCase {
   std::string fixture;    // fixture file stem
 };
 
-void PrintTo(const OracleCase& c, std::ostream* os) { *os << c.tokenizer; }
+void PrintTo(const OracleCase& c, std::ostream* os) { *os << c.fixture; }
 
 nlohmann::json LoadFixture(const std::string& stem) {
   return nlohmann::json::parse(
@@ -55,6 +55,12 @@ TEST_P(TokenizerOracleTest, DecodeInvertsEncode) {
     // A SentencePiece-style tokenizer reads a literal "▁" as a space, and
     // decodes it as one.
     if (tokenizer.sentencepiece_style() && text.find("\xE2\x96\x81") != std::string::npos) continue;
+    // Metaspace (always/first) adds no "▁" before a text that starts with a
+    // space, but its decoder still strips the first one, as HF's does.
+    if (GetParam().fixture.find("metaspace_first") != std::string::npos ||
+        GetParam().fixture.find("metaspace_always") != std::string::npos) {
+      if (!text.empty() && text[0] == ' ') continue;
+    }
     std::vector<TokenId> ids;
     tokenizer.Encode(text, &ids);
     EXPECT_EQ(tokenizer.Decode(ids), tokenizer.Normalize(text))
@@ -115,8 +121,27 @@ INSTANTIATE_TEST_SUITE_P(
                       OracleCase{"baichuan2", "baichuan2"}, OracleCase{"chatglm3", "chatglm3"},
                       OracleCase{"command_r_plus", "command_r_plus"},
                       OracleCase{"internlm2", "internlm2"}, OracleCase{"yi", "yi"},
-                      OracleCase{"claude", "claude"}),
-    [](const auto& info) { return info.param.tokenizer; });
+                      OracleCase{"claude", "claude"},
+                      // Metaspace, Digits and normalizer variants of real files
+                      // (tests/oracle/make_variants.js).
+                      OracleCase{"variants/llama2_metaspace_first_split", "variants_llama2_metaspace_first_split"},
+                      OracleCase{"variants/llama2_metaspace_first_nosplit", "variants_llama2_metaspace_first_nosplit"},
+                      OracleCase{"variants/llama2_metaspace_always_split", "variants_llama2_metaspace_always_split"},
+                      OracleCase{"variants/llama2_metaspace_always_nosplit", "variants_llama2_metaspace_always_nosplit"},
+                      OracleCase{"variants/llama2_metaspace_never_split", "variants_llama2_metaspace_never_split"},
+                      OracleCase{"variants/llama2_metaspace_never_nosplit", "variants_llama2_metaspace_never_nosplit"},
+                      OracleCase{"variants/qwen3_digits_individual", "variants_qwen3_digits_individual"},
+                      OracleCase{"variants/qwen3_digits_grouped", "variants_qwen3_digits_grouped"},
+                      OracleCase{"variants/qwen3_nfkc", "variants_qwen3_nfkc"},
+                      OracleCase{"variants/qwen3_nfkd", "variants_qwen3_nfkd"},
+                      OracleCase{"variants/qwen3_nfd", "variants_qwen3_nfd"},
+                      OracleCase{"variants/qwen3_lowercase", "variants_qwen3_lowercase"},
+                      OracleCase{"variants/qwen3_nfd_lowercase", "variants_qwen3_nfd_lowercase"}),
+    [](const auto& info) {
+      std::string name = info.param.tokenizer;
+      for (char& c : name) c = c == '/' ? '_' : c;
+      return name;
+    });
 
 }  // namespace
 }  // namespace convgen

@@ -93,5 +93,51 @@ INSTANTIATE_TEST_SUITE_P(Tokenizers, HostileTextTest,
                                            "chatglm3"),
                          [](const auto& info) { return info.param; });
 
+// A tokenizer that counts one token more than it is when it encodes a long
+// text whole, but not when the builder encodes windows with offsets: the
+// builder's arithmetic and the message's own ids then disagree, as a bug
+// would make them. The fake stands in for that bug.
+class OffByOneWhenWhole : public Tokenizer {
+ public:
+  explicit OffByOneWhenWhole(const Tokenizer& real) : real_(real) {}
+  std::string Normalize(absl::string_view text) const override { return real_.Normalize(text); }
+  void Encode(absl::string_view text, std::vector<TokenId>* ids) const override {
+    real_.Encode(text, ids);
+    if (text.size() > 2000) ids->push_back(0);
+  }
+  void EncodeWithOffsets(absl::string_view text, bool continuation,
+                         Encoding* encoding) const override {
+    real_.EncodeWithOffsets(text, continuation, encoding);
+  }
+  absl::string_view TokenBytes(TokenId id) const override { return real_.TokenBytes(id); }
+  size_t vocab_size() const override { return real_.vocab_size(); }
+  std::string Describe() const override { return "off by one"; }
+
+ private:
+  const Tokenizer& real_;
+};
+
+TEST(MessageGuardTest, AMessageWhoseIdsDisagreeEndsTheStreamNamingIt) {
+  const OffByOneWhenWhole tokenizer(testing::SharedTestTokenizer("qwen3"));
+  const auto corpus = testing::Tokenize(
+      testing::ReadSourceFile("data/corpus/moby-dick.txt").substr(0, 100000), tokenizer);
+  const GenerationSpec spec = testing::SpecFromJsonOrDie(
+      R"({"filetype": "generate_conversations", "num_conversations": 5, "text_files": ["x"],
+          "prompt_input": {"num_turns": {"distribution": "constant", "value": 2},
+                           "prefix_num_tokens": {"distribution": "constant", "value": 0},
+                           "num_tokens": {"distribution": "constant", "value": 1000}},
+          "prompt_output": {"num_tokens": {"distribution": "constant", "value": 50}}})");
+  StreamOptions options;
+  options.include_token_ids = true;
+  auto stream = ConversationStream::Create(spec, options, corpus, testing::Borrow(tokenizer));
+  ASSERT_TRUE(stream.ok()) << stream.status();
+  const auto turn = (*stream)->Next();
+  ASSERT_FALSE(turn.ok());
+  EXPECT_EQ(turn.status().code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(std::string(turn.status().message()),
+            "CONV_ID_0 message 0: the text encodes to 1001 tokens, not the 1000 built; this is "
+            "a bug in convgen: please report it with the request");
+}
+
 }  // namespace
 }  // namespace convgen

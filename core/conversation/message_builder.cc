@@ -53,7 +53,7 @@ constexpr int kSearchCounts = 256;
 // one token of a script the vocabulary holds mostly as pieces), more start
 // points spread over the whole corpus, while the bytes encoded stay below a
 // bound (a fraction of a second of encoding).
-constexpr int kSpreadAttempts = 64;
+constexpr int kSpreadAttempts = 256;
 constexpr size_t kSearchBytes = size_t{16} << 20;
 
 }  // namespace
@@ -413,10 +413,14 @@ absl::StatusOr<BuiltMessage> MessageBuilder::BuildBySearch(absl::string_view fix
   // ...then start points spread over the corpus (a function of `start`,
   // which the caller drew from the message's keyed stream, so the result
   // stays deterministic), within a number of bytes encoded.
+  // Every other one starts at any character, not only at a cut point: in
+  // text with few cut points (no spaces, or byte-fallback characters worth
+  // several tokens each) the exact bodies may all start elsewhere.
   const auto within_bytes = [&] { return bytes_encoded < kSearchBytes; };
-  for (int attempt = 0; attempt < kSpreadAttempts && within_bytes(); ++attempt) {
-    const uint64_t k = Mix(start * kSpreadAttempts + attempt) % n;
-    const size_t ci = FirstCutAtOrAfter(k);
+  int spread = 0;
+  for (; spread < kSpreadAttempts && within_bytes(); ++spread) {
+    const uint64_t k = Mix(Mix(start) + spread) % n;
+    const size_t ci = spread % 2 == 0 ? FirstCutAtOrAfter(k) : cuts_.size();
     ASSIGN_OR_RETURN(const bool found,
                      search_from(ClampToCharBoundary(ci < cuts_.size() ? cuts_[ci] : k),
                                  within_bytes, &out));
@@ -425,8 +429,8 @@ absl::StatusOr<BuiltMessage> MessageBuilder::BuildBySearch(absl::string_view fix
   return absl::FailedPreconditionError(absl::StrCat(
       "could not cut corpus ", corpus_->name(), " to exactly ", target,
       " tokens after a fixed part of ", fixed_count, " tokens (", searches,
-      " whole-message encodes from ", kSearchAttempts + kSpreadAttempts,
-      " start points tried); the tokenizer encodes this text in pieces that never add up to "
+      " whole-message encodes from ", kSearchAttempts + spread,
+      " start points tried); the tokenizer encodes this text in pieces that rarely add up to "
       "that count; use a corpus with more varied text"));
 }
 

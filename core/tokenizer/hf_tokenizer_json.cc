@@ -520,7 +520,13 @@ absl::StatusOr<std::vector<AddedToken>> ReadAddedTokens(const Json& node,
       return Unsupported(absl::StrCat("added token \"", content,
                                       "\" matched after normalization"));
     }
-    tokens.push_back({content, t["id"].get<TokenId>()});
+    // HF reads ids as u32; a larger one must not wrap around to a small id.
+    const uint64_t id = t["id"].get<uint64_t>();
+    if (id > UINT32_MAX) {
+      return Malformed(absl::StrCat("added token \"", content, "\" has id ", id,
+                                    ", beyond the 32-bit ids tokenizers use"));
+    }
+    tokens.push_back({content, static_cast<TokenId>(id)});
   }
   return tokens;
 }
@@ -572,6 +578,7 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> LoadHfTokenizerJson(
 
   // Vocabulary.
   absl::flat_hash_set<std::string> unreachable;
+  absl::flat_hash_set<TokenId> unreachable_ids;
   if (parsed.vocab.empty()) return Malformed("model.vocab must be a non-empty object");
   const std::vector<int> byte_table = ByteLevelDecodeTable();
   // Ids are dense in real vocabularies; a bound keeps a corrupt file from
@@ -585,6 +592,10 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> LoadHfTokenizerJson(
                                     " entries"));
     }
     if (id >= tokens.size()) tokens.resize(id + 1);
+    if (!tokens[id].empty() || (p.byte_level && unreachable_ids.contains(id))) {
+      return Malformed(absl::StrCat("vocab entry \"", text, "\" has id ", id,
+                                    ", which another entry has too"));
+    }
     if (p.byte_level) {
       if (!AppendByteLevelBytes(text, byte_table, &tokens[id]).ok()) {
         // A token with a character outside the byte alphabet (DeepSeek-V3's
@@ -594,6 +605,7 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> LoadHfTokenizerJson(
         // merge that uses it can fire. It stays without text here.
         tokens[id].clear();
         unreachable.insert(text);
+        unreachable_ids.insert(id);
       }
     } else {
       tokens[id] = std::move(text);

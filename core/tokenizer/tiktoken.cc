@@ -68,6 +68,10 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> LoadTiktoken(absl::string_view ranks,
           absl::StrCat("tiktoken line ", line_number, ": rank ", rank, " is far out of order"));
     }
     if (rank >= tokens.size()) tokens.resize(rank + 1);
+    if (!tokens[rank].empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "tiktoken line ", line_number, ": rank ", rank, " is given to an earlier token too"));
+    }
     tokens[rank] = std::move(bytes);
   }
   if (tokens.empty()) return absl::InvalidArgumentError("tiktoken file has no tokens");

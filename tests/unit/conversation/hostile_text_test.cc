@@ -93,6 +93,30 @@ INSTANTIATE_TEST_SUITE_P(Tokenizers, HostileTextTest,
                                            "chatglm3"),
                          [](const auto& info) { return info.param; });
 
+// Found by a hostile tester: Old Italic letters (each four byte-fallback
+// tokens in Gemma) mixed with a few ASCII letters, digits and dots. About
+// 4% of its windows hold exactly 6 tokens, yet the search gave up ("use a
+// corpus with more varied text") when it only started at cut points.
+TEST(ScarceCutsTest, ShortTargetsOverByteFallbackTextAreFound) {
+  const Tokenizer& tokenizer = testing::SharedTestTokenizer("gemma");
+  const auto corpus = testing::Tokenize(
+      testing::ReadSourceFile("tests/fixtures/corpus/old-italic-mixed.txt"), tokenizer);
+  const GenerationSpec spec = testing::SpecFromJsonOrDie(
+      R"({"filetype": "generate_conversations", "num_conversations": 6, "text_files": ["x"],
+          "prompt_input": {"num_turns": {"distribution": "constant", "value": 4},
+                           "prefix_num_tokens": {"distribution": "constant", "value": 0},
+                           "num_tokens": {"distribution": "constant", "value": 30}},
+          "prompt_output": {"num_tokens": {"distribution": "constant", "value": 6}}})");
+  const testing::Run run =
+      testing::Generate(spec, {.seed = 1, .include_token_ids = true}, corpus, tokenizer);
+  ASSERT_EQ(run.turns.size(), 24u);
+  for (const Turn& turn : run.turns) {
+    EXPECT_EQ(static_cast<int64_t>(tokenizer.Count(turn.content)), turn.num_tokens);
+    EXPECT_EQ(static_cast<int64_t>(turn.token_ids.size()), turn.num_tokens);
+    if (turn.role == Role::kAssistant) EXPECT_EQ(turn.num_tokens, 6);
+  }
+}
+
 // A tokenizer that counts one token more than it is when it encodes a long
 // text whole, but not when the builder encodes windows with offsets: the
 // builder's arithmetic and the message's own ids then disagree, as a bug

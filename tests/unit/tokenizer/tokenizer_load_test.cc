@@ -222,6 +222,13 @@ INSTANTIATE_TEST_SUITE_P(
         // Found by the fuzzer: nlohmann's value() threw on a type mismatch.
         RefusalCase{"ignore_merges_number", [](auto& t) { t["model"]["ignore_merges"] = 3; },
                     "\"ignore_merges\" must be true or false, not 3"},
+        // Found by a hostile tester: 2^33 wrapped to id 0 (HF refuses it).
+        RefusalCase{"added_token_id_beyond_32_bits",
+                    [](auto& t) { t["added_tokens"][0]["id"] = uint64_t{1} << 33; },
+                    "added token \"<|end|>\" has id 8589934592, beyond the 32-bit ids"},
+        RefusalCase{"two_vocab_entries_with_one_id",
+                    [](auto& t) { t["model"]["vocab"]["zz"] = 256; },
+                    "has id 256, which another entry has too"},
         RefusalCase{"added_token_without_id",
                     [](auto& t) { t["added_tokens"][0].erase("id"); },
                     "needs id and content"}),
@@ -256,6 +263,10 @@ TEST(TokenizerLoadTest, TiktokenErrors) {
   // Ranks without all 256 bytes cannot encode arbitrary text.
   EXPECT_THAT(std::string(LoadTiktoken("IQ== 0\n", "cl100k_base").status().message()),
               HasSubstr("has no token for byte 0x00"));
+  // Found by a hostile tester: a rank given twice was reported as a
+  // missing byte token.
+  EXPECT_THAT(std::string(LoadTiktoken("IQ== 0\nIg== 0\n", "cl100k_base").status().message()),
+              HasSubstr("tiktoken line 2: rank 0 is given to an earlier token too"));
   EXPECT_THAT(std::string(LoadTiktokenFile("/tmp/ranks.txt").status().message()),
               HasSubstr("No such file"));
 }

@@ -53,7 +53,7 @@ constexpr int kSearchCounts = 256;
 // one token of a script the vocabulary holds mostly as pieces), more start
 // points spread over the whole corpus, while the bytes encoded stay below a
 // bound (a fraction of a second of encoding).
-constexpr int kSpreadAttempts = 256;
+constexpr int kSpreadAttempts = 4096;
 constexpr size_t kSearchBytes = size_t{16} << 20;
 
 }  // namespace

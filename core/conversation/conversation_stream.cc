@@ -5,7 +5,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
-#include "core/tokenizer/unicode.h"
 
 namespace convgen {
 
@@ -107,18 +106,15 @@ absl::Status ConversationStream::CheckLimits(const ConversationPlan& plan) const
 }
 
 absl::Status ConversationStream::CheckMessage(const Turn& turn) const {
-  // The builder makes valid, exact text by construction; this is the last
-  // guard before a message leaves the core, so that a bug ends the stream
-  // with an error naming the message instead of sending it (a protobuf
-  // string must be UTF-8) or a wrong count.
+  // The builder makes valid (it checks that), exact text by construction;
+  // this is the last guard before a message leaves the core, so that a bug
+  // ends the stream with an error naming the message instead of sending a
+  // wrong count.
   const auto bug = [&](const std::string& what) {
     return absl::InternalError(absl::StrCat(
         turn.conversation_id, " message ", turn.turn_index, ": ", what,
         "; this is a bug in convgen: please report it with the request"));
   };
-  if (const auto bad = unicode::FindInvalidUtf8(turn.content)) {
-    return bug(absl::StrCat("the text built is not valid UTF-8 at byte ", *bad));
-  }
   if (options_.include_token_ids &&
       static_cast<int64_t>(turn.token_ids.size()) != turn.num_tokens) {
     return bug(absl::StrCat("the text encodes to ", turn.token_ids.size(),
@@ -213,7 +209,12 @@ absl::Status ConversationStream::BuildConversation(uint64_t index) {
       }
     }
     const uint64_t start = builder_->PlaceBody(unit(kFieldBodyOffset, m), target - fixed_count);
-    ASSIGN_OR_RETURN(BuiltMessage message, builder_->Build(fixed, target, start));
+    absl::StatusOr<BuiltMessage> built = builder_->Build(fixed, target, start);
+    if (!built.ok()) {
+      return absl::Status(built.status().code(), absl::StrCat(t.conversation_id, " message ", m,
+                                                              ": ", built.status().message()));
+    }
+    BuiltMessage message = *std::move(built);
     summary_.corpus_wraps += message.wrapped;
     t.content = std::move(message.text);
     t.num_tokens = message.num_tokens;

@@ -100,8 +100,8 @@ class ConversationStream {
                      std::unique_ptr<MessageBuilder> builder);
 
   absl::Status CheckLimits(const ConversationPlan& plan) const;
-  // Checks a built message (valid UTF-8; as many token ids as num_tokens):
-  // Internal, naming the message, if not.
+  // Checks a built message (as many token ids as num_tokens; the builder
+  // checks UTF-8): Internal, naming the message, if not.
   absl::Status CheckMessage(const Turn& turn) const;
   absl::Status BuildConversation(uint64_t index);
 

@@ -67,11 +67,11 @@ class MessageBuilder {
   }
 
   // Returns the parts followed by corpus text starting near corpus token
-  // `start`, encoding to exactly `target` tokens. Precondition:
+  // `start`, encoding to exactly `target` tokens, valid UTF-8. Precondition:
   // target >= CountParts(parts). Fails (FailedPrecondition, naming the
   // corpus) if no exact cut was found within the search's budget: not seen
   // with natural text, possible with a degenerate corpus such as one long
-  // run of punctuation.
+  // run of punctuation; Internal if the text is not valid UTF-8 (a bug).
   absl::StatusOr<BuiltMessage> Build(const std::vector<MessagePart>& parts, int64_t target,
                                      uint64_t start) const;
 
@@ -130,6 +130,10 @@ class MessageBuilder {
   // The count of a window that runs to the end of the message.
   int64_t CountWindow(absl::string_view window, bool at_cut) const;
 
+  // Internal unless text is valid UTF-8, given that text[body_begin, end)
+  // is one slice of the (checked) corpus: the part before it is scanned,
+  // the slice's ends are checked.
+  absl::Status CheckUtf8(const std::string& text, size_t body_begin) const;
   // The end byte of a tail of `rest` tokens from cut p, encoded alone, at a
   // character boundary; 0 if no such end gives exactly `rest` tokens.
   uint32_t TailEnd(uint64_t p, int64_t rest) const;

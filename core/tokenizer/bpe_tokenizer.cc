@@ -59,7 +59,10 @@ BpeTokenizer::BpeTokenizer(Parts parts)
       split_at_spaces_(parts.split_at_spaces),
       added_(std::move(parts.added_tokens)),
       kind_(std::move(parts.kind)),
-      sentencepiece_(model_->options().alphabet == BpeModel::Alphabet::kSentencePiece) {
+      sentencepiece_(model_->options().alphabet == BpeModel::Alphabet::kSentencePiece),
+      lowercase_(std::any_of(normalizers_.begin(), normalizers_.end(), [](const auto& step) {
+        return step.kind == NormalizerStep::Kind::kLowercase;
+      })) {
   size_t size = model_->vocab_size();
   for (const AddedToken& t : added_.tokens()) size = std::max<size_t>(size, t.id + 1);
   token_bytes_.resize(size);
@@ -86,7 +89,7 @@ std::string BpeTokenizer::NormalizeSegment(absl::string_view segment) const {
 }
 
 std::string BpeTokenizer::Normalize(absl::string_view text) const {
-  if (normalizers_.empty()) return std::string(text);
+  if (normalizers_.empty() || (!lowercase_ && IsAscii(text))) return std::string(text);
   // HF normalizes each segment between added tokens on its own.
   std::string out;
   out.reserve(text.size());
@@ -102,7 +105,8 @@ std::string BpeTokenizer::Normalize(absl::string_view text) const {
 }
 
 void BpeTokenizer::Encode(absl::string_view text, std::vector<TokenId>* ids) const {
-  if (normalizers_.empty()) {
+  // ASCII is stable under every normalization form (not under Lowercase).
+  if (normalizers_.empty() || (!lowercase_ && IsAscii(text))) {
     EncodeNormalized(text, /*continuation=*/false, ids, nullptr);
     return;
   }
@@ -123,6 +127,13 @@ void BpeTokenizer::Encode(absl::string_view text, std::vector<TokenId>* ids) con
     ids->push_back(match.id);
     pos = match.end;
   }
+}
+
+size_t BpeTokenizer::CountContinuation(absl::string_view text) const {
+  thread_local std::vector<TokenId> ids;
+  ids.clear();
+  EncodeNormalized(text, /*continuation=*/true, &ids, nullptr);
+  return ids.size();
 }
 
 void BpeTokenizer::EncodeWithOffsets(absl::string_view text, bool continuation,

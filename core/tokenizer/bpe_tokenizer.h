@@ -63,6 +63,7 @@ class BpeTokenizer : public Tokenizer {
   void Encode(absl::string_view text, std::vector<TokenId>* ids) const override;
   void EncodeWithOffsets(absl::string_view text, bool continuation,
                          Encoding* encoding) const override;
+  size_t CountContinuation(absl::string_view text) const override;
   absl::string_view TokenBytes(TokenId id) const override;
   size_t vocab_size() const override { return token_bytes_.size(); }
   std::string Describe() const override;
@@ -97,6 +98,7 @@ class BpeTokenizer : public Tokenizer {
   AddedTokenMatcher added_;
   std::string kind_;
   bool sentencepiece_;
+  bool lowercase_;  // a Lowercase step, which changes ASCII too
   std::vector<std::string> token_bytes_;
 };
 

@@ -59,7 +59,7 @@ class Tokenizer {
   size_t Count(absl::string_view text) const;
   // Returns the number of tokens of normalized text read as a continuation
   // (see EncodeWithOffsets).
-  size_t CountContinuation(absl::string_view text) const;
+  virtual size_t CountContinuation(absl::string_view text) const;
 
   // Returns the bytes a token stands for in decoded text ("" for unknown
   // ids). Decode(ids) is their concatenation, but for the leading space a

@@ -1,6 +1,7 @@
 #include "core/tokenizer/unicode.h"
 
 #include <cstdlib>
+#include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "utf8proc.h"
@@ -37,15 +38,46 @@ char32_t DecodeUtf8(absl::string_view text, size_t pos, size_t* length) {
 }
 
 std::optional<size_t> FindInvalidUtf8(absl::string_view text) {
+  // RFC 3629's well-formed sequences, decoded inline: every message is
+  // checked before it leaves the core, so this is on the hot path.
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  const auto continuation = [&](size_t i) { return i < n && (s[i] & 0xC0) == 0x80; };
   size_t pos = 0;
-  while (pos < text.size()) {
-    if (static_cast<unsigned char>(text[pos]) < 0x80) {
-      ++pos;
-      continue;
+  while (pos < n) {
+    // Runs of ASCII 32 bytes at a time, then 8: text is mostly ASCII.
+    while (pos + 32 <= n) {
+      uint64_t words[4];
+      std::memcpy(words, s + pos, sizeof(words));
+      if (((words[0] | words[1] | words[2] | words[3]) & 0x8080808080808080ULL) != 0) break;
+      pos += 32;
     }
-    size_t length;
-    if (DecodeUtf8(text, pos, &length) == kInvalid) return pos;
-    pos += length;
+    while (pos + 8 <= n) {
+      uint64_t word;
+      std::memcpy(&word, s + pos, sizeof(word));
+      if ((word & 0x8080808080808080ULL) != 0) break;
+      pos += 8;
+    }
+    if (pos == n) break;
+    const unsigned char b0 = s[pos];
+    if (b0 < 0x80) {
+      ++pos;
+    } else if (b0 >= 0xC2 && b0 <= 0xDF) {
+      if (!continuation(pos + 1)) return pos;
+      pos += 2;
+    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+      if (!continuation(pos + 1) || !continuation(pos + 2)) return pos;
+      const unsigned char b1 = s[pos + 1];
+      if ((b0 == 0xE0 && b1 < 0xA0) || (b0 == 0xED && b1 >= 0xA0)) return pos;  // overlong, surrogate
+      pos += 3;
+    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+      if (!continuation(pos + 1) || !continuation(pos + 2) || !continuation(pos + 3)) return pos;
+      const unsigned char b1 = s[pos + 1];
+      if ((b0 == 0xF0 && b1 < 0x90) || (b0 == 0xF4 && b1 >= 0x90)) return pos;  // overlong, > U+10FFFF
+      pos += 4;
+    } else {
+      return pos;
+    }
   }
   return std::nullopt;
 }

@@ -16,6 +16,37 @@ TEST(UnicodeTest, FindsTheFirstInvalidByte) {
   EXPECT_EQ(FindInvalidUtf8("\xE2\x82"), 0u);
 }
 
+// The validator decodes inline for speed; it must agree with DecodeUtf8,
+// byte for byte, on random text near the edges of every sequence length.
+TEST(UnicodeTest, FindInvalidUtf8AgreesWithDecodeUtf8) {
+  const auto reference = [](absl::string_view text) -> std::optional<size_t> {
+    size_t pos = 0;
+    while (pos < text.size()) {
+      size_t length;
+      if (DecodeUtf8(text, pos, &length) == kInvalid) return pos;
+      pos += length;
+    }
+    return std::nullopt;
+  };
+  // Bytes that matter: ASCII, continuations, every lead byte class and the
+  // second-byte limits of E0, ED, F0, F4.
+  const unsigned char kBytes[] = {'a', 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0,
+                                  0xC1, 0xC2, 0xDF, 0xE0, 0xE1, 0xEC, 0xED, 0xEE, 0xEF,
+                                  0xF0, 0xF1, 0xF3, 0xF4, 0xF5, 0xFF};
+  uint64_t state = 88172645463325252ULL;  // xorshift64
+  const auto next = [&] {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  };
+  for (int trial = 0; trial < 200000; ++trial) {
+    std::string text(next() % 14, 'x');
+    for (char& c : text) c = static_cast<char>(kBytes[next() % sizeof(kBytes)]);
+    ASSERT_EQ(FindInvalidUtf8(text), reference(text)) << ::testing::PrintToString(text);
+  }
+}
+
 TEST(UnicodeTest, ClassesFollowOniguruma) {
   EXPECT_EQ(ClassOf('a'), kClassLetter);
   EXPECT_EQ(ClassOf(U'ß'), kClassLetter);

@@ -77,15 +77,19 @@ BpeTokenizer::BpeTokenizer(Parts parts)
 }
 
 std::string BpeTokenizer::NormalizeSegment(absl::string_view segment) const {
-  std::string text(segment);
+  std::string text;
+  absl::string_view current = segment;  // the input of the next step
   for (const NormalizerStep& step : normalizers_) {
     if (step.kind == NormalizerStep::Kind::kLowercase) {
-      text = unicode::Lowercase(text);
-    } else if (!IsAscii(text)) {  // ASCII is stable under every form
-      text = unicode::Normalize(text, step.form);
+      text = unicode::Lowercase(current);
+    } else if (!IsAscii(current)) {  // ASCII is stable under every form
+      text = unicode::Normalize(current, step.form);
+    } else {
+      continue;
     }
+    current = text;
   }
-  return text;
+  return current.data() == text.data() ? text : std::string(current);
 }
 
 std::string BpeTokenizer::Normalize(absl::string_view text) const {

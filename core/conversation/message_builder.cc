@@ -16,15 +16,13 @@ bool IsAsciiSpace(char c) {
 
 // A space or a literal "▁" at / just before text[offset]: the characters a
 // SentencePiece-style tokenizer reads as "▁".
-constexpr absl::string_view kMetaSpace = "\xE2\x96\x81";
 bool SpaceLikeAt(const std::string& text, size_t offset) {
-  return offset < text.size() &&
-         (text[offset] == ' ' || absl::string_view(text).substr(offset, kMetaSpace.size()) == kMetaSpace);
+  return offset < text.size() && SpaceLikeLength(text, offset, text.size()) > 0;
 }
 bool SpaceLikeBefore(const std::string& text, size_t offset) {
   return (offset >= 1 && text[offset - 1] == ' ') ||
-         (offset >= kMetaSpace.size() &&
-          absl::string_view(text).substr(offset - kMetaSpace.size(), kMetaSpace.size()) == kMetaSpace);
+         (offset >= kSentencePieceSpace.size() &&
+          SpaceLikeLength(text, offset - kSentencePieceSpace.size(), text.size()) == 3);
 }
 
 bool IsUtf8Continuation(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }

@@ -29,8 +29,6 @@
 
 namespace convgen {
 
-// U+2581, which stands for a space in SentencePiece vocabularies.
-inline constexpr absl::string_view kSentencePieceSpace = "\xE2\x96\x81";
 
 // One token of an encoded word and how many bytes of the source text it
 // covers (0 for the virtual leading "▁").

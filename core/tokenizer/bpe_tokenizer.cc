@@ -37,18 +37,6 @@ std::string SentencePieceBytes(absl::string_view text) {
   return out;
 }
 
-// The bytes of the space-like character at text[pos] (before `end`): 1 for
-// a space, 3 for a literal "▁", which SentencePiece-style pipelines read the
-// same; 0 for any other character.
-size_t SpaceLikeLength(absl::string_view text, size_t pos, size_t end) {
-  if (text[pos] == ' ') return 1;
-  if (static_cast<unsigned char>(text[pos]) == 0xE2 && end - pos >= 3 &&
-      text.compare(pos, 3, kSentencePieceSpace) == 0) {
-    return 3;
-  }
-  return 0;
-}
-
 }  // namespace
 
 BpeTokenizer::BpeTokenizer(Parts parts)

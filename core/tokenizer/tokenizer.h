@@ -34,6 +34,21 @@ struct Encoding {
   std::vector<uint32_t> piece_starts;
 };
 
+// U+2581, which stands for a space in SentencePiece vocabularies.
+inline constexpr absl::string_view kSentencePieceSpace = "\xE2\x96\x81";
+
+// The bytes of the character at text[pos] (before `end`) if it is one that
+// SentencePiece-style tokenizers read as "▁": 1 for a space, 3 for a
+// literal "▁"; 0 for any other character.
+inline size_t SpaceLikeLength(absl::string_view text, size_t pos, size_t end) {
+  if (text[pos] == ' ') return 1;
+  if (static_cast<unsigned char>(text[pos]) == 0xE2 && end - pos >= 3 &&
+      text.substr(pos, 3) == kSentencePieceSpace) {
+    return 3;
+  }
+  return 0;
+}
+
 class Tokenizer {
  public:
   virtual ~Tokenizer() = default;

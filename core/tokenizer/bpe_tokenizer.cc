@@ -80,19 +80,32 @@ std::string BpeTokenizer::NormalizeSegment(absl::string_view segment) const {
   return current.data() == text.data() ? text : std::string(current);
 }
 
+template <class OnSegment, class OnAddedToken>
+void BpeTokenizer::ForEachSegment(absl::string_view text, OnSegment on_segment,
+                                  OnAddedToken on_added_token) const {
+  size_t pos = 0;
+  while (pos < text.size()) {
+    const AddedTokenMatcher::Match match = added_.Find(text, pos);
+    if (match.begin > pos) on_segment(pos, match.begin);
+    if (match.begin == text.size()) break;
+    on_added_token(match);
+    pos = match.end;
+  }
+}
+
 std::string BpeTokenizer::Normalize(absl::string_view text) const {
   if (normalizers_.empty() || (!lowercase_ && IsAscii(text))) return std::string(text);
   // HF normalizes each segment between added tokens on its own.
   std::string out;
   out.reserve(text.size());
-  size_t pos = 0;
-  while (pos < text.size()) {
-    const AddedTokenMatcher::Match match = added_.Find(text, pos);
-    if (match.begin > pos) out.append(NormalizeSegment(text.substr(pos, match.begin - pos)));
-    if (match.begin == text.size()) break;
-    out.append(text.data() + match.begin, match.end - match.begin);
-    pos = match.end;
-  }
+  ForEachSegment(
+      text,
+      [&](size_t begin, size_t end) {
+        out.append(NormalizeSegment(text.substr(begin, end - begin)));
+      },
+      [&](const AddedTokenMatcher::Match& match) {
+        out.append(text.data() + match.begin, match.end - match.begin);
+      });
   return out;
 }
 
@@ -105,20 +118,15 @@ void BpeTokenizer::Encode(absl::string_view text, std::vector<TokenId>* ids) con
   // As HF: added tokens are found in the raw text, then each segment is
   // normalized and encoded (so a normalized segment that happens to read
   // like an added token is still encoded as text).
-  size_t pos = 0;
-  while (pos < text.size()) {
-    const AddedTokenMatcher::Match match = added_.Find(text, pos);
-    if (match.begin > pos) {
-      const std::string segment = NormalizeSegment(text.substr(pos, match.begin - pos));
-      if (!segment.empty()) {
-        const bool prefix = sentencepiece_ && SegmentGetsPrefix(segment, 0, pos == 0, false);
+  ForEachSegment(
+      text,
+      [&](size_t begin, size_t end) {
+        const std::string segment = NormalizeSegment(text.substr(begin, end - begin));
+        if (segment.empty()) return;
+        const bool prefix = sentencepiece_ && SegmentGetsPrefix(segment, 0, begin == 0, false);
         EncodeSegment(segment, 0, segment.size(), prefix, ids, nullptr);
-      }
-    }
-    if (match.begin == text.size()) break;
-    ids->push_back(match.id);
-    pos = match.end;
-  }
+      },
+      [&](const AddedTokenMatcher::Match& match) { ids->push_back(match.id); });
 }
 
 size_t BpeTokenizer::CountContinuation(absl::string_view text) const {
@@ -151,23 +159,21 @@ bool BpeTokenizer::SegmentGetsPrefix(absl::string_view text, size_t begin, bool 
 
 void BpeTokenizer::EncodeNormalized(absl::string_view text, bool continuation,
                                     std::vector<TokenId>* ids, Encoding* encoding) const {
-  size_t pos = 0;
-  while (pos < text.size()) {
-    const AddedTokenMatcher::Match match = added_.Find(text, pos);
-    if (match.begin > pos) {
-      // Only the first segment of a continuation continues a segment.
-      const bool prefix =
-          sentencepiece_ && SegmentGetsPrefix(text, pos, pos == 0, continuation && pos == 0);
-      EncodeSegment(text, pos, match.begin, prefix, ids, encoding);
-    }
-    if (match.begin == text.size()) break;
-    if (encoding != nullptr) {
-      encoding->piece_starts.push_back(static_cast<uint32_t>(ids->size()));
-      encoding->offsets.push_back(static_cast<uint32_t>(match.begin));
-    }
-    ids->push_back(match.id);
-    pos = match.end;
-  }
+  ForEachSegment(
+      text,
+      [&](size_t begin, size_t end) {
+        // Only the first segment of a continuation continues a segment.
+        const bool prefix = sentencepiece_ && SegmentGetsPrefix(text, begin, begin == 0,
+                                                                continuation && begin == 0);
+        EncodeSegment(text, begin, end, prefix, ids, encoding);
+      },
+      [&](const AddedTokenMatcher::Match& match) {
+        if (encoding != nullptr) {
+          encoding->piece_starts.push_back(static_cast<uint32_t>(ids->size()));
+          encoding->offsets.push_back(static_cast<uint32_t>(match.begin));
+        }
+        ids->push_back(match.id);
+      });
 }
 
 void BpeTokenizer::SplitSentencePieceWords(absl::string_view text, size_t begin, size_t end,

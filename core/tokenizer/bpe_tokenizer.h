@@ -73,6 +73,12 @@ class BpeTokenizer : public Tokenizer {
   bool sentencepiece_style() const override { return sentencepiece_; }
 
  private:
+  // Calls on_segment(begin, end) for each stretch of text between added
+  // tokens and on_added_token(match) for each added token, in order, as
+  // HF's AddedVocabulary splits text.
+  template <class OnSegment, class OnAddedToken>
+  void ForEachSegment(absl::string_view text, OnSegment on_segment,
+                      OnAddedToken on_added_token) const;
   // Applies the normalizer steps to one segment.
   std::string NormalizeSegment(absl::string_view segment) const;
   // Encodes normalized text; offsets and piece starts only if `encoding`.

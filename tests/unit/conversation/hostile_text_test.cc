@@ -55,6 +55,21 @@ const char* const kConfigs[] = {
         "prompt_output": {"num_tokens": {"distribution": "lognormal", "average": 400, "max": 2000}}})",
 };
 
+// A config whose every size is constant and that has no prefixes.
+struct ConstantSizes {
+  int conversations, messages, user, assistant;
+};
+GenerationSpec ConstantSpec(const ConstantSizes& sizes) {
+  return testing::SpecFromJsonOrDie(absl::StrCat(
+      R"({"filetype": "generate_conversations", "text_files": ["x"], "num_conversations": )",
+      sizes.conversations,
+      R"(, "prompt_input": {"num_turns": {"distribution": "constant", "value": )", sizes.messages,
+      R"(}, "prefix_num_tokens": {"distribution": "constant", "value": 0},
+          "num_tokens": {"distribution": "constant", "value": )", sizes.user,
+      R"(}}, "prompt_output": {"num_tokens": {"distribution": "constant", "value": )",
+      sizes.assistant, "}}}"));
+}
+
 class HostileTextTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(HostileTextTest, EveryMessageIsValidUtf8AndExact) {
@@ -101,12 +116,7 @@ TEST(ScarceCutsTest, ShortTargetsOverByteFallbackTextAreFound) {
   const Tokenizer& tokenizer = testing::SharedTestTokenizer("gemma");
   const auto corpus = testing::Tokenize(
       testing::ReadSourceFile("tests/fixtures/corpus/old-italic-mixed.txt"), tokenizer);
-  const GenerationSpec spec = testing::SpecFromJsonOrDie(
-      R"({"filetype": "generate_conversations", "num_conversations": 6, "text_files": ["x"],
-          "prompt_input": {"num_turns": {"distribution": "constant", "value": 4},
-                           "prefix_num_tokens": {"distribution": "constant", "value": 0},
-                           "num_tokens": {"distribution": "constant", "value": 30}},
-          "prompt_output": {"num_tokens": {"distribution": "constant", "value": 6}}})");
+  const GenerationSpec spec = ConstantSpec({.conversations = 6, .messages = 4, .user = 30, .assistant = 6});
   const testing::Run run =
       testing::Generate(spec, {.seed = 1, .include_token_ids = true}, corpus, tokenizer);
   ASSERT_EQ(run.turns.size(), 24u);
@@ -145,12 +155,7 @@ TEST(MessageGuardTest, AMessageWhoseIdsDisagreeEndsTheStreamNamingIt) {
   const OffByOneWhenWhole tokenizer(testing::SharedTestTokenizer("qwen3"));
   const auto corpus = testing::Tokenize(
       testing::ReadSourceFile("data/corpus/moby-dick.txt").substr(0, 100000), tokenizer);
-  const GenerationSpec spec = testing::SpecFromJsonOrDie(
-      R"({"filetype": "generate_conversations", "num_conversations": 5, "text_files": ["x"],
-          "prompt_input": {"num_turns": {"distribution": "constant", "value": 2},
-                           "prefix_num_tokens": {"distribution": "constant", "value": 0},
-                           "num_tokens": {"distribution": "constant", "value": 1000}},
-          "prompt_output": {"num_tokens": {"distribution": "constant", "value": 50}}})");
+  const GenerationSpec spec = ConstantSpec({.conversations = 5, .messages = 2, .user = 1000, .assistant = 50});
   StreamOptions options;
   options.include_token_ids = true;
   auto stream = ConversationStream::Create(spec, options, corpus, testing::Borrow(tokenizer));

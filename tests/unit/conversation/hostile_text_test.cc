@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/tokenizer/unicode.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/conversations.h"
 
@@ -125,6 +126,33 @@ TEST(ScarceCutsTest, ShortTargetsOverByteFallbackTextAreFound) {
     EXPECT_EQ(static_cast<int64_t>(turn.token_ids.size()), turn.num_tokens);
     if (turn.role == Role::kAssistant) EXPECT_EQ(turn.num_tokens, 6);
   }
+}
+
+// Where no exact cut exists at all the stream ends with FailedPrecondition
+// naming the message and the corpus, after a bounded search, never a hang
+// or an inexact message. With Llama 2's Prepend normalizer a text of Old
+// Italic letters (not in the vocabulary: four byte-fallback tokens each)
+// encodes to a multiple of 4 tokens after its first, so the first user
+// message (a 19-token header and instruction, then corpus text) cannot
+// hold 40 (and an assistant message could not hold 3).
+TEST(ScarceCutsTest, ACountNoTextCanHaveIsRefusedNamingTheMessage) {
+  const Tokenizer& tokenizer = testing::SharedTestTokenizer("mistral");
+  std::string text;
+  for (int i = 0; i < 500; ++i) text += "\xF0\x90\x8C\x80";  // U+10300
+  const auto corpus = testing::Tokenize(text, tokenizer, "old-italic.txt");
+  const GenerationSpec spec =
+      ConstantSpec({.conversations = 1, .messages = 2, .user = 40, .assistant = 3});
+  auto stream = ConversationStream::Create(spec, {}, corpus, testing::Borrow(tokenizer));
+  ASSERT_TRUE(stream.ok()) << stream.status();
+  absl::Status status;
+  for (int i = 0; i < 3 && status.ok(); ++i) {
+    auto turn = (*stream)->Next();
+    status = turn.status();
+  }
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(status.message()),
+              ::testing::StartsWith("CONV_ID_0 message 0: could not cut corpus old-italic.txt "
+                                    "to exactly 40 tokens after a fixed part of 19 tokens"));
 }
 
 // A tokenizer that counts one token more than it is when it encodes a long

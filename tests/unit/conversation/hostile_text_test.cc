@@ -124,7 +124,9 @@ TEST(ScarceCutsTest, ShortTargetsOverByteFallbackTextAreFound) {
   for (const Turn& turn : run.turns) {
     EXPECT_EQ(static_cast<int64_t>(tokenizer.Count(turn.content)), turn.num_tokens);
     EXPECT_EQ(static_cast<int64_t>(turn.token_ids.size()), turn.num_tokens);
-    if (turn.role == Role::kAssistant) EXPECT_EQ(turn.num_tokens, 6);
+    if (turn.role == Role::kAssistant) {
+      EXPECT_EQ(turn.num_tokens, 6);
+    }
   }
 }
 

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <variant>
 
 #include "benchmark/benchmark.h"
 #include "core/config/generation_spec.h"
@@ -61,11 +62,12 @@ void BM_GenerateReference(benchmark::State& state) {
   const auto corpus = Corpus();
   int64_t tokens = 0, bytes = 0, turns = 0;
   for (auto _ : state) {
-    auto stream = *ConversationStream::Create(
-        spec, {.seed = 1, .include_token_ids = state.range(1) == 1}, corpus, Qwen3());
-    while (true) {
-      const Turn* turn = *stream->Next();
-      if (turn == nullptr) break;
+    const StreamOptions options{.seed = 1, .include_token_ids = state.range(1) == 1};
+    auto stream = *ConversationStream::Create(spec, options, ConversationPlanner(spec, 1), corpus,
+                                              Qwen3());
+    while (const StreamEvent* event = *stream->Next()) {
+      const auto* turn = std::get_if<Message>(event);
+      if (turn == nullptr) continue;
       tokens += turn->num_tokens;
       bytes += static_cast<int64_t>(turn->content.size());
       ++turns;
@@ -132,11 +134,12 @@ void BM_MillionConversationsFlatMemory(benchmark::State& state) {
   double rss_after_first = 0, rss_max = 0;
   int64_t conversations = 0;
   for (auto _ : state) {
-    auto stream = *ConversationStream::Create(spec, {.seed = 2}, corpus, Qwen3());
+    auto stream =
+        *ConversationStream::Create(spec, {.seed = 2}, ConversationPlanner(spec, 2), corpus, Qwen3());
     uint64_t last = UINT64_MAX;
-    while (true) {
-      const Turn* turn = *stream->Next();
-      if (turn == nullptr) break;
+    while (const StreamEvent* event = *stream->Next()) {
+      const auto* turn = std::get_if<Message>(event);
+      if (turn == nullptr) continue;
       if (turn->conversation_index != last) {
         last = turn->conversation_index;
         ++conversations;

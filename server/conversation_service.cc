@@ -1,12 +1,13 @@
 #include "server/conversation_service.h"
 
+#include <algorithm>
 #include <chrono>
 #include <mutex>
+#include <thread>
 #include <utility>
+#include <variant>
 
 #include "absl/strings/str_cat.h"
-#include "core/config/config_json.h"
-#include "core/status_macros.h"
 #include "server/grpc_status.h"
 #include "server/proto_convert.h"
 
@@ -26,27 +27,34 @@ std::string CodeName(grpc::StatusCode code) {
 
 }  // namespace
 
-// One Generate stream. Events are produced one at a time, each when the
-// previous write completed: conversation start, its turns, its end, ...,
-// then the summary.
+// One Generate stream: refused at once, or prepared on the executor; then
+// one event at a time, each when the previous write completed (see the
+// threading model in the header).
 class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
  public:
-  GenerateReactor(ConversationServiceImpl* service, grpc::CallbackServerContext* context)
-      : service_(service), context_(context), start_(Clock::now()) {
+  GenerateReactor(ConversationServiceImpl* service, grpc::CallbackServerContext* context,
+                  const v1::GenerateRequest* request)
+      : service_(service), context_(context), request_(request), start_(Clock::now()) {
     service_->metrics_->RpcStarted("Generate");
+    ++service_->active_streams_;
+    service_->metrics_->active_streams().Increment();
   }
 
-  // Starts the stream, or finishes it at once with `status`.
-  void Start(absl::StatusOr<std::unique_ptr<ConversationStream>> stream, bool counted) {
-    counted_ = counted;
-    if (counted_) service_->metrics_->active_streams().Increment();
-    if (!stream.ok()) {
-      FinishOnce(ToGrpcStatus(stream.status()));
-      return;
+  // Refuses the call, or hands its preparation to the executor.
+  void Begin() {
+    if (service_->draining_) {
+      FinishOnce(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                              "this server is shutting down; retry on another replica (with "
+                              "start_index to resume)"));
+    } else if (service_->active_streams_ > service_->limits_.max_concurrent_streams) {
+      FinishOnce(grpc::Status(
+          grpc::StatusCode::RESOURCE_EXHAUSTED,
+          absl::StrCat("this server already serves ", service_->limits_.max_concurrent_streams,
+                       " streams (--max-concurrent-streams); retry later or use another "
+                       "replica")));
+    } else {
+      service_->executor_.Submit([this] { Prepare(); });
     }
-    stream_ = *std::move(stream);
-    resume_index_ = stream_->next_conversation_index();
-    NextWrite();
   }
 
   void OnWriteDone(bool ok) override {
@@ -59,92 +67,74 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
       service_->metrics_->FirstMessage(SecondsSince(start_));
     }
     service_->metrics_->MessageSent();
-    if (summary_sent_) {
-      FinishOnce(grpc::Status::OK);
-      return;
+    if (stream_->NextIsReady()) {
+      Step();
+    } else {
+      service_->executor_.Submit([this] { Step(); });
     }
-    NextWrite();
   }
 
   void OnCancel() override { cancelled_ = true; }
 
   void OnDone() override {
-    if (counted_) {
-      service_->active_streams_--;
-      service_->metrics_->active_streams().Decrement();
-    }
+    service_->active_streams_--;
+    service_->metrics_->active_streams().Decrement();
     service_->metrics_->RpcHandled("Generate", CodeName(final_code_), SecondsSince(start_));
     delete this;
   }
 
  private:
-  void NextWrite() {
-    if (cancelled_ || context_->IsCancelled()) {
-      FinishOnce(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"));
+  // On the executor: the request into a stream, then its first event.
+  void Prepare() {
+    if (Cancelled()) return;
+    absl::StatusOr<std::unique_ptr<GenerationJob>> job = PrepareGeneration(
+        *service_->workspace_, RequestFromProto(*request_), service_->limits_);
+    if (!job.ok()) {
+      FinishOnce(ToGrpcStatus(job.status()));
       return;
     }
+    absl::StatusOr<std::unique_ptr<ConversationStream>> stream = (*job)->OpenStream(&cancelled_);
+    if (!stream.ok()) {
+      FinishOnce(ToGrpcStatus(stream.status()));
+      return;
+    }
+    stream_ = *std::move(stream);
+    Step();
+  }
+
+  // Writes the next event, or finishes the call.
+  void Step() {
+    if (Cancelled()) return;
     if (service_->stopping_) {
       FinishOnce(grpc::Status(
           grpc::StatusCode::UNAVAILABLE,
           absl::StrCat("the server stopped at the end of its drain; resume on another replica "
-                       "with start_index ", resume_index_)));
+                       "with start_index ", stream_->resume_index())));
       return;
+    }
+    absl::StatusOr<const StreamEvent*> event = stream_->Next();
+    if (!event.ok()) {
+      FinishOnce(ToGrpcStatus(event.status()));
+      return;
+    }
+    if (*event == nullptr) {  // the summary was written
+      FinishOnce(grpc::Status::OK);
+      return;
+    }
+    if (std::holds_alternative<ConversationStart>(**event)) service_->conversations_generated_++;
+    if (const auto* end = std::get_if<ConversationEnd>(*event)) {
+      service_->metrics_->ConversationGenerated(static_cast<double>(end->num_tokens));
     }
     response_.Clear();
-    if (end_pending_) {
-      end_pending_ = false;
-      resume_index_ = stream_->next_conversation_index();
-      service_->metrics_->ConversationGenerated(static_cast<double>(conversation_tokens_));
-      conversation_tokens_ = 0;
-      auto* end = response_.mutable_conversation_end();
-      end->set_conversation_index(turn_.conversation_index);
-      end->set_conversation_id(turn_.conversation_id);
-      StartWrite(&response_);
-      return;
-    }
-    if (turn_pending_) {
-      turn_pending_ = false;
-      TurnToProto(turn_, response_.mutable_turn());
-      end_pending_ = turn_.turn_index + 1 == turn_.num_turns;
-      StartWrite(&response_);
-      return;
-    }
-    absl::StatusOr<const Turn*> next = stream_->Next();
-    if (!next.ok()) {
-      FinishOnce(ToGrpcStatus(next.status()));
-      return;
-    }
-    if (*next == nullptr) {
-      SummaryToProto(stream_->summary(), response_.mutable_summary());
-      response_.mutable_summary()->set_next_conversation_index(stream_->next_conversation_index());
-      summary_sent_ = true;
-      StartWrite(&response_);
-      return;
-    }
-    turn_ = **next;
-    conversation_tokens_ += turn_.num_tokens;
-    if (static_cast<int64_t>(turn_.content.size()) > service_->limits_.max_message_bytes) {
-      FinishOnce(grpc::Status(
-          grpc::StatusCode::RESOURCE_EXHAUSTED,
-          absl::StrCat(turn_.conversation_id, " turn ", turn_.turn_index, " has ",
-                       turn_.content.size(), " bytes, over the server's --max-message-bytes (",
-                       service_->limits_.max_message_bytes, "); lower the token targets")));
-      return;
-    }
-    if (turn_.turn_index == 0) {
-      // A new conversation: announce it, then send the turn.
-      auto* start = response_.mutable_conversation_start();
-      start->set_conversation_index(turn_.conversation_index);
-      start->set_conversation_id(turn_.conversation_id);
-      start->set_num_turns(turn_.num_turns);
-      turn_pending_ = true;
-      service_->conversations_generated_++;
-      StartWrite(&response_);
-      return;
-    }
-    TurnToProto(turn_, response_.mutable_turn());
-    end_pending_ = turn_.turn_index + 1 == turn_.num_turns;
+    EventToProto(**event, &response_);
     StartWrite(&response_);
+  }
+
+  // Finishes the call if it was cancelled (also by its deadline).
+  bool Cancelled() {
+    if (!cancelled_ && !context_->IsCancelled()) return false;
+    FinishOnce(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"));
+    return true;
   }
 
   void FinishOnce(const grpc::Status& status) {
@@ -157,17 +147,11 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
 
   ConversationServiceImpl* service_;
   grpc::CallbackServerContext* context_;
+  const v1::GenerateRequest* request_;  // gRPC's, valid until OnDone
   Clock::time_point start_;
   std::unique_ptr<ConversationStream> stream_;
   v1::GenerateResponse response_;
-  Turn turn_;
-  int64_t conversation_tokens_ = 0;
-  uint64_t resume_index_ = 0;  // the first conversation not fully sent
-  bool turn_pending_ = false;
-  bool end_pending_ = false;
-  bool summary_sent_ = false;
   bool first_write_ = true;
-  bool counted_ = false;
   std::atomic<bool> cancelled_{false};
   std::mutex mutex_;
   bool finished_ = false;
@@ -176,78 +160,17 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
 
 ConversationServiceImpl::ConversationServiceImpl(Workspace* workspace, ServiceLimits limits,
                                                  ServiceMetrics* metrics)
-    : workspace_(workspace), limits_(limits), metrics_(metrics) {}
-
-absl::StatusOr<ConversationServiceImpl::Prepared> ConversationServiceImpl::Prepare(
-    const v1::GenerateRequest& request, v1::ValidateResponse* problems) {
-  Prepared p;
-  ConfigErrors errors;
-  std::optional<GenerationSpec> spec = SpecFromRequest(request, errors, &p.config);
-  if (!spec) {
-    if (problems != nullptr) {
-      for (const ConfigError& e : errors.errors()) {
-        auto* problem = problems->add_problems();
-        problem->set_path(e.path);
-        problem->set_message(e.message);
-      }
-    }
-    return errors.ToStatus();
-  }
-  p.spec = *std::move(spec);
-  p.options = StreamOptionsFromRequest(request);
-  p.options.max_message_tokens = limits_.max_message_bytes;
-  p.options.max_messages_per_conversation = limits_.max_messages_per_conversation;
-  RETURN_IF_ERROR(ConversationPlanner::CheckSeed(p.spec, p.options.seed));
-  if (p.options.shard_index >= p.options.shard_count) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "shard ", p.options.shard_index, "/", p.options.shard_count,
-        ": the shard index must be below the shard count"));
-  }
-  if (p.spec.num_conversations > limits_.max_conversations_per_request) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "num_conversations ", p.spec.num_conversations, " is over this server's limit of ",
-        limits_.max_conversations_per_request,
-        " per request; split the workload into several requests with start_index, or shards"));
-  }
-  int64_t inline_bytes = 0;
-  for (const auto& c : request.inline_corpus()) inline_bytes += static_cast<int64_t>(c.text().size());
-  if (inline_bytes > limits_.max_inline_corpus_bytes) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "the inline corpus has ", inline_bytes, " bytes, over this server's limit of ",
-        limits_.max_inline_corpus_bytes, "; put the file in the server's corpus directory"));
-  }
-  p.tokenizer_name = Workspace::TokenizerName(request.tokenizer());
-  ASSIGN_OR_RETURN(p.tokenizer, workspace_->GetTokenizer(p.tokenizer_name));
-  ASSIGN_OR_RETURN(p.corpus, workspace_->GetCorpus(p.spec.text_files, InlineTextsFromRequest(request),
-                                                   p.tokenizer_name, *p.tokenizer));
-  return p;
-}
+    : workspace_(workspace),
+      limits_(limits),
+      metrics_(metrics),
+      executor_(limits.worker_threads > 0
+                    ? limits.worker_threads
+                    : std::max(2, static_cast<int>(std::thread::hardware_concurrency()))) {}
 
 grpc::ServerWriteReactor<v1::GenerateResponse>* ConversationServiceImpl::Generate(
     grpc::CallbackServerContext* context, const v1::GenerateRequest* request) {
-  auto* reactor = new GenerateReactor(this, context);
-  if (draining_) {
-    ++active_streams_;
-    reactor->Start(absl::UnavailableError("this server is shutting down; retry on another "
-                                          "replica (with start_index to resume)"),
-                   /*counted=*/true);
-    return reactor;
-  }
-  if (++active_streams_ > limits_.max_concurrent_streams) {
-    reactor->Start(absl::ResourceExhaustedError(absl::StrCat(
-                       "this server already serves ", limits_.max_concurrent_streams,
-                       " streams (--max-concurrent-streams); retry later or use another replica")),
-                   /*counted=*/true);
-    return reactor;
-  }
-  absl::StatusOr<Prepared> prepared = Prepare(*request, nullptr);
-  if (!prepared.ok()) {
-    reactor->Start(prepared.status(), true);
-    return reactor;
-  }
-  reactor->Start(ConversationStream::Create(prepared->spec, prepared->options, prepared->corpus,
-                                            prepared->tokenizer),
-                 true);
+  auto* reactor = new GenerateReactor(this, context, request);
+  reactor->Begin();
   return reactor;
 }
 
@@ -256,39 +179,22 @@ grpc::ServerUnaryReactor* ConversationServiceImpl::Validate(grpc::CallbackServer
                                                             v1::ValidateResponse* response) {
   const auto start = Clock::now();
   metrics_->RpcStarted("Validate");
-  auto* reactor = context->DefaultReactor();
-  absl::StatusOr<Prepared> prepared = Prepare(*request, response);
-  if (!prepared.ok()) {
-    if (response->problems_size() == 0) {
-      metrics_->RpcHandled("Validate", CodeName(static_cast<grpc::StatusCode>(prepared.status().code())),
-                           SecondsSince(start));
-      reactor->Finish(ToGrpcStatus(prepared.status()));
-      return reactor;
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  executor_.Submit([this, start, request, response, reactor] {
+    std::vector<ConfigError> problems;
+    absl::StatusOr<std::unique_ptr<GenerationJob>> job =
+        PrepareGeneration(*workspace_, RequestFromProto(*request), limits_, &problems);
+    grpc::Status status = grpc::Status::OK;
+    if (job.ok()) {
+      JobToProto(**job, response);
+    } else if (!problems.empty()) {
+      ProblemsToProto(problems, response);
+    } else {
+      status = ToGrpcStatus(job.status());
     }
-    // Config problems are an answer, not a failure: valid = false.
-    response->set_valid(false);
-  } else {
-    response->set_valid(true);
-    *response->mutable_normalized_config() = prepared->config;
-    if (!response->normalized_config().prompt_input().has_common_prefix_num_tokens()) {
-      response->mutable_normalized_config()
-          ->mutable_prompt_input()
-          ->mutable_common_prefix_num_tokens()
-          ->mutable_constant()
-          ->set_value(0);
-    }
-    response->set_normalized_config_json(ConfigToJson(response->normalized_config()));
-    response->set_tokenizer(prepared->tokenizer_name);
-    response->set_corpus_tokens(static_cast<int64_t>(prepared->corpus->num_tokens()));
-    const StreamOptions& o = prepared->options;
-    const uint64_t first = FirstIndexOfShard(o.start_index, o.shard_index, o.shard_count);
-    const auto total = static_cast<uint64_t>(prepared->spec.num_conversations);
-    response->set_conversations(first >= total ? 0 : static_cast<int64_t>((total - first - 1) / o.shard_count + 1));
-    response->set_common_prefix_tokens(
-        ConversationPlanner(prepared->spec, o.seed).common_prefix_tokens());
-  }
-  metrics_->RpcHandled("Validate", "OK", SecondsSince(start));
-  reactor->Finish(grpc::Status::OK);
+    metrics_->RpcHandled("Validate", CodeName(status.error_code()), SecondsSince(start));
+    reactor->Finish(status);
+  });
   return reactor;
 }
 

@@ -1,10 +1,18 @@
 // ConversationServiceImpl: convgen.v1.ConversationService on gRPC's callback
-// API, a thin adapter over core (Workspace, ConversationStream).
+// API, a thin adapter over core: a request goes to PrepareGeneration once
+// (server/proto_convert.h), events come back from the ConversationStream.
 //
-// Generate runs one reactor per stream with one write in flight: the next
-// message is generated only when the last one was written, so HTTP/2 flow
-// control paces generation and a slow reader never grows memory.
-// Cancellation and deadlines end the stream at the next write completion.
+// Threading model. gRPC's callback threads (the "reactions": Generate,
+// Validate, Describe, OnWriteDone, OnCancel) never do slow work: preparing a
+// request (which may tokenize a corpus) and building a conversation (which
+// may search long) run on the service's Executor, which then starts the
+// write or finishes the call. A reaction runs the next step itself only
+// when it is cheap (the next event of a conversation already built). A
+// Generate stream has one write or one executor task in flight at a time:
+// the next message is generated only once the last one was written, so
+// HTTP/2 flow control paces generation and a slow reader never grows
+// memory. Cancellation and deadlines are seen between events and inside
+// long searches (the stream reads the reactor's cancelled flag).
 // Thread-safe.
 #ifndef CONVGEN_SERVER_CONVERSATION_SERVICE_H_
 #define CONVGEN_SERVER_CONVERSATION_SERVICE_H_
@@ -14,22 +22,19 @@
 #include <memory>
 #include <string>
 
-#include "absl/status/statusor.h"
 #include "convgen/v1/service.grpc.pb.h"
-#include "core/conversation/conversation_stream.h"
+#include "core/request/executor.h"
+#include "core/request/generation_request.h"
 #include "core/request/workspace.h"
 #include "server/service_metrics.h"
 
 namespace convgen {
 
-struct ServiceLimits {
-  int64_t max_conversations_per_request = 1000000;
+struct ServiceLimits : RequestLimits {
   int64_t max_concurrent_streams = 256;
-  int64_t max_inline_corpus_bytes = 64 << 20;
-  // Largest message text a stream may produce, in bytes; a token is at
-  // least a byte, so token targets above it are refused before building.
-  int64_t max_message_bytes = 16 << 20;
-  int64_t max_messages_per_conversation = 65536;
+  // Threads that prepare requests and build conversations; 0 for one per
+  // core (at least 2, so that one slow request leaves a thread to others).
+  int worker_threads = 0;
 };
 
 class ConversationServiceImpl final : public v1::ConversationService::CallbackService {
@@ -60,20 +65,6 @@ class ConversationServiceImpl final : public v1::ConversationService::CallbackSe
  private:
   friend class GenerateReactor;
 
-  struct Prepared {
-    GenerationSpec spec;
-    v1::GenerationConfig config;
-    StreamOptions options;
-    std::string tokenizer_name;
-    std::shared_ptr<const Tokenizer> tokenizer;
-    std::shared_ptr<const TokenizedCorpus> corpus;
-  };
-
-  // Resolves a request: config, limits, tokenizer, corpus. Config problems
-  // go to `problems` (if given) as well as into the status.
-  absl::StatusOr<Prepared> Prepare(const v1::GenerateRequest& request,
-                                   v1::ValidateResponse* problems);
-
   Workspace* workspace_;
   ServiceLimits limits_;
   ServiceMetrics* metrics_;
@@ -81,6 +72,8 @@ class ConversationServiceImpl final : public v1::ConversationService::CallbackSe
   std::atomic<int64_t> conversations_generated_{0};
   std::atomic<bool> draining_{false};
   std::atomic<bool> stopping_{false};
+  // Last: destroyed first, so its threads finish before the rest goes.
+  Executor executor_;
 };
 
 }  // namespace convgen

@@ -1,6 +1,6 @@
 #include "server/proto_convert.h"
 
-#include "core/config/config_json.h"
+#include "core/overloaded.h"
 
 namespace convgen {
 namespace {
@@ -18,55 +18,22 @@ void StatisticToProto(const SummaryStatistic& s, v1::Statistic* out) {
   out->set_max(s.max());
 }
 
-}  // namespace
-
-std::optional<GenerationSpec> SpecFromRequest(const v1::GenerateRequest& request,
-                                              ConfigErrors& errors, v1::GenerationConfig* config) {
-  if (request.has_config()) {
-    *config = request.config();
-  } else if (request.config_json().empty()) {
-    errors.Add("", "the request has no config: set config (typed) or config_json (vLLM's JSON)");
-    return std::nullopt;
-  } else {
-    *config = ConfigFromJson(request.config_json(), errors);
-    errors.BeginStage();
-  }
-  // The request's rng wins over the config's; the rules see the result.
-  if (request.rng() != v1::RNG_UNSPECIFIED) config->set_rng(request.rng());
-  return SpecFromConfig(*config, errors);
+void MessageToProto(const Message& message, v1::TurnMessage* out) {
+  out->set_conversation_index(message.conversation_index);
+  out->set_conversation_id(message.conversation_id);
+  out->set_turn_index(message.message_index);
+  out->set_num_turns(message.num_messages);
+  out->set_role(message.role == Role::kUser ? v1::ROLE_USER : v1::ROLE_ASSISTANT);
+  out->set_content(message.content);
+  out->set_num_tokens(message.num_tokens);
+  out->set_max_tokens(message.max_tokens);
+  if (message.think_time_ms >= 0) out->set_think_time_ms(message.think_time_ms);
+  if (message.prefix_group >= 0) out->set_prefix_group(message.prefix_group);
+  out->mutable_token_ids()->Assign(message.token_ids.begin(), message.token_ids.end());
 }
 
-StreamOptions StreamOptionsFromRequest(const v1::GenerateRequest& request) {
-  StreamOptions options;
-  options.seed = request.seed();
-  options.shard_count = request.shard().count() == 0 ? 1 : request.shard().count();
-  options.shard_index = request.shard().index();
-  options.start_index = request.start_index();
-  options.include_token_ids = request.include_token_ids();
-  return options;
-}
-
-std::vector<InlineText> InlineTextsFromRequest(const v1::GenerateRequest& request) {
-  std::vector<InlineText> texts;
-  for (const v1::InlineCorpus& c : request.inline_corpus()) texts.push_back({c.name(), c.text()});
-  return texts;
-}
-
-void TurnToProto(const Turn& turn, v1::TurnMessage* out) {
-  out->set_conversation_index(turn.conversation_index);
-  out->set_conversation_id(turn.conversation_id);
-  out->set_turn_index(turn.turn_index);
-  out->set_num_turns(turn.num_turns);
-  out->set_role(turn.role == Role::kUser ? v1::ROLE_USER : v1::ROLE_ASSISTANT);
-  out->set_content(turn.content);
-  out->set_num_tokens(turn.num_tokens);
-  out->set_max_tokens(turn.max_tokens);
-  if (turn.think_time_ms >= 0) out->set_think_time_ms(turn.think_time_ms);
-  if (turn.prefix_group >= 0) out->set_prefix_group(turn.prefix_group);
-  out->mutable_token_ids()->Assign(turn.token_ids.begin(), turn.token_ids.end());
-}
-
-void SummaryToProto(const GenerationSummary& s, v1::Summary* out) {
+void SummaryToProto(const StreamSummary& summary, v1::Summary* out) {
+  const GenerationSummary& s = summary.stats;
   out->set_conversations(s.conversations);
   out->set_messages(s.messages);
   out->set_user_tokens(s.user_tokens);
@@ -78,6 +45,67 @@ void SummaryToProto(const GenerationSummary& s, v1::Summary* out) {
   StatisticToProto(s.mean_user_tokens, out->mutable_user_tokens_per_conversation());
   StatisticToProto(s.mean_assistant_tokens, out->mutable_assistant_tokens_per_conversation());
   StatisticToProto(s.request_tokens, out->mutable_request_tokens());
+  out->set_next_conversation_index(summary.next_conversation_index);
+}
+
+}  // namespace
+
+GenerationRequest RequestFromProto(const v1::GenerateRequest& request) {
+  GenerationRequest out;
+  if (request.has_config()) out.config = request.config();
+  out.config_json = request.config_json();
+  out.rng = request.rng();
+  out.seed = request.seed();
+  out.shard_index = request.shard().index();
+  out.shard_count = request.shard().count();
+  out.start_index = request.start_index();
+  out.tokenizer = request.tokenizer();
+  for (const v1::InlineCorpus& c : request.inline_corpus()) {
+    out.inline_texts.push_back({c.name(), c.text()});
+  }
+  out.include_token_ids = request.include_token_ids();
+  return out;
+}
+
+void JobToProto(const GenerationJob& job, v1::ValidateResponse* out) {
+  out->set_valid(true);
+  *out->mutable_normalized_config() = job.normalized_config();
+  out->set_normalized_config_json(job.normalized_config_json());
+  out->set_tokenizer(job.tokenizer_name());
+  out->set_corpus_tokens(job.corpus_tokens());
+  out->set_conversations(job.conversations());
+  out->set_common_prefix_tokens(job.common_prefix_tokens());
+}
+
+void ProblemsToProto(const std::vector<ConfigError>& problems, v1::ValidateResponse* out) {
+  // Config problems are an answer, not a failure: valid = false.
+  out->set_valid(false);
+  for (const ConfigError& e : problems) {
+    auto* problem = out->add_problems();
+    problem->set_path(e.path);
+    problem->set_message(e.message);
+  }
+}
+
+void EventToProto(const StreamEvent& event, v1::GenerateResponse* out) {
+  std::visit(Overloaded{
+                 [&](const ConversationStart& start) {
+                   auto* s = out->mutable_conversation_start();
+                   s->set_conversation_index(start.conversation_index);
+                   s->set_conversation_id(start.conversation_id);
+                   s->set_num_turns(start.num_messages);
+                 },
+                 [&](const Message& message) { MessageToProto(message, out->mutable_turn()); },
+                 [&](const ConversationEnd& end) {
+                   auto* e = out->mutable_conversation_end();
+                   e->set_conversation_index(end.conversation_index);
+                   e->set_conversation_id(end.conversation_id);
+                 },
+                 [&](const StreamSummary& summary) {
+                   SummaryToProto(summary, out->mutable_summary());
+                 },
+             },
+             event);
 }
 
 }  // namespace convgen

@@ -1,4 +1,6 @@
-// Conversions between the wire messages and core types, in one file.
+// Conversions between the wire messages and core types, in one file: a
+// request into core's GenerationRequest, core's answers and events into
+// responses.
 #ifndef CONVGEN_SERVER_PROTO_CONVERT_H_
 #define CONVGEN_SERVER_PROTO_CONVERT_H_
 
@@ -6,23 +8,20 @@
 
 #include "convgen/v1/service.pb.h"
 #include "core/config/config_errors.h"
-#include "core/config/generation_spec.h"
 #include "core/conversation/conversation_stream.h"
-#include "core/request/workspace.h"
-#include "core/stats/summary_stats.h"
+#include "core/request/generation_request.h"
 
 namespace convgen {
 
-// Reads the request's config (typed or JSON), adding every problem to
-// errors; `config` receives the proto read.
-std::optional<GenerationSpec> SpecFromRequest(const v1::GenerateRequest& request,
-                                              ConfigErrors& errors, v1::GenerationConfig* config);
+// The request in core's terms. Inline texts borrow from `request`, which
+// must outlive the result.
+GenerationRequest RequestFromProto(const v1::GenerateRequest& request);
 
-StreamOptions StreamOptionsFromRequest(const v1::GenerateRequest& request);
-std::vector<InlineText> InlineTextsFromRequest(const v1::GenerateRequest& request);
+// Validate's answer for a prepared job, or for config problems.
+void JobToProto(const GenerationJob& job, v1::ValidateResponse* out);
+void ProblemsToProto(const std::vector<ConfigError>& problems, v1::ValidateResponse* out);
 
-void TurnToProto(const Turn& turn, v1::TurnMessage* out);
-void SummaryToProto(const GenerationSummary& summary, v1::Summary* out);
+void EventToProto(const StreamEvent& event, v1::GenerateResponse* out);
 
 }  // namespace convgen
 

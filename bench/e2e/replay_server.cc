@@ -80,23 +80,12 @@ int main(int argc, char** argv) {
   auto workspace = *Workspace::Create(workspace_options);
   auto tokenizer = *workspace->GetTokenizer("");
   auto corpus = *workspace->GetCorpus(spec->text_files, {}, "", *tokenizer);
-  auto stream = *ConversationStream::Create(*spec, {.seed = seed}, corpus, tokenizer);
+  auto stream = *ConversationStream::Create(*spec, {.seed = seed},
+                                            ConversationPlanner(*spec, seed), corpus, tokenizer);
   std::vector<v1::GenerateResponse> responses;
-  while (const Turn* turn = *stream->Next()) {
-    if (turn->turn_index == 0) {
-      auto* start = responses.emplace_back().mutable_conversation_start();
-      start->set_conversation_index(turn->conversation_index);
-      start->set_conversation_id(turn->conversation_id);
-      start->set_num_turns(turn->num_turns);
-    }
-    TurnToProto(*turn, responses.emplace_back().mutable_turn());
-    if (turn->turn_index + 1 == turn->num_turns) {
-      auto* end = responses.emplace_back().mutable_conversation_end();
-      end->set_conversation_index(turn->conversation_index);
-      end->set_conversation_id(turn->conversation_id);
-    }
+  while (const StreamEvent* event = *stream->Next()) {
+    EventToProto(*event, &responses.emplace_back());
   }
-  SummaryToProto(stream->summary(), responses.emplace_back().mutable_summary());
   ReplayService service(std::move(responses));
   grpc::ServerBuilder builder;
   int port = 0;

@@ -7,6 +7,7 @@
 #include "core/status_macros.h"
 #include "core/distributions/numpy_legacy.h"
 #include "core/random/numpy_random_state.h"
+#include "core/random/random_stream.h"
 
 namespace convgen {
 namespace {
@@ -68,6 +69,7 @@ absl::StatusOr<ConversationPlan> ConversationPlanner::Plan(uint64_t index) {
     ASSIGN_OR_RETURN(plan, PlanNumpyLegacy(index));
   }
   AddConvgenFields(plan);
+  AddOffsets(plan);
   return plan;
 }
 
@@ -75,6 +77,23 @@ int64_t ConversationPlanner::Draw(const IntDistribution& d, uint64_t index, uint
                                   uint64_t k) const {
   RandomStream stream({.seed = seed_, .index = index, .field = field, .draw = k});
   return d.Sample(stream);
+}
+
+double ConversationPlanner::Unit(uint64_t index, uint64_t field, uint64_t k) const {
+  RandomStream stream({.seed = seed_, .index = index, .field = field, .draw = k});
+  return stream.NextDouble();
+}
+
+void ConversationPlanner::AddOffsets(ConversationPlan& plan) const {
+  plan.body_offsets.reserve(plan.num_messages);
+  for (int64_t m = 0; m < plan.num_messages; ++m) {
+    plan.body_offsets.push_back(Unit(plan.index, kFieldBodyOffset, m));
+  }
+  plan.prefix_offset = Unit(plan.index, kFieldPrefixOffset, 0);
+  if (plan.prefix_group >= 0) {
+    plan.group_prefix_offset =
+        Unit(static_cast<uint64_t>(plan.prefix_group), kFieldGroupPrefixOffset, 0);
+  }
 }
 
 void ConversationPlanner::AddConvgenFields(ConversationPlan& plan) const {

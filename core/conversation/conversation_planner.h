@@ -1,4 +1,5 @@
-// ConversationPlanner: the sampled sizes of conversation i.
+// ConversationPlanner: every sampled value of conversation i: its sizes and
+// where its text starts in the corpus.
 // With rng philox (the default) they are a pure function of (spec, seed, i):
 // every value comes from its own keyed RandomStream, so no conversation
 // depends on another; the common prefix size is drawn once per request from a
@@ -51,6 +52,11 @@ struct ConversationPlan {
   std::vector<int64_t> think_time_ms;     // per user turn
   int64_t prefix_group = -1;              // the conversation's group
   int64_t group_prefix_tokens = 0;        // that group's prefix size
+  // Where each piece of corpus text starts, as a unit in [0, 1) that
+  // MessageBuilder::PlaceBody turns into a corpus token:
+  std::vector<double> body_offsets;       // per message, its body
+  double prefix_offset = 0;               // the unique prefix
+  double group_prefix_offset = 0;         // the group's prefix (keyed by group)
 };
 
 class ConversationPlanner {
@@ -86,10 +92,13 @@ class ConversationPlanner {
 
   ConversationPlan PlanPhilox(uint64_t index) const;
   absl::StatusOr<ConversationPlan> PlanNumpyLegacy(uint64_t index);
-  // Draws convgen's own fields (think time, group, first-turn sizes) from
-  // keyed streams, in either mode: vLLM has nothing to reproduce there.
+  // Draws convgen's own fields (think time, group, first-turn sizes, corpus
+  // offsets) from keyed streams, in either mode: vLLM has nothing to
+  // reproduce there.
   void AddConvgenFields(ConversationPlan& plan) const;
+  void AddOffsets(ConversationPlan& plan) const;
   int64_t Draw(const IntDistribution& d, uint64_t index, uint64_t field, uint64_t k) const;
+  double Unit(uint64_t index, uint64_t field, uint64_t k) const;
 
   GenerationSpec spec_;
   uint64_t seed_;

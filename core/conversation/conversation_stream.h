@@ -1,10 +1,11 @@
-// ConversationStream: a request's conversations, pulled one turn at a time.
+// ConversationStream: a request's conversations as a stream of events:
+// for each conversation a start, its messages, an end; then one summary.
 //
 // Conversation i (global index, id CONV_ID_<i>) is built from its plan and
-// the corpus when its first turn is pulled; memory is bounded by one
+// the corpus when its start is pulled; memory is bounded by one
 // conversation, not by the request. Options select a shard (the indices with
 // i % shard_count == shard_index) and a start index; every selection yields
-// byte-identical turns to the same conversations of the full run.
+// byte-identical messages to the same conversations of the full run.
 //
 // Message text has vLLM's structure: every user message starts with the
 // header "{i} is a nice number... ", then the instruction
@@ -15,13 +16,22 @@
 // its group's prefix right after the common prefix. Every message encodes to
 // exactly its target.
 //
-// Not thread-safe: one stream per request.
+// Words: a message is one user or assistant text; an exchange is a user
+// message and its answer; a conversation has num_messages = 2 x exchanges
+// messages. (The wire calls a message a "turn": TurnMessage, turn_index,
+// num_turns.)
+//
+// Not thread-safe: one stream per request, used by one thread at a time.
+// A cancellation flag, if given, must outlive the stream; it is read from
+// inside long builds, which then end with Cancelled.
 #ifndef CONVGEN_CORE_CONVERSATION_CONVERSATION_STREAM_H_
 #define CONVGEN_CORE_CONVERSATION_CONVERSATION_STREAM_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -39,17 +49,19 @@ inline constexpr absl::string_view kInstruction =
 
 enum class Role { kUser, kAssistant };
 
-struct Turn {
+// One message of a conversation.
+struct Message {
   uint64_t conversation_index = 0;
   std::string conversation_id;  // CONV_ID_<index>
-  int64_t turn_index = 0;       // 0-based message index in the conversation
-  int64_t num_turns = 0;        // messages in the conversation
+  int64_t message_index = 0;    // 0-based, in the conversation
+  int64_t num_messages = 0;     // messages in the conversation
   Role role = Role::kUser;
   std::string content;
   int64_t num_tokens = 0;
-  // Assistant turns: the target a driver sends as max_tokens and min_tokens.
+  // Assistant messages: the target a driver sends as max_tokens and
+  // min_tokens.
   int64_t max_tokens = 0;
-  // User turns, with prompt_input.think_time_ms: how long a driver waits
+  // User messages, with prompt_input.think_time_ms: how long a driver waits
   // before sending this message; -1 when not configured.
   int64_t think_time_ms = -1;
   // With prompt_input.prefix_groups: the conversation's group; -1 otherwise.
@@ -57,6 +69,27 @@ struct Turn {
   // With StreamOptions::include_token_ids: the ids content encodes to.
   std::vector<TokenId> token_ids;
 };
+
+struct ConversationStart {
+  uint64_t conversation_index = 0;
+  std::string conversation_id;
+  int64_t num_messages = 0;
+};
+
+struct ConversationEnd {
+  uint64_t conversation_index = 0;
+  std::string conversation_id;
+  int64_t num_tokens = 0;  // of all its messages
+};
+
+// The last event of a stream.
+struct StreamSummary {
+  GenerationSummary stats;
+  // Where the next request would go on (num_conversations or more here).
+  uint64_t next_conversation_index = 0;
+};
+
+using StreamEvent = std::variant<ConversationStart, Message, ConversationEnd, StreamSummary>;
 
 struct StreamOptions {
   uint64_t seed = 0;
@@ -68,42 +101,54 @@ struct StreamOptions {
   // (zipf tails, 10^12-token constants), and memory is one conversation.
   int64_t max_message_tokens = 0;
   int64_t max_messages_per_conversation = 0;
-  // rng numpy_legacy: the most sizes a request may draw (vLLM draws one per
-  // message of every conversation, and a shard replays the draws before it).
-  int64_t max_numpy_legacy_draws = int64_t{1} << 30;
-  // Fill Turn::token_ids (one more encoding of every message).
+  // Checked on each built message's text (ResourceExhausted); 0 means none.
+  int64_t max_message_bytes = 0;
+  // Fill Message::token_ids (one more encoding of every message).
   bool include_token_ids = false;
 };
 
 class ConversationStream {
  public:
-  // Fails if the options are out of range or the corpus is empty.
+  // `planner` was made for spec and options.seed; the request's checks
+  // (shard, seed, limits: see PrepareGeneration) have passed. Fails if the
+  // corpus is empty.
   static absl::StatusOr<std::unique_ptr<ConversationStream>> Create(
-      const GenerationSpec& spec, const StreamOptions& options,
-      std::shared_ptr<const TokenizedCorpus> corpus,
-      std::shared_ptr<const Tokenizer> tokenizer);
+      const GenerationSpec& spec, const StreamOptions& options, ConversationPlanner planner,
+      std::shared_ptr<const TokenizedCorpus> corpus, std::shared_ptr<const Tokenizer> tokenizer,
+      const std::atomic<bool>* cancelled = nullptr);
 
-  // Returns the next turn, or nullptr after the last one. The turn stays
-  // valid until the next call.
-  absl::StatusOr<const Turn*> Next();
+  // Returns the next event, or nullptr after the summary. The event stays
+  // valid until the next call. An error ends the stream.
+  absl::StatusOr<const StreamEvent*> Next();
 
-  // The index the next conversation would have: where to resume after an
-  // interruption (num_conversations at the end).
-  uint64_t next_conversation_index() const { return next_index_; }
+  // Whether the next Next() returns without building a conversation (the
+  // current one's events, the summary, the end): cheap enough for a thread
+  // that must not block.
+  bool NextIsReady() const;
 
-  // Statistics of the conversations built so far.
-  const GenerationSummary& summary() const { return summary_; }
+  // The first conversation of the stream whose end has not been returned:
+  // where to resume after an interruption.
+  uint64_t resume_index() const { return resume_index_; }
 
  private:
   ConversationStream(const GenerationSpec& spec, const StreamOptions& options,
-                     ConversationPlanner planner,
-                     std::unique_ptr<MessageBuilder> builder);
+                     ConversationPlanner planner, std::unique_ptr<MessageBuilder> builder);
 
   absl::Status CheckLimits(const ConversationPlan& plan) const;
-  // Checks a built message (as many token ids as num_tokens; the builder
-  // checks UTF-8): Internal, naming the message, if not.
-  absl::Status CheckMessage(const Turn& turn) const;
+  // Checks a built message (its size; as many token ids as num_tokens: the
+  // builder checks UTF-8); Internal, naming the message, for a bug.
+  absl::Status CheckMessage(const Message& message) const;
+  // The fixed parts of the first user message (prefixes, header,
+  // instruction), their token count, and the message's target, raised if
+  // the fixed parts exceed it.
+  std::vector<MessagePart> FirstUserParts(const ConversationPlan& plan, const std::string& header,
+                                          int64_t* target, int64_t* count);
+  // Builds conversation `index` into events_.
   absl::Status BuildConversation(uint64_t index);
+  absl::StatusOr<Message> BuildMessage(const ConversationPlan& plan, int64_t m,
+                                       const std::string& header, const MessagePart& user_fixed,
+                                       int64_t min_user);
+  void AddToSummary(const std::vector<StreamEvent>& events, int64_t num_messages);
 
   GenerationSpec spec_;
   StreamOptions options_;
@@ -112,10 +157,13 @@ class ConversationStream {
   MessagePart common_prefix_;
   bool common_prefix_wrapped_ = false;
 
-  uint64_t next_index_;
-  std::vector<Turn> turns_;  // the current conversation
-  size_t next_turn_ = 0;
-  GenerationSummary summary_;
+  uint64_t next_index_;    // the next conversation to build
+  uint64_t resume_index_;  // see resume_index()
+  std::vector<StreamEvent> events_;  // the current conversation's
+  size_t next_event_ = 0;
+  bool summary_returned_ = false;
+  StreamEvent summary_;
+  GenerationSummary stats_;
 };
 
 // The first global index >= start that belongs to the shard.

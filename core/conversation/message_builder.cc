@@ -1,6 +1,7 @@
 #include "core/conversation/message_builder.h"
 
 #include <algorithm>
+#include <functional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -55,23 +56,35 @@ constexpr int kSearchCounts = 256;
 constexpr int kSpreadAttempts = 4096;
 constexpr size_t kSearchBytes = size_t{16} << 20;
 
+// Byte offsets of the character boundaries of text, its end included.
+std::vector<size_t> CharBoundaries(const std::string& text) {
+  std::vector<size_t> boundaries;
+  for (size_t pos = 0; pos <= text.size(); ++pos) {
+    if (pos == text.size() || !IsUtf8Continuation(text[pos])) boundaries.push_back(pos);
+  }
+  return boundaries;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<MessageBuilder>> MessageBuilder::Create(
-    std::shared_ptr<const TokenizedCorpus> corpus, std::shared_ptr<const Tokenizer> tokenizer) {
+    std::shared_ptr<const TokenizedCorpus> corpus, std::shared_ptr<const Tokenizer> tokenizer,
+    const std::atomic<bool>* cancelled) {
   if (corpus->num_tokens() == 0) {
     return absl::FailedPreconditionError(absl::StrCat(
         "corpus ", corpus->name(), " is empty: there is no text to build messages from; "
         "use a corpus with some text in it"));
   }
   return std::unique_ptr<MessageBuilder>(
-      new MessageBuilder(std::move(corpus), std::move(tokenizer)));
+      new MessageBuilder(std::move(corpus), std::move(tokenizer), cancelled));
 }
 
 MessageBuilder::MessageBuilder(std::shared_ptr<const TokenizedCorpus> corpus,
-                               std::shared_ptr<const Tokenizer> tokenizer)
+                               std::shared_ptr<const Tokenizer> tokenizer,
+                               const std::atomic<bool>* cancelled)
     : corpus_(std::move(corpus)),
       tokenizer_(std::move(tokenizer)),
+      cancelled_(cancelled),
       sentencepiece_(tokenizer_->sentencepiece_style()) {
   const std::string& text = corpus_->text();
   for (uint32_t k : corpus_->piece_starts()) {
@@ -85,6 +98,14 @@ MessageBuilder::MessageBuilder(std::shared_ptr<const TokenizedCorpus> corpus,
       cuts_.push_back(k);
     }
   }
+}
+
+bool MessageBuilder::Cancelled() const {
+  return cancelled_ != nullptr && cancelled_->load(std::memory_order_relaxed);
+}
+
+absl::Status MessageBuilder::CancelledError() {
+  return absl::CancelledError("cancelled while searching for an exact cut");
 }
 
 uint32_t MessageBuilder::Offset(uint64_t k) const {
@@ -360,82 +381,92 @@ uint32_t MessageBuilder::TailEnd(uint64_t p, int64_t rest) const {
   return 0;
 }
 
+// The state of one message's whole-message search: the message buffer
+// (the fixed part, then a prefix of a body source) and the budgets spent.
+struct MessageBuilder::Search {
+  absl::string_view fixed;
+  int64_t fixed_count = 0;
+  int64_t target = 0;
+  std::string message;
+  int encodes = 0;
+  size_t bytes_encoded = 0;
+};
+
+absl::StatusOr<bool> MessageBuilder::SearchFrom(uint64_t k, const std::function<bool()>& more,
+                                                Search& search, BuiltMessage* out) const {
+  const uint64_t n = corpus_->num_tokens();
+  // The body source: corpus text from k on, repeated as needed. Text may
+  // encode more densely in the message than in the corpus (a wrap can join
+  // the corpus's last pre-token to its first), so the source grows until
+  // the whole message has at least the target.
+  uint32_t begin = BodyStart(k);
+  const size_t first_segment = Offset(n) - begin;
+  std::string source;
+  const auto count_of = [&](size_t bytes) {
+    ++search.encodes;
+    search.message.resize(search.fixed.size());
+    search.message.append(source, 0, bytes);
+    search.bytes_encoded += search.message.size();
+    return Count(search.message);
+  };
+  const int64_t target = search.target;
+  int64_t want = std::max<int64_t>(target - search.fixed_count, 0) + 16;
+  AppendCircular(want, &k, &begin, &source);
+  for (int growth = 0; count_of(source.size()) < target; ++growth) {
+    if (Cancelled()) return CancelledError();
+    if (growth == kSearchGrowths) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "corpus ", corpus_->name(), " encodes so densely when repeated that ", source.size(),
+          " bytes of it after a fixed part of ", search.fixed_count, " tokens stay below ",
+          target, " tokens; use a corpus with more varied text"));
+    }
+    AppendCircular(want, &k, &begin, &source);
+    want *= 2;
+  }
+  // Cuts at character boundaries only: the text stays valid UTF-8.
+  const std::vector<size_t> cuts = CharBoundaries(source);
+  // The count grows (nearly) monotonically with the body: find the last cut
+  // at or below the target, then look around it for an exact one.
+  size_t lo = 0, hi = cuts.size() - 1;
+  while (lo < hi) {
+    if (Cancelled()) return CancelledError();
+    const size_t mid = (lo + hi + 1) / 2;
+    if (count_of(cuts[mid]) <= target) {
+      lo = mid;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  // Probe lo, lo + 1, lo - 1, lo + 2, ... (this order picks the cut, so
+  // changing it changes outputs).
+  for (int64_t i = 0; i <= 2 * kSearchProbes && more(); ++i) {
+    if (Cancelled()) return CancelledError();
+    const int64_t j = static_cast<int64_t>(lo) + (i % 2 == 1 ? (i + 1) / 2 : -(i / 2));
+    if (j < 0 || j >= static_cast<int64_t>(cuts.size())) continue;
+    if (count_of(cuts[j]) == target) {
+      out->text = search.message;
+      out->num_tokens = target;
+      out->wrapped = cuts[j] > first_segment;
+      return true;
+    }
+  }
+  return false;
+}
+
 absl::StatusOr<BuiltMessage> MessageBuilder::BuildBySearch(absl::string_view fixed,
                                                            int64_t fixed_count, int64_t target,
                                                            uint64_t start) const {
   const uint64_t n = corpus_->num_tokens();
   const size_t first_cut = FirstCutAtOrAfter(start);
-  std::string message(fixed);  // the fixed part, then a prefix of the source
-  int searches = 0;
-  size_t bytes_encoded = 0;
-  // Searches for an exact cut of a body that starts at corpus token k.
-  // Returns whether it found one (then *out is set); `more` says whether the
-  // budget allows another encode.
-  const auto search_from = [&](uint64_t k, const auto& more,
-                               BuiltMessage* out) -> absl::StatusOr<bool> {
-    // The body source: corpus text from k on, repeated as needed. Text may
-    // encode more densely in the message than in the corpus (a wrap can
-    // join the corpus's last pre-token to its first), so the source grows
-    // until the whole message has at least the target.
-    uint32_t begin = BodyStart(k);
-    const size_t first_segment = Offset(n) - begin;
-    std::string source;
-    const auto count_of = [&](size_t bytes) {
-      ++searches;
-      message.resize(fixed.size());
-      message.append(source, 0, bytes);
-      bytes_encoded += message.size();
-      return Count(message);
-    };
-    int64_t want = std::max<int64_t>(target - fixed_count, 0) + 16;
-    AppendCircular(want, &k, &begin, &source);
-    for (int growth = 0; count_of(source.size()) < target; ++growth) {
-      if (growth == kSearchGrowths) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "corpus ", corpus_->name(), " encodes so densely when repeated that ",
-            source.size(), " bytes of it after a fixed part of ", fixed_count,
-            " tokens stay below ", target, " tokens; use a corpus with more varied text"));
-      }
-      AppendCircular(want, &k, &begin, &source);
-      want *= 2;
-    }
-    // Cuts at character boundaries only: the text stays valid UTF-8.
-    std::vector<size_t> cuts;
-    for (size_t pos = 0; pos <= source.size(); ++pos) {
-      if (pos == source.size() || !IsUtf8Continuation(source[pos])) cuts.push_back(pos);
-    }
-    // The count grows (nearly) monotonically with the body: find the last
-    // cut at or below the target, then look around it for an exact one.
-    size_t lo = 0, hi = cuts.size() - 1;
-    while (lo < hi) {
-      const size_t mid = (lo + hi + 1) / 2;
-      if (count_of(cuts[mid]) <= target) {
-        lo = mid;
-      } else {
-        hi = mid - 1;
-      }
-    }
-    // Probe lo, lo + 1, lo - 1, lo + 2, ... (this order picks the cut, so
-    // changing it changes outputs).
-    for (int64_t i = 0; i <= 2 * kSearchProbes && more(); ++i) {
-      const int64_t j = static_cast<int64_t>(lo) + (i % 2 == 1 ? (i + 1) / 2 : -(i / 2));
-      if (j < 0 || j >= static_cast<int64_t>(cuts.size())) continue;
-      if (count_of(cuts[j]) == target) {
-        out->text = message;
-        out->num_tokens = target;
-        out->wrapped = cuts[j] > first_segment;
-        return true;
-      }
-    }
-    return false;
-  };
+  Search search{fixed, fixed_count, target, std::string(fixed)};
   BuiltMessage out;
   // First the cut points after the start, within a count of encodes...
-  const auto within_count = [&] { return searches < kSearchCounts; };
+  const std::function<bool()> within_count = [&] { return search.encodes < kSearchCounts; };
   for (int attempt = 0; attempt < kSearchAttempts && within_count(); ++attempt) {
     const size_t ci = first_cut + attempt;
     const uint64_t k = ci < cuts_.size() ? cuts_[ci] : (start + attempt) % n;
-    ASSIGN_OR_RETURN(const bool found, search_from(ClampToCharBoundary(k), within_count, &out));
+    CONVGEN_ASSIGN_OR_RETURN(const bool found,
+                             SearchFrom(ClampToCharBoundary(k), within_count, search, &out));
     if (found) return out;
   }
   // ...then start points spread over the corpus (a function of `start`,
@@ -444,19 +475,20 @@ absl::StatusOr<BuiltMessage> MessageBuilder::BuildBySearch(absl::string_view fix
   // Every other one starts at any character, not only at a cut point: in
   // text with few cut points (no spaces, or byte-fallback characters worth
   // several tokens each) the exact bodies may all start elsewhere.
-  const auto within_bytes = [&] { return bytes_encoded < kSearchBytes; };
+  const std::function<bool()> within_bytes = [&] { return search.bytes_encoded < kSearchBytes; };
   int spread = 0;
   for (; spread < kSpreadAttempts && within_bytes(); ++spread) {
     const uint64_t k = Mix(Mix(start) + spread) % n;
     const size_t ci = spread % 2 == 0 ? FirstCutAtOrAfter(k) : cuts_.size();
-    ASSIGN_OR_RETURN(const bool found,
-                     search_from(ClampToCharBoundary(ci < cuts_.size() ? cuts_[ci] : k),
-                                 within_bytes, &out));
+    CONVGEN_ASSIGN_OR_RETURN(
+        const bool found,
+        SearchFrom(ClampToCharBoundary(ci < cuts_.size() ? cuts_[ci] : k), within_bytes, search,
+                   &out));
     if (found) return out;
   }
   return absl::FailedPreconditionError(absl::StrCat(
       "could not cut corpus ", corpus_->name(), " to exactly ", target,
-      " tokens after a fixed part of ", fixed_count, " tokens (", searches,
+      " tokens after a fixed part of ", fixed_count, " tokens (", search.encodes,
       " whole-message encodes from ", kSearchAttempts + spread,
       " start points tried); the tokenizer encodes this text in pieces that rarely add up to "
       "that count; use a corpus with more varied text"));

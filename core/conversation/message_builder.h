@@ -13,11 +13,14 @@
 // a small corpus), the builder searches with whole-message encodes.
 //
 // Thread-compatible: one builder per stream. The corpus and tokenizer are
-// shared, immutable.
+// shared, immutable. The cancellation flag, if any, is read from the
+// builder's thread and must outlive it.
 #ifndef CONVGEN_CORE_CONVERSATION_MESSAGE_BUILDER_H_
 #define CONVGEN_CORE_CONVERSATION_MESSAGE_BUILDER_H_
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -46,10 +49,12 @@ struct BuiltMessage {
 
 class MessageBuilder {
  public:
-  // Fails if the corpus has no tokens.
+  // Fails if the corpus has no tokens. A long search for a cut ends with
+  // Cancelled once *cancelled (if given) is true.
   static absl::StatusOr<std::unique_ptr<MessageBuilder>> Create(
       std::shared_ptr<const TokenizedCorpus> corpus,
-      std::shared_ptr<const Tokenizer> tokenizer);
+      std::shared_ptr<const Tokenizer> tokenizer,
+      const std::atomic<bool>* cancelled = nullptr);
 
   // Returns a literal part holding text as the tokenizer normalizes it (a
   // Lowercase normalizer lowercases it), so that message text is already
@@ -94,7 +99,10 @@ class MessageBuilder {
 
  private:
   MessageBuilder(std::shared_ptr<const TokenizedCorpus> corpus,
-                 std::shared_ptr<const Tokenizer> tokenizer);
+                 std::shared_ptr<const Tokenizer> tokenizer, const std::atomic<bool>* cancelled);
+
+  bool Cancelled() const;
+  static absl::Status CancelledError();
 
   // Byte offset of corpus token k (the text's end for k == num_tokens).
   uint32_t Offset(uint64_t k) const;
@@ -140,6 +148,12 @@ class MessageBuilder {
   // The fast path: returns false if it found no exact cut.
   bool BuildFast(const std::vector<MessagePart>& parts, const std::string& rendered,
                  int64_t target, size_t cut_index, BuiltMessage* out) const;
+  // One start point of the slow path: searches for an exact cut of a body
+  // that starts at corpus token k; returns whether it found one (then *out
+  // is set). `more` says whether the budget allows another probe.
+  struct Search;
+  absl::StatusOr<bool> SearchFrom(uint64_t k, const std::function<bool()>& more, Search& search,
+                                  BuiltMessage* out) const;
   // The slow path: whole-message encodes over a circular corpus, from the
   // cut points after `start` (at most 256 encodes), then from start points
   // spread over the corpus (at most 16 MiB encoded).
@@ -148,6 +162,7 @@ class MessageBuilder {
 
   std::shared_ptr<const TokenizedCorpus> corpus_;
   std::shared_ptr<const Tokenizer> tokenizer_;
+  const std::atomic<bool>* cancelled_;  // may be null
   bool sentencepiece_;
   // Token indices where a body may start or end (see the class comment).
   std::vector<uint32_t> cuts_;

@@ -154,7 +154,7 @@ absl::StatusOr<std::shared_ptr<const TokenizedCorpus>> Workspace::GetCorpus(
     const std::vector<std::string>& text_files, const std::vector<InlineText>& inline_texts,
     const std::string& tokenizer_name, const Tokenizer& tokenizer) {
   std::string name, text;
-  const auto append = [&](const std::string& part_name, const std::string& part) {
+  const auto append = [&](const std::string& part_name, absl::string_view part) {
     absl::StrAppend(&name, name.empty() ? "" : "+", part_name);
     if (!text.empty() && text.back() != '\n') text.push_back('\n');
     absl::StrAppend(&text, part);

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "core/corpus/corpus.h"
 #include "core/tokenizer/tokenizer.h"
 
@@ -35,9 +36,11 @@ struct WorkspaceOptions {
   size_t corpus_cache_bytes = size_t{1} << 30;
 };
 
+// A corpus sent with a request. The text is borrowed: it must outlive the
+// call it is passed to.
 struct InlineText {
   std::string name;
-  std::string text;
+  absl::string_view text;
 };
 
 class Workspace {

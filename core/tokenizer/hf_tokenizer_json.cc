@@ -538,6 +538,87 @@ absl::Status CheckNullOrAbsent(const Json& root, const char* key) {
   return absl::OkStatus();
 }
 
+// The model must be a deterministic BPE without affixes.
+absl::Status CheckModel(const Json& model_json, bool has_merges) {
+  const std::string model_type = TypeOf(model_json);
+  if (model_type != "BPE" && !(model_type.empty() && has_merges)) {
+    return Malformed(UnsupportedModelType(model_type.empty() ? "(none)" : model_type));
+  }
+  if (model_json.contains("dropout") && !model_json["dropout"].is_null()) {
+    return Unsupported("BPE dropout (it makes encoding random)");
+  }
+  for (const char* affix : {"continuing_subword_prefix", "end_of_word_suffix"}) {
+    if (model_json.contains(affix) && model_json[affix].is_string() &&
+        !model_json[affix].get<std::string>().empty()) {
+      return Unsupported(absl::StrCat("BPE ", affix));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The vocabulary as token texts by id (byte-level tokens as their bytes);
+// tokens that bytes can never make are left empty and named in
+// *unreachable. Consumes parsed.vocab.
+absl::StatusOr<std::vector<std::string>> ReadVocab(ParsedTokenizerJson& parsed, bool byte_level,
+                                                   const std::vector<int>& byte_table,
+                                                   const std::vector<AddedToken>& added,
+                                                   absl::flat_hash_set<std::string>* unreachable) {
+  absl::flat_hash_set<TokenId> unreachable_ids;
+  if (parsed.vocab.empty()) return Malformed("model.vocab must be a non-empty object");
+  // Ids are dense in real vocabularies; a bound keeps a corrupt file from
+  // allocating gigabytes.
+  const size_t max_id = 2 * parsed.vocab.size() + 1024;
+  std::vector<std::string> tokens;
+  for (auto& [text, id] : parsed.vocab) {
+    if (id >= max_id) {
+      return Malformed(absl::StrCat("vocab entry \"", text, "\" has id ", id,
+                                    ", far beyond the vocabulary's ", parsed.vocab.size(),
+                                    " entries"));
+    }
+    if (id >= tokens.size()) tokens.resize(id + 1);
+    if (!tokens[id].empty() || (byte_level && unreachable_ids.contains(id))) {
+      return Malformed(absl::StrCat("vocab entry \"", text, "\" has id ", id,
+                                    ", which another entry has too"));
+    }
+    if (byte_level) {
+      if (!AppendByteLevelBytes(text, byte_table, &tokens[id]).ok()) {
+        // A token with a character outside the byte alphabet (DeepSeek-V3's
+        // <｜begin▁of▁sentence｜>, Command-R's lone U+200D) can never be
+        // made from bytes: HF loads it and never produces it (an added
+        // token of that text is found by the added-token matcher), and no
+        // merge that uses it can fire. It stays without text here.
+        tokens[id].clear();
+        unreachable->insert(text);
+        unreachable_ids.insert(id);
+      }
+    } else {
+      tokens[id] = std::move(text);
+    }
+  }
+  parsed.vocab = {};
+  for (const AddedToken& token : added) {
+    if (token.id >= max_id + added.size()) {
+      return Malformed(absl::StrCat("added token \"", token.content, "\" has id ", token.id,
+                                    ", far beyond the vocabulary"));
+    }
+  }
+
+  return tokens;
+}
+
+absl::StatusOr<BpeModel::Options> ModelOptions(const Json& model_json, bool byte_level) {
+  BpeModel::Options model_options;
+  model_options.alphabet =
+      byte_level ? BpeModel::Alphabet::kBytes : BpeModel::Alphabet::kSentencePiece;
+  ASSIGN_OR_RETURN(model_options.ignore_merges, BoolField(model_json, "ignore_merges", false));
+  ASSIGN_OR_RETURN(model_options.byte_fallback, BoolField(model_json, "byte_fallback", false));
+  ASSIGN_OR_RETURN(model_options.fuse_unk, BoolField(model_json, "fuse_unk", false));
+  if (model_json.contains("unk_token") && model_json["unk_token"].is_string()) {
+    model_options.unk_text = model_json["unk_token"].get<std::string>();
+  }
+  return model_options;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Tokenizer>> LoadHfTokenizerJson(
@@ -555,19 +636,7 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> LoadHfTokenizerJson(
   RETURN_IF_ERROR(CheckNullOrAbsent(root, "padding"));
 
   const Json& model_json = Member(root, "model");
-  const std::string model_type = TypeOf(model_json);
-  if (model_type != "BPE" && !(model_type.empty() && parsed.has_merges)) {
-    return Malformed(UnsupportedModelType(model_type.empty() ? "(none)" : model_type));
-  }
-  if (model_json.contains("dropout") && !model_json["dropout"].is_null()) {
-    return Unsupported("BPE dropout (it makes encoding random)");
-  }
-  for (const char* affix : {"continuing_subword_prefix", "end_of_word_suffix"}) {
-    if (model_json.contains(affix) && model_json[affix].is_string() &&
-        !model_json[affix].get<std::string>().empty()) {
-      return Unsupported(absl::StrCat("BPE ", affix));
-    }
-  }
+  RETURN_IF_ERROR(CheckModel(model_json, parsed.has_merges));
 
   Pipeline p;
   RETURN_IF_ERROR(ReadNormalizer(Member(root, "normalizer"), p));
@@ -576,58 +645,11 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> LoadHfTokenizerJson(
   ASSIGN_OR_RETURN(std::vector<AddedToken> added,
                    ReadAddedTokens(Member(root, "added_tokens"), p));
 
-  // Vocabulary.
   absl::flat_hash_set<std::string> unreachable;
-  absl::flat_hash_set<TokenId> unreachable_ids;
-  if (parsed.vocab.empty()) return Malformed("model.vocab must be a non-empty object");
   const std::vector<int> byte_table = ByteLevelDecodeTable();
-  // Ids are dense in real vocabularies; a bound keeps a corrupt file from
-  // allocating gigabytes.
-  const size_t max_id = 2 * parsed.vocab.size() + 1024;
-  std::vector<std::string> tokens;
-  for (auto& [text, id] : parsed.vocab) {
-    if (id >= max_id) {
-      return Malformed(absl::StrCat("vocab entry \"", text, "\" has id ", id,
-                                    ", far beyond the vocabulary's ", parsed.vocab.size(),
-                                    " entries"));
-    }
-    if (id >= tokens.size()) tokens.resize(id + 1);
-    if (!tokens[id].empty() || (p.byte_level && unreachable_ids.contains(id))) {
-      return Malformed(absl::StrCat("vocab entry \"", text, "\" has id ", id,
-                                    ", which another entry has too"));
-    }
-    if (p.byte_level) {
-      if (!AppendByteLevelBytes(text, byte_table, &tokens[id]).ok()) {
-        // A token with a character outside the byte alphabet (DeepSeek-V3's
-        // <｜begin▁of▁sentence｜>, Command-R's lone U+200D) can never be
-        // made from bytes: HF loads it and never produces it (an added
-        // token of that text is found by the added-token matcher), and no
-        // merge that uses it can fire. It stays without text here.
-        tokens[id].clear();
-        unreachable.insert(text);
-        unreachable_ids.insert(id);
-      }
-    } else {
-      tokens[id] = std::move(text);
-    }
-  }
-  parsed.vocab = {};
-  for (const AddedToken& token : added) {
-    if (token.id >= max_id + added.size()) {
-      return Malformed(absl::StrCat("added token \"", token.content, "\" has id ", token.id,
-                                    ", far beyond the vocabulary"));
-    }
-  }
-
-  BpeModel::Options model_options;
-  model_options.alphabet =
-      p.byte_level ? BpeModel::Alphabet::kBytes : BpeModel::Alphabet::kSentencePiece;
-  ASSIGN_OR_RETURN(model_options.ignore_merges, BoolField(model_json, "ignore_merges", false));
-  ASSIGN_OR_RETURN(model_options.byte_fallback, BoolField(model_json, "byte_fallback", false));
-  ASSIGN_OR_RETURN(model_options.fuse_unk, BoolField(model_json, "fuse_unk", false));
-  if (model_json.contains("unk_token") && model_json["unk_token"].is_string()) {
-    model_options.unk_text = model_json["unk_token"].get<std::string>();
-  }
+  ASSIGN_OR_RETURN(std::vector<std::string> tokens,
+                   ReadVocab(parsed, p.byte_level, byte_table, added, &unreachable));
+  ASSIGN_OR_RETURN(const BpeModel::Options model_options, ModelOptions(model_json, p.byte_level));
   ASSIGN_OR_RETURN(
       std::unique_ptr<BpeModel> model,
       BpeModel::Create(std::move(tokens),

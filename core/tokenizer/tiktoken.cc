@@ -40,15 +40,8 @@ const EncodingInfo* FindEncoding(absl::string_view name) {
   return nullptr;
 }
 
-}  // namespace
-
-absl::StatusOr<std::unique_ptr<Tokenizer>> LoadTiktoken(absl::string_view ranks,
-                                                        absl::string_view encoding) {
-  const EncodingInfo* info = FindEncoding(encoding);
-  if (info == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "unknown tiktoken encoding \"", encoding, "\"; convgen knows cl100k_base and o200k_base"));
-  }
+// The tokens of a .tiktoken file ("<base64 token> <rank>" lines) by rank.
+absl::StatusOr<std::vector<std::string>> ReadRanks(absl::string_view ranks) {
   std::vector<std::string> tokens;
   int line_number = 0;
   for (absl::string_view line : absl::StrSplit(ranks, '\n')) {
@@ -74,6 +67,19 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> LoadTiktoken(absl::string_view ranks,
     }
     tokens[rank] = std::move(bytes);
   }
+  return tokens;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Tokenizer>> LoadTiktoken(absl::string_view ranks,
+                                                        absl::string_view encoding) {
+  const EncodingInfo* info = FindEncoding(encoding);
+  if (info == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unknown tiktoken encoding \"", encoding, "\"; convgen knows cl100k_base and o200k_base"));
+  }
+  ASSIGN_OR_RETURN(std::vector<std::string> tokens, ReadRanks(ranks));
   if (tokens.empty()) return absl::InvalidArgumentError("tiktoken file has no tokens");
 
   // Every split of a token into two tokens is a merge, ranked by the token.

@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <variant>
 
 #include "absl/strings/str_cat.h"
 #include "core/config/generation_spec.h"
@@ -79,17 +80,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   convgen::StreamOptions options;
   options.seed = data[0];
   options.include_token_ids = true;
-  auto stream = convgen::ConversationStream::Create(*spec, options, corpus, tokenizer);
+  auto stream = convgen::ConversationStream::Create(
+      *spec, options, convgen::ConversationPlanner(*spec, options.seed), corpus, tokenizer);
   if (!stream.ok()) std::abort();
   while (true) {
-    auto turn = (*stream)->Next();
-    if (!turn.ok()) {
+    auto event = (*stream)->Next();
+    if (!event.ok()) {
       // The documented refusal: no exact cut within the search's budget.
-      if (turn.status().code() == absl::StatusCode::kFailedPrecondition) return 0;
+      if (event.status().code() == absl::StatusCode::kFailedPrecondition) return 0;
       std::abort();  // Internal: a message was invalid or inexact
     }
-    if (*turn == nullptr) break;
-    const convgen::Turn& t = **turn;
+    if (*event == nullptr) break;
+    const auto* message = std::get_if<convgen::Message>(*event);
+    if (message == nullptr) continue;
+    const convgen::Message& t = *message;
     if (convgen::unicode::FindInvalidUtf8(t.content).has_value()) std::abort();
     if (static_cast<int64_t>(tokenizer->Count(t.content)) != t.num_tokens) std::abort();
     if (static_cast<int64_t>(t.token_ids.size()) != t.num_tokens) std::abort();

@@ -90,20 +90,20 @@ TEST_F(ServiceTest, FullStreamEqualsTheCoresOutput) {
     if (r.has_conversation_start()) {
       ++starts;
       EXPECT_EQ(r.conversation_start().conversation_id(),
-                core.turns[turn].conversation_id);
+                core.messages[turn].conversation_id);
     } else if (r.has_turn()) {
-      ASSERT_LT(turn, core.turns.size());
-      const Turn& expected = core.turns[turn++];
+      ASSERT_LT(turn, core.messages.size());
+      const Message& expected = core.messages[turn++];
       EXPECT_EQ(r.turn().content(), expected.content);
       EXPECT_EQ(r.turn().num_tokens(), expected.num_tokens);
-      EXPECT_EQ(r.turn().turn_index(), expected.turn_index);
+      EXPECT_EQ(r.turn().turn_index(), expected.message_index);
       EXPECT_EQ(r.turn().max_tokens(), expected.max_tokens);
       EXPECT_EQ(r.turn().role(), expected.role == Role::kUser ? v1::ROLE_USER : v1::ROLE_ASSISTANT);
     } else if (r.has_conversation_end()) {
       ++ends;
     }
   }
-  EXPECT_EQ(turn, core.turns.size());
+  EXPECT_EQ(turn, core.messages.size());
   EXPECT_EQ(starts, 12u);
   EXPECT_EQ(ends, 12u);
   ASSERT_TRUE(responses.back().has_summary());

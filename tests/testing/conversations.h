@@ -3,12 +3,15 @@
 #ifndef CONVGEN_TESTS_TESTING_CONVERSATIONS_H_
 #define CONVGEN_TESTS_TESTING_CONVERSATIONS_H_
 
+#include <atomic>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "core/config/generation_spec.h"
+#include "core/conversation/conversation_planner.h"
 #include "core/conversation/conversation_stream.h"
 #include "core/corpus/corpus.h"
 #include "core/sha256.h"
@@ -48,33 +51,58 @@ inline GenerationSpec SpecFromJsonOrDie(const std::string& json) {
   return *spec;
 }
 
-// One line per turn; the digest of all lines pins a whole run.
-inline std::string Serialize(const Turn& t) {
-  return absl::StrCat(t.conversation_id, "\t", t.turn_index, "/", t.num_turns, "\t",
-                      t.role == Role::kUser ? "user" : "assistant", "\t", t.num_tokens, "\t",
-                      t.max_tokens, "\t", t.content, "\n");
+// One line per message; the digest of all lines pins a whole run.
+inline std::string Serialize(const Message& m) {
+  return absl::StrCat(m.conversation_id, "\t", m.message_index, "/", m.num_messages, "\t",
+                      m.role == Role::kUser ? "user" : "assistant", "\t", m.num_tokens, "\t",
+                      m.max_tokens, "\t", m.content, "\n");
+}
+
+// A stream over a corpus and tokenizer without a workspace; the request's
+// checks (PrepareGeneration) are the caller's business.
+inline absl::StatusOr<std::unique_ptr<ConversationStream>> OpenStream(
+    const GenerationSpec& spec, const StreamOptions& options,
+    std::shared_ptr<const TokenizedCorpus> corpus, std::shared_ptr<const Tokenizer> tokenizer,
+    const std::atomic<bool>* cancelled = nullptr) {
+  return ConversationStream::Create(spec, options, ConversationPlanner(spec, options.seed),
+                                    std::move(corpus), std::move(tokenizer), cancelled);
 }
 
 struct Run {
-  std::vector<Turn> turns;
+  std::vector<Message> messages;
+  std::vector<StreamEvent> events;  // every event, the summary last
   GenerationSummary summary;
   std::string serialized;
+  absl::Status status;  // the stream's error, if it ended with one
 };
+
+// Pulls a stream to its end (or its first error).
+inline Run Drain(ConversationStream& stream) {
+  Run run;
+  while (true) {
+    absl::StatusOr<const StreamEvent*> event = stream.Next();
+    if (!event.ok()) {
+      run.status = event.status();
+      break;
+    }
+    if (*event == nullptr) break;
+    run.events.push_back(**event);
+    if (const auto* m = std::get_if<Message>(*event)) {
+      run.messages.push_back(*m);
+      run.serialized += Serialize(*m);
+    }
+    if (const auto* s = std::get_if<StreamSummary>(*event)) run.summary = s->stats;
+  }
+  return run;
+}
 
 inline Run Generate(const GenerationSpec& spec, const StreamOptions& options,
                     std::shared_ptr<const TokenizedCorpus> corpus, const Tokenizer& tokenizer) {
-  Run run;
-  auto stream = ConversationStream::Create(spec, options, std::move(corpus), Borrow(tokenizer));
+  auto stream = OpenStream(spec, options, std::move(corpus), Borrow(tokenizer));
   EXPECT_TRUE(stream.ok()) << stream.status();
-  if (!stream.ok()) return run;
-  while (true) {
-    auto turn = (*stream)->Next();
-    EXPECT_TRUE(turn.ok()) << turn.status();
-    if (!turn.ok() || *turn == nullptr) break;
-    run.turns.push_back(**turn);
-    run.serialized += Serialize(**turn);
-  }
-  run.summary = (*stream)->summary();
+  if (!stream.ok()) return Run{};
+  Run run = Drain(**stream);
+  EXPECT_TRUE(run.status.ok()) << run.status;
   return run;
 }
 

@@ -1,8 +1,10 @@
 #include "core/conversation/conversation_stream.h"
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <set>
+#include <variant>
 #include <string>
 #include <vector>
 
@@ -68,7 +70,7 @@ TEST(ConversationStreamTest, ShardUnionsEqualTheFullRun) {
       const testing::Run part = Generate(
           spec, {.seed = 9, .shard_index = shard, .shard_count = count}, DefaultCorpus("qwen3"),
           qwen3);
-      for (const Turn& t : part.turns) {
+      for (const Message& t : part.messages) {
         EXPECT_EQ(t.conversation_index % count, shard);
         by_index[t.conversation_index] += testing::Serialize(t);
       }
@@ -87,7 +89,7 @@ TEST(ConversationStreamTest, ResumingEqualsTheTailOfTheFullRun) {
     const testing::Run tail =
         Generate(spec, {.seed = 9, .start_index = start}, DefaultCorpus("qwen3"), qwen3);
     std::string expected;
-    for (const Turn& t : full.turns) {
+    for (const Message& t : full.messages) {
       if (t.conversation_index >= start) expected += testing::Serialize(t);
     }
     EXPECT_EQ(tail.serialized, expected) << "start " << start;
@@ -96,8 +98,8 @@ TEST(ConversationStreamTest, ResumingEqualsTheTailOfTheFullRun) {
   const testing::Run shard_tail = Generate(
       spec, {.seed = 9, .shard_index = 2, .shard_count = 3, .start_index = 10},
       DefaultCorpus("qwen3"), qwen3);
-  ASSERT_FALSE(shard_tail.turns.empty());
-  EXPECT_EQ(shard_tail.turns.front().conversation_index, 11u);
+  ASSERT_FALSE(shard_tail.messages.empty());
+  EXPECT_EQ(shard_tail.messages.front().conversation_index, 11u);
 }
 
 TEST(ConversationStreamTest, StructureFollowsVllm) {
@@ -106,8 +108,8 @@ TEST(ConversationStreamTest, StructureFollowsVllm) {
                                     {.seed = 5}, DefaultCorpus("qwen3"), qwen3);
   ASSERT_EQ(run.summary.conversations, 24);
   EXPECT_EQ(run.summary.common_prefix_tokens, 500);
-  std::map<uint64_t, std::vector<const Turn*>> conversations;
-  for (const Turn& t : run.turns) conversations[t.conversation_index].push_back(&t);
+  std::map<uint64_t, std::vector<const Message*>> conversations;
+  for (const Message& t : run.messages) conversations[t.conversation_index].push_back(&t);
   ASSERT_EQ(conversations.size(), 24u);
   // The common prefix: the longest common start of all first messages.
   std::string common = conversations.begin()->second[0]->content;
@@ -120,13 +122,13 @@ TEST(ConversationStreamTest, StructureFollowsVllm) {
   EXPECT_GE(qwen3.Count(common), 450u);  // about 500 tokens, shared by all
   std::set<std::vector<TokenId>> starts;
   for (const auto& [index, turns] : conversations) {
-    const int64_t n = turns[0]->num_turns;
+    const int64_t n = turns[0]->num_messages;
     EXPECT_EQ(n % 2, 0);
     EXPECT_GE(n, 12);
     EXPECT_LE(n, 18);
     ASSERT_EQ(static_cast<int64_t>(turns.size()), n);
     for (int64_t m = 0; m < n; ++m) {
-      EXPECT_EQ(turns[m]->turn_index, m);
+      EXPECT_EQ(turns[m]->message_index, m);
       EXPECT_EQ(turns[m]->role, m % 2 == 0 ? Role::kUser : Role::kAssistant);
       EXPECT_EQ(turns[m]->conversation_id, "CONV_ID_" + std::to_string(index));
       if (m % 2 == 0) {
@@ -160,7 +162,7 @@ TEST(ConversationStreamTest, TinyTargetsAreRaisedAndCounted) {
   // Every user target (1) is below header + instruction, every assistant
   // target (0) below 1: 5 conversations x 4 messages raised.
   EXPECT_EQ(run.summary.raised_targets, 20);
-  for (const Turn& t : run.turns) {
+  for (const Message& t : run.messages) {
     EXPECT_EQ(static_cast<int64_t>(qwen3.Count(t.content)), t.num_tokens);
     if (t.role == Role::kAssistant) {
       EXPECT_EQ(t.num_tokens, 1);
@@ -188,9 +190,9 @@ TEST(ConversationStreamTest, SmallCorpusWrapsAndStaysExact) {
     const testing::Run run = Generate(SpecFromJsonOrDie(kSmall), {.seed = 4}, corpus, tokenizer);
     EXPECT_EQ(run.summary.conversations, 40);
     EXPECT_GT(run.summary.corpus_wraps, 0);
-    for (const Turn& t : run.turns) {
+    for (const Message& t : run.messages) {
       ASSERT_EQ(static_cast<int64_t>(tokenizer.Count(t.content)), t.num_tokens)
-          << name << " " << t.conversation_id << " " << t.turn_index;
+          << name << " " << t.conversation_id << " " << t.message_index;
     }
   }
 }
@@ -214,12 +216,12 @@ TEST(ConversationStreamTest, CorpusDenserWhenRepeatedStaysExact) {
                        "num_tokens": {"distribution": "constant", "value": 63}},
       "prompt_output": {"num_tokens": {"distribution": "constant", "value": 32}}})"),
                                     {.seed = 1, .shard_index = 1, .shard_count = 2}, corpus, qwen3);
-  ASSERT_EQ(run.turns.size(), 8u);  // 7 turns rounded up to whole pairs
+  ASSERT_EQ(run.messages.size(), 8u);  // 7 turns rounded up to whole pairs
   EXPECT_GT(run.summary.corpus_wraps, 0);
-  for (const Turn& t : run.turns) {
-    EXPECT_EQ(static_cast<int64_t>(qwen3.Count(t.content)), t.num_tokens) << t.turn_index;
+  for (const Message& t : run.messages) {
+    EXPECT_EQ(static_cast<int64_t>(qwen3.Count(t.content)), t.num_tokens) << t.message_index;
   }
-  EXPECT_EQ(run.turns[0].num_tokens, 805 + 200 + 63);
+  EXPECT_EQ(run.messages[0].num_tokens, 805 + 200 + 63);
 }
 
 TEST(ConversationStreamTest, EdgeCases) {
@@ -236,9 +238,9 @@ TEST(ConversationStreamTest, EdgeCases) {
       "prompt_output": {"num_tokens": {"distribution": "uniform", "min": 1, "max": 3}}})");
   EXPECT_EQ(one.summary.conversations, 1);
   EXPECT_EQ(one.summary.common_prefix_tokens, 0);
-  ASSERT_FALSE(one.turns.empty());
-  EXPECT_EQ(one.turns[0].content.rfind("0 is a nice number... ", 0), 0u);
-  for (const Turn& t : one.turns) {
+  ASSERT_FALSE(one.messages.empty());
+  EXPECT_EQ(one.messages[0].content.rfind("0 is a nice number... ", 0), 0u);
+  for (const Message& t : one.messages) {
     EXPECT_EQ(static_cast<int64_t>(qwen3.Count(t.content)), t.num_tokens);
   }
   // A long message (larger than a tenth of the corpus).
@@ -248,27 +250,19 @@ TEST(ConversationStreamTest, EdgeCases) {
                        "prefix_num_tokens": {"distribution": "constant", "value": 0},
                        "num_tokens": {"distribution": "constant", "value": 40000}},
       "prompt_output": {"num_tokens": {"distribution": "constant", "value": 20000}}})");
-  ASSERT_EQ(long_run.turns.size(), 2u);
-  EXPECT_EQ(static_cast<int64_t>(qwen3.Count(long_run.turns[0].content)), 40000);
-  EXPECT_EQ(static_cast<int64_t>(qwen3.Count(long_run.turns[1].content)), 20000);
+  ASSERT_EQ(long_run.messages.size(), 2u);
+  EXPECT_EQ(static_cast<int64_t>(qwen3.Count(long_run.messages[0].content)), 40000);
+  EXPECT_EQ(static_cast<int64_t>(qwen3.Count(long_run.messages[1].content)), 20000);
 }
 
 TEST(ConversationStreamTest, EmptyCorpusIsAnErrorNamingIt) {
   const Tokenizer& qwen3 = SharedTestTokenizer("qwen3");
-  auto stream = ConversationStream::Create(SpecFromJsonOrDie(kSmall), {},
+  auto stream = testing::OpenStream(SpecFromJsonOrDie(kSmall), {},
                                            testing::Tokenize("", qwen3, "empty.txt"),
                                            testing::Borrow(qwen3));
   ASSERT_FALSE(stream.ok());
   EXPECT_EQ(stream.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(stream.status().message()), ::testing::HasSubstr("corpus empty.txt is empty"));
-}
-
-TEST(ConversationStreamTest, BadShardIsAnError) {
-  const Tokenizer& qwen3 = SharedTestTokenizer("qwen3");
-  auto stream = ConversationStream::Create(SpecFromJsonOrDie(kSmall),
-                                           {.shard_index = 3, .shard_count = 3},
-                                           DefaultCorpus("qwen3"), testing::Borrow(qwen3));
-  EXPECT_EQ(stream.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(ConversationStreamTest, SummaryMatchesTheTurns) {
@@ -280,7 +274,7 @@ TEST(ConversationStreamTest, SummaryMatchesTheTurns) {
   std::vector<double> requests;
   int64_t history = 0;
   uint64_t current = UINT64_MAX;
-  for (const Turn& t : run.turns) {
+  for (const Message& t : run.messages) {
     if (t.conversation_index != current) history = 0, current = t.conversation_index;
     turns[t.conversation_index]++;
     history += t.num_tokens;
@@ -293,7 +287,7 @@ TEST(ConversationStreamTest, SummaryMatchesTheTurns) {
   }
   EXPECT_EQ(run.summary.user_tokens, user);
   EXPECT_EQ(run.summary.assistant_tokens, assistant);
-  EXPECT_EQ(run.summary.messages, static_cast<int64_t>(run.turns.size()));
+  EXPECT_EQ(run.summary.messages, static_cast<int64_t>(run.messages.size()));
   EXPECT_EQ(run.summary.request_tokens.count(), static_cast<int64_t>(requests.size()));
   double sum = 0;
   for (double r : requests) sum += r;
@@ -302,6 +296,82 @@ TEST(ConversationStreamTest, SummaryMatchesTheTurns) {
   EXPECT_EQ(run.summary.request_tokens.min(), requests.front());
   EXPECT_EQ(run.summary.request_tokens.max(), requests.back());
   EXPECT_EQ(run.summary.turns.count(), 40);
+}
+
+// The stream's events frame each conversation: start, its messages in
+// order, end; the summary last, then nothing. The resume index moves past a
+// conversation only when its end has been returned.
+TEST(ConversationStreamTest, EventsFrameEachConversationAndTheSummaryComesLast) {
+  const Tokenizer& qwen3 = SharedTestTokenizer("qwen3");
+  auto stream = testing::OpenStream(SpecFromJsonOrDie(kSmall),
+                                    {.seed = 4, .shard_index = 1, .shard_count = 3},
+                                    DefaultCorpus("qwen3"), testing::Borrow(qwen3));
+  ASSERT_TRUE(stream.ok()) << stream.status();
+  ConversationStream& s = **stream;
+  EXPECT_EQ(s.resume_index(), 1u);
+  EXPECT_FALSE(s.NextIsReady());  // the first pull builds conversation 1
+  uint64_t expected_index = 1;
+  int64_t conversations = 0;
+  while (true) {
+    absl::StatusOr<const StreamEvent*> event = s.Next();
+    ASSERT_TRUE(event.ok()) << event.status();
+    ASSERT_NE(*event, nullptr);
+    if (std::holds_alternative<StreamSummary>(**event)) {
+      const auto& summary = std::get<StreamSummary>(**event);
+      EXPECT_EQ(summary.stats.conversations, conversations);
+      EXPECT_EQ(summary.next_conversation_index, 40u);  // 1 + 3 * 13, past the 40
+      break;
+    }
+    const auto* start = std::get_if<ConversationStart>(*event);
+    ASSERT_NE(start, nullptr) << "a conversation must open with its start";
+    EXPECT_EQ(start->conversation_index, expected_index);
+    EXPECT_EQ(start->conversation_id, absl::StrCat("CONV_ID_", expected_index));
+    int64_t tokens = 0;
+    for (int64_t m = 0; m < start->num_messages; ++m) {
+      EXPECT_TRUE(s.NextIsReady());
+      absl::StatusOr<const StreamEvent*> next = s.Next();
+      ASSERT_TRUE(next.ok()) << next.status();
+      const auto* message = std::get_if<Message>(*next);
+      ASSERT_NE(message, nullptr) << "message " << m << " of " << start->conversation_id;
+      EXPECT_EQ(message->message_index, m);
+      EXPECT_EQ(message->conversation_index, expected_index);
+      tokens += message->num_tokens;
+      EXPECT_EQ(s.resume_index(), expected_index);  // not past it before its end
+    }
+    absl::StatusOr<const StreamEvent*> end_event = s.Next();
+    ASSERT_TRUE(end_event.ok()) << end_event.status();
+    const auto* end = std::get_if<ConversationEnd>(*end_event);
+    ASSERT_NE(end, nullptr);
+    EXPECT_EQ(end->conversation_index, expected_index);
+    EXPECT_EQ(end->num_tokens, tokens);
+    EXPECT_EQ(s.resume_index(), expected_index + 3);
+    expected_index += 3;
+    ++conversations;
+  }
+  EXPECT_EQ(conversations, 13);
+  EXPECT_TRUE(s.NextIsReady());
+  const absl::StatusOr<const StreamEvent*> after = s.Next();
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(*after, nullptr);
+}
+
+// A long search for an exact cut (a corpus of one repeated character) ends
+// with Cancelled once the flag is set, instead of running to its budget.
+TEST(ConversationStreamTest, CancellationEndsALongSearch) {
+  const Tokenizer& qwen3 = SharedTestTokenizer("qwen3");
+  const auto corpus = testing::Tokenize(std::string(200000, '!'), qwen3, "bangs.txt");
+  const GenerationSpec spec = SpecFromJsonOrDie(R"({"filetype": "generate_conversations", "num_conversations": 1,
+      "text_files": ["bangs.txt"],
+      "prompt_input": {"num_turns": {"distribution": "constant", "value": 2},
+                       "prefix_num_tokens": {"distribution": "constant", "value": 0},
+                       "num_tokens": {"distribution": "constant", "value": 30001}},
+      "prompt_output": {"num_tokens": {"distribution": "constant", "value": 1}}})");
+  std::atomic<bool> cancelled{true};
+  auto stream = testing::OpenStream(spec, {}, corpus, testing::Borrow(qwen3), &cancelled);
+  ASSERT_TRUE(stream.ok()) << stream.status();
+  const absl::Status status = testing::Drain(**stream).status;
+  EXPECT_EQ(status.code(), absl::StatusCode::kCancelled) << status;
+  EXPECT_THAT(std::string(status.message()), ::testing::StartsWith("CONV_ID_0 message 0: cancelled"));
 }
 
 }  // namespace

@@ -44,11 +44,11 @@ TEST_P(ExactnessTest, EveryMessageHasExactlyItsTargetTokens) {
     const GenerationSpec spec = testing::SpecFromJsonOrDie(config);
     const testing::Run run = testing::Generate(spec, {.seed = 7}, corpus, tokenizer);
     conversations += run.summary.conversations;
-    for (const Turn& turn : run.turns) {
+    for (const Message& turn : run.messages) {
       ++messages;
       const auto count = static_cast<int64_t>(tokenizer.Count(turn.content));
       if (count != turn.num_tokens && ++wrong <= 5) {
-        ADD_FAILURE() << turn.conversation_id << " turn " << turn.turn_index << ": "
+        ADD_FAILURE() << turn.conversation_id << " turn " << turn.message_index << ": "
                       << count << " tokens, target " << turn.num_tokens;
       }
       if (turn.role == Role::kAssistant) {

@@ -82,14 +82,14 @@ TEST_P(HostileTextTest, EveryMessageIsValidUtf8AndExact) {
     const testing::Run run =
         testing::Generate(spec, {.seed = 11, .include_token_ids = true}, corpus, tokenizer);
     ASSERT_EQ(run.summary.conversations, spec.num_conversations);
-    for (const Turn& turn : run.turns) {
+    for (const Message& turn : run.messages) {
       ++messages;
       const auto count = static_cast<int64_t>(tokenizer.Count(turn.content));
       const bool valid = !unicode::FindInvalidUtf8(turn.content).has_value();
       if ((!valid || count != turn.num_tokens ||
            static_cast<int64_t>(turn.token_ids.size()) != turn.num_tokens) &&
           ++wrong <= 5) {
-        ADD_FAILURE() << turn.conversation_id << " message " << turn.turn_index << ": "
+        ADD_FAILURE() << turn.conversation_id << " message " << turn.message_index << ": "
                       << (valid ? "valid" : "INVALID") << " UTF-8, " << count << " tokens, "
                       << turn.token_ids.size() << " ids, target " << turn.num_tokens;
       }
@@ -120,8 +120,8 @@ TEST(ScarceCutsTest, ShortTargetsOverByteFallbackTextAreFound) {
   const GenerationSpec spec = ConstantSpec({.conversations = 6, .messages = 4, .user = 30, .assistant = 6});
   const testing::Run run =
       testing::Generate(spec, {.seed = 1, .include_token_ids = true}, corpus, tokenizer);
-  ASSERT_EQ(run.turns.size(), 24u);
-  for (const Turn& turn : run.turns) {
+  ASSERT_EQ(run.messages.size(), 24u);
+  for (const Message& turn : run.messages) {
     EXPECT_EQ(static_cast<int64_t>(tokenizer.Count(turn.content)), turn.num_tokens);
     EXPECT_EQ(static_cast<int64_t>(turn.token_ids.size()), turn.num_tokens);
     if (turn.role == Role::kAssistant) {
@@ -144,13 +144,9 @@ TEST(ScarceCutsTest, ACountNoTextCanHaveIsRefusedNamingTheMessage) {
   const auto corpus = testing::Tokenize(text, tokenizer, "old-italic.txt");
   const GenerationSpec spec =
       ConstantSpec({.conversations = 1, .messages = 2, .user = 40, .assistant = 3});
-  auto stream = ConversationStream::Create(spec, {}, corpus, testing::Borrow(tokenizer));
+  auto stream = testing::OpenStream(spec, {}, corpus, testing::Borrow(tokenizer));
   ASSERT_TRUE(stream.ok()) << stream.status();
-  absl::Status status;
-  for (int i = 0; i < 3 && status.ok(); ++i) {
-    auto turn = (*stream)->Next();
-    status = turn.status();
-  }
+  const absl::Status status = testing::Drain(**stream).status;
   EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(status.message()),
               ::testing::StartsWith("CONV_ID_0 message 0: could not cut corpus old-italic.txt "
@@ -188,12 +184,12 @@ TEST(MessageGuardTest, AMessageWhoseIdsDisagreeEndsTheStreamNamingIt) {
   const GenerationSpec spec = ConstantSpec({.conversations = 5, .messages = 2, .user = 1000, .assistant = 50});
   StreamOptions options;
   options.include_token_ids = true;
-  auto stream = ConversationStream::Create(spec, options, corpus, testing::Borrow(tokenizer));
+  auto stream = testing::OpenStream(spec, options, corpus, testing::Borrow(tokenizer));
   ASSERT_TRUE(stream.ok()) << stream.status();
-  const auto turn = (*stream)->Next();
-  ASSERT_FALSE(turn.ok());
-  EXPECT_EQ(turn.status().code(), absl::StatusCode::kInternal);
-  EXPECT_EQ(std::string(turn.status().message()),
+  const auto event = (*stream)->Next();
+  ASSERT_FALSE(event.ok());
+  EXPECT_EQ(event.status().code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(std::string(event.status().message()),
             "CONV_ID_0 message 0: the text encodes to 1001 tokens, not the 1000 built; this is "
             "a bug in convgen: please report it with the request");
 }

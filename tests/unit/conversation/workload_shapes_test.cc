@@ -30,13 +30,13 @@ nlohmann::json BaseConfig(int64_t conversations) {
 }
 
 // Every field of a turn, think time and group included.
-std::string SerializeAll(const Turn& t) {
+std::string SerializeAll(const Message& t) {
   return absl::StrCat(testing::Serialize(t), "\t", t.think_time_ms, "\t", t.prefix_group, "\n");
 }
 
-std::string SerializeAll(const std::vector<Turn>& turns) {
+std::string SerializeAll(const std::vector<Message>& turns) {
   std::string out;
-  for (const Turn& t : turns) out += SerializeAll(t);
+  for (const Message& t : turns) out += SerializeAll(t);
   return out;
 }
 
@@ -48,17 +48,17 @@ TEST(WorkloadShapesTest, FirstTurnSizesReplaceTheFirstExchangeOnly) {
                                     DefaultCorpus("qwen3"), testing::SharedTestTokenizer("qwen3"));
   ASSERT_EQ(run.summary.conversations, 30);
   int64_t later = 0;
-  for (size_t k = 0; k < run.turns.size(); ++k) {
-    const Turn& t = run.turns[k];
-    if (t.turn_index == 1) {
+  for (size_t k = 0; k < run.messages.size(); ++k) {
+    const Message& t = run.messages[k];
+    if (t.message_index == 1) {
       EXPECT_EQ(t.num_tokens, 7);
     }
-    if (t.turn_index == 0) {
+    if (t.message_index == 0) {
       // common 50 + unique prefix (10..60) + 500.
       EXPECT_GE(t.num_tokens, 560);
       EXPECT_LE(t.num_tokens, 610);
     }
-    if (t.turn_index >= 2) {
+    if (t.message_index >= 2) {
       ++later;
       EXPECT_LE(t.num_tokens, 90);
       EXPECT_GE(t.num_tokens, t.role == Role::kUser ? 40 : 20);
@@ -74,7 +74,7 @@ TEST(WorkloadShapesTest, ThinkTimeOnEveryUserTurnOnly) {
   const testing::Run run =
       Generate(spec, {.seed = 11}, DefaultCorpus("qwen3"), testing::SharedTestTokenizer("qwen3"));
   std::map<int64_t, int> distinct;
-  for (const Turn& t : run.turns) {
+  for (const Message& t : run.messages) {
     if (t.role == Role::kAssistant) {
       EXPECT_EQ(t.think_time_ms, -1);
     } else {
@@ -87,7 +87,7 @@ TEST(WorkloadShapesTest, ThinkTimeOnEveryUserTurnOnly) {
   // Without the field, no turn has one.
   const testing::Run plain = Generate(testing::SpecFromJsonOrDie(BaseConfig(5).dump()), {.seed = 11},
                                       DefaultCorpus("qwen3"), testing::SharedTestTokenizer("qwen3"));
-  for (const Turn& t : plain.turns) EXPECT_EQ(t.think_time_ms, -1);
+  for (const Message& t : plain.messages) EXPECT_EQ(t.think_time_ms, -1);
 }
 
 TEST(WorkloadShapesTest, PrefixGroupsShareTheirPrefixAndFollowPopularity) {
@@ -102,11 +102,11 @@ TEST(WorkloadShapesTest, PrefixGroupsShareTheirPrefixAndFollowPopularity) {
   std::map<int64_t, int64_t> counts;
   std::map<int64_t, std::string> first_of_group;
   std::string common;
-  for (const Turn& t : run.turns) {
+  for (const Message& t : run.messages) {
     ASSERT_GE(t.prefix_group, 0);
     ASSERT_LT(t.prefix_group, 5);
     EXPECT_EQ(static_cast<int64_t>(qwen3.Count(t.content)), t.num_tokens);
-    if (t.turn_index != 0) continue;
+    if (t.message_index != 0) continue;
     counts[t.prefix_group]++;
     // The text before the header: common prefix then the group's prefix.
     const std::string before = t.content.substr(0, t.content.find(absl::StrCat(t.conversation_index, " is a nice number")));
@@ -134,14 +134,14 @@ TEST(WorkloadShapesTest, TokenIdsDecodeToTheContent) {
   const Tokenizer& qwen3 = testing::SharedTestTokenizer("qwen3");
   const testing::Run run =
       Generate(spec, {.seed = 3, .include_token_ids = true}, DefaultCorpus("qwen3"), qwen3);
-  ASSERT_FALSE(run.turns.empty());
-  for (const Turn& t : run.turns) {
+  ASSERT_FALSE(run.messages.empty());
+  for (const Message& t : run.messages) {
     ASSERT_EQ(static_cast<int64_t>(t.token_ids.size()), t.num_tokens);
     EXPECT_EQ(qwen3.Decode(t.token_ids), t.content);
   }
   const testing::Run without = Generate(spec, {.seed = 3}, DefaultCorpus("qwen3"), qwen3);
   EXPECT_EQ(without.serialized, run.serialized);  // the text does not depend on it
-  EXPECT_TRUE(without.turns[0].token_ids.empty());
+  EXPECT_TRUE(without.messages[0].token_ids.empty());
 }
 
 TEST(WorkloadShapesTest, ShardsAndResumesStayByteIdenticalWithEveryShape) {
@@ -160,22 +160,22 @@ TEST(WorkloadShapesTest, ShardsAndResumesStayByteIdenticalWithEveryShape) {
     const Tokenizer& qwen3 = testing::SharedTestTokenizer("qwen3");
     const testing::Run full = Generate(spec, {.seed = 8}, DefaultCorpus("qwen3"), qwen3);
     ASSERT_EQ(full.summary.conversations, 24) << rng;
-    for (const Turn& t : full.turns) EXPECT_EQ(static_cast<int64_t>(qwen3.Count(t.content)), t.num_tokens);
+    for (const Message& t : full.messages) EXPECT_EQ(static_cast<int64_t>(qwen3.Count(t.content)), t.num_tokens);
     std::map<uint64_t, std::string> by_index;
     for (uint64_t shard = 0; shard < 4; ++shard) {
       const testing::Run part = Generate(spec, {.seed = 8, .shard_index = shard, .shard_count = 4},
                                          DefaultCorpus("qwen3"), qwen3);
-      for (const Turn& t : part.turns) by_index[t.conversation_index] += SerializeAll(t);
+      for (const Message& t : part.messages) by_index[t.conversation_index] += SerializeAll(t);
     }
     std::string merged;
     for (const auto& [index, text] : by_index) merged += text;
-    EXPECT_EQ(merged, SerializeAll(full.turns)) << rng;
+    EXPECT_EQ(merged, SerializeAll(full.messages)) << rng;
     const testing::Run tail = Generate(spec, {.seed = 8, .start_index = 13}, DefaultCorpus("qwen3"), qwen3);
-    std::vector<Turn> expected;
-    for (const Turn& t : full.turns) {
+    std::vector<Message> expected;
+    for (const Message& t : full.messages) {
       if (t.conversation_index >= 13) expected.push_back(t);
     }
-    EXPECT_EQ(SerializeAll(tail.turns), SerializeAll(expected)) << rng;
+    EXPECT_EQ(SerializeAll(tail.messages), SerializeAll(expected)) << rng;
   }
 }
 

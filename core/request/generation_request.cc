@@ -1,0 +1,148 @@
+#include "core/request/generation_request.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "core/config/config_json.h"
+#include "core/status_macros.h"
+
+namespace convgen {
+namespace {
+
+// Reads the request's config (typed or JSON) with the rng override applied;
+// every problem goes to errors. *config receives the config read.
+std::optional<GenerationSpec> ReadConfig(const GenerationRequest& request, ConfigErrors& errors,
+                                         v1::GenerationConfig* config) {
+  if (request.config.has_value()) {
+    *config = *request.config;
+  } else if (request.config_json.empty()) {
+    errors.Add("", "the request has no config: set config (typed) or config_json (vLLM's JSON)");
+    return std::nullopt;
+  } else {
+    *config = ConfigFromJson(request.config_json, errors);
+    errors.BeginStage();
+  }
+  // The request's rng wins over the config's; the rules see the result.
+  if (request.rng != v1::RNG_UNSPECIFIED) config->set_rng(request.rng);
+  return SpecFromConfig(*config, errors);
+}
+
+// The request's own fields against the config and the limits.
+absl::Status CheckRequest(const GenerationSpec& spec, const GenerationRequest& request,
+                          const RequestLimits& limits) {
+  CONVGEN_RETURN_IF_ERROR(ConversationPlanner::CheckSeed(spec, request.seed));
+  const uint64_t shard_count = request.shard_count == 0 ? 1 : request.shard_count;
+  if (request.shard_index >= shard_count) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "shard ", request.shard_index, "/", shard_count,
+        ": the shard index must be below the shard count"));
+  }
+  if (spec.num_conversations > limits.max_conversations_per_request) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "num_conversations ", spec.num_conversations, " is over this server's limit of ",
+        limits.max_conversations_per_request,
+        " per request; split the workload into several requests with start_index, or shards"));
+  }
+  int64_t inline_bytes = 0;
+  for (const InlineText& text : request.inline_texts) {
+    inline_bytes += static_cast<int64_t>(text.text.size());
+  }
+  if (inline_bytes > limits.max_inline_corpus_bytes) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "the inline corpus has ", inline_bytes, " bytes, over this server's limit of ",
+        limits.max_inline_corpus_bytes, "; put the file in the server's corpus directory"));
+  }
+  return absl::OkStatus();
+}
+
+// What the planner drew for the whole request against the limits.
+absl::Status CheckPlanner(const ConversationPlanner& planner, const RequestLimits& limits) {
+  if (planner.numpy_legacy_draws() > limits.max_numpy_legacy_draws) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "rng \"numpy_legacy\" would draw ", planner.numpy_legacy_draws(),
+        " sizes for this request (as vLLM, one input and one output size per message of every "
+        "conversation), over the limit of ", limits.max_numpy_legacy_draws,
+        "; lower num_conversations or prompt_input.num_turns, or use rng \"philox\""));
+  }
+  // The common prefix is built with the stream: check its size first.
+  const int64_t common = planner.common_prefix_tokens();
+  if (limits.max_message_bytes > 0 && common > limits.max_message_bytes) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "the request asks for ", common, " tokens of common prefix in the first message, over "
+        "the limit of ", limits.max_message_bytes, " tokens per message; lower "
+        "prompt_input.common_prefix_num_tokens"));
+  }
+  return absl::OkStatus();
+}
+
+StreamOptions OptionsOf(const GenerationRequest& request, const RequestLimits& limits) {
+  StreamOptions options;
+  options.seed = request.seed;
+  options.shard_index = request.shard_index;
+  options.shard_count = request.shard_count == 0 ? 1 : request.shard_count;
+  options.start_index = request.start_index;
+  options.include_token_ids = request.include_token_ids;
+  options.max_message_tokens = limits.max_message_bytes;
+  options.max_message_bytes = limits.max_message_bytes;
+  options.max_messages_per_conversation = limits.max_messages_per_conversation;
+  return options;
+}
+
+}  // namespace
+
+int64_t GenerationJob::corpus_tokens() const {
+  return static_cast<int64_t>(corpus_->num_tokens());
+}
+
+int64_t GenerationJob::conversations() const {
+  const uint64_t first =
+      FirstIndexOfShard(options_.start_index, options_.shard_index, options_.shard_count);
+  const auto total = static_cast<uint64_t>(spec_.num_conversations);
+  return first >= total ? 0 : static_cast<int64_t>((total - first - 1) / options_.shard_count + 1);
+}
+
+std::string GenerationJob::normalized_config_json() const { return ConfigToJson(config_); }
+
+absl::StatusOr<std::unique_ptr<ConversationStream>> GenerationJob::OpenStream(
+    const std::atomic<bool>* cancelled) {
+  if (!planner_.has_value()) {
+    return absl::FailedPreconditionError("GenerationJob::OpenStream called twice");
+  }
+  ConversationPlanner planner = *std::move(planner_);
+  planner_.reset();
+  return ConversationStream::Create(spec_, options_, std::move(planner), corpus_, tokenizer_,
+                                    cancelled);
+}
+
+absl::StatusOr<std::unique_ptr<GenerationJob>> PrepareGeneration(
+    Workspace& workspace, const GenerationRequest& request, const RequestLimits& limits,
+    std::vector<ConfigError>* problems) {
+  std::unique_ptr<GenerationJob> job(new GenerationJob());
+  ConfigErrors errors;
+  std::optional<GenerationSpec> spec = ReadConfig(request, errors, &job->config_);
+  if (!spec.has_value()) {
+    if (problems != nullptr) {
+      problems->insert(problems->end(), errors.errors().begin(), errors.errors().end());
+    }
+    return errors.ToStatus();
+  }
+  job->spec_ = *std::move(spec);
+  CONVGEN_RETURN_IF_ERROR(CheckRequest(job->spec_, request, limits));
+  job->options_ = OptionsOf(request, limits);
+  job->tokenizer_name_ = Workspace::TokenizerName(request.tokenizer);
+  CONVGEN_ASSIGN_OR_RETURN(job->tokenizer_, workspace.GetTokenizer(job->tokenizer_name_));
+  CONVGEN_ASSIGN_OR_RETURN(job->corpus_,
+                           workspace.GetCorpus(job->spec_.text_files, request.inline_texts,
+                                               job->tokenizer_name_, *job->tokenizer_));
+  // Built once: with numpy_legacy it draws every turn count of the request.
+  job->planner_.emplace(job->spec_, job->options_.seed);
+  CONVGEN_RETURN_IF_ERROR(CheckPlanner(*job->planner_, limits));
+  // The common prefix is always stated in the normalized config.
+  auto* prompt_input = job->config_.mutable_prompt_input();
+  if (!prompt_input->has_common_prefix_num_tokens()) {
+    prompt_input->mutable_common_prefix_num_tokens()->mutable_constant()->set_value(0);
+  }
+  return job;
+}
+
+}  // namespace convgen

@@ -15,10 +15,9 @@ uint64_t FirstIndexOfShard(uint64_t start, uint64_t shard_index, uint64_t shard_
 
 absl::StatusOr<std::unique_ptr<ConversationStream>> ConversationStream::Create(
     const GenerationSpec& spec, const StreamOptions& options, ConversationPlanner planner,
-    std::shared_ptr<const TokenizedCorpus> corpus, std::shared_ptr<const Tokenizer> tokenizer,
-    const std::atomic<bool>* cancelled) {
-  CONVGEN_ASSIGN_OR_RETURN(auto builder, MessageBuilder::Create(std::move(corpus),
-                                                                std::move(tokenizer), cancelled));
+    std::shared_ptr<const TokenizedCorpus> corpus, std::shared_ptr<const Tokenizer> tokenizer) {
+  CONVGEN_ASSIGN_OR_RETURN(auto builder,
+                           MessageBuilder::Create(std::move(corpus), std::move(tokenizer)));
   return std::unique_ptr<ConversationStream>(
       new ConversationStream(spec, options, std::move(planner), std::move(builder)));
 }

@@ -114,8 +114,13 @@ class ConversationStream {
   // corpus is empty.
   static absl::StatusOr<std::unique_ptr<ConversationStream>> Create(
       const GenerationSpec& spec, const StreamOptions& options, ConversationPlanner planner,
-      std::shared_ptr<const TokenizedCorpus> corpus, std::shared_ptr<const Tokenizer> tokenizer,
-      const std::atomic<bool>* cancelled = nullptr);
+      std::shared_ptr<const TokenizedCorpus> corpus, std::shared_ptr<const Tokenizer> tokenizer);
+
+  // From now on a long build ends with Cancelled once *cancelled is true.
+  void set_cancelled(const std::atomic<bool>* cancelled) { builder_->set_cancelled(cancelled); }
+
+  // The common prefix's size, drawn once per request.
+  int64_t common_prefix_tokens() const { return planner_.common_prefix_tokens(); }
 
   // Returns the next event, or nullptr after the summary. The event stays
   // valid until the next call. An error ends the stream.

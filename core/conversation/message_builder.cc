@@ -68,23 +68,20 @@ std::vector<size_t> CharBoundaries(const std::string& text) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<MessageBuilder>> MessageBuilder::Create(
-    std::shared_ptr<const TokenizedCorpus> corpus, std::shared_ptr<const Tokenizer> tokenizer,
-    const std::atomic<bool>* cancelled) {
+    std::shared_ptr<const TokenizedCorpus> corpus, std::shared_ptr<const Tokenizer> tokenizer) {
   if (corpus->num_tokens() == 0) {
     return absl::FailedPreconditionError(absl::StrCat(
         "corpus ", corpus->name(), " is empty: there is no text to build messages from; "
         "use a corpus with some text in it"));
   }
   return std::unique_ptr<MessageBuilder>(
-      new MessageBuilder(std::move(corpus), std::move(tokenizer), cancelled));
+      new MessageBuilder(std::move(corpus), std::move(tokenizer)));
 }
 
 MessageBuilder::MessageBuilder(std::shared_ptr<const TokenizedCorpus> corpus,
-                               std::shared_ptr<const Tokenizer> tokenizer,
-                               const std::atomic<bool>* cancelled)
+                               std::shared_ptr<const Tokenizer> tokenizer)
     : corpus_(std::move(corpus)),
       tokenizer_(std::move(tokenizer)),
-      cancelled_(cancelled),
       sentencepiece_(tokenizer_->sentencepiece_style()) {
   const std::string& text = corpus_->text();
   for (uint32_t k : corpus_->piece_starts()) {

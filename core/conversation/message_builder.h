@@ -49,12 +49,14 @@ struct BuiltMessage {
 
 class MessageBuilder {
  public:
-  // Fails if the corpus has no tokens. A long search for a cut ends with
-  // Cancelled once *cancelled (if given) is true.
+  // Fails if the corpus has no tokens.
   static absl::StatusOr<std::unique_ptr<MessageBuilder>> Create(
       std::shared_ptr<const TokenizedCorpus> corpus,
-      std::shared_ptr<const Tokenizer> tokenizer,
-      const std::atomic<bool>* cancelled = nullptr);
+      std::shared_ptr<const Tokenizer> tokenizer);
+
+  // From now on a long search for a cut ends with Cancelled once *cancelled
+  // is true (nullptr: never).
+  void set_cancelled(const std::atomic<bool>* cancelled) { cancelled_ = cancelled; }
 
   // Returns a literal part holding text as the tokenizer normalizes it (a
   // Lowercase normalizer lowercases it), so that message text is already
@@ -99,7 +101,7 @@ class MessageBuilder {
 
  private:
   MessageBuilder(std::shared_ptr<const TokenizedCorpus> corpus,
-                 std::shared_ptr<const Tokenizer> tokenizer, const std::atomic<bool>* cancelled);
+                 std::shared_ptr<const Tokenizer> tokenizer);
 
   bool Cancelled() const;
   static absl::Status CancelledError();
@@ -162,7 +164,7 @@ class MessageBuilder {
 
   std::shared_ptr<const TokenizedCorpus> corpus_;
   std::shared_ptr<const Tokenizer> tokenizer_;
-  const std::atomic<bool>* cancelled_;  // may be null
+  const std::atomic<bool>* cancelled_ = nullptr;
   bool sentencepiece_;
   // Token indices where a body may start or end (see the class comment).
   std::vector<uint32_t> cuts_;

@@ -90,10 +90,6 @@ StreamOptions OptionsOf(const GenerationRequest& request, const RequestLimits& l
 
 }  // namespace
 
-int64_t GenerationJob::corpus_tokens() const {
-  return static_cast<int64_t>(corpus_->num_tokens());
-}
-
 int64_t GenerationJob::conversations() const {
   const uint64_t first =
       FirstIndexOfShard(options_.start_index, options_.shard_index, options_.shard_count);
@@ -105,13 +101,11 @@ std::string GenerationJob::normalized_config_json() const { return ConfigToJson(
 
 absl::StatusOr<std::unique_ptr<ConversationStream>> GenerationJob::OpenStream(
     const std::atomic<bool>* cancelled) {
-  if (!planner_.has_value()) {
+  if (stream_ == nullptr) {
     return absl::FailedPreconditionError("GenerationJob::OpenStream called twice");
   }
-  ConversationPlanner planner = *std::move(planner_);
-  planner_.reset();
-  return ConversationStream::Create(spec_, options_, std::move(planner), corpus_, tokenizer_,
-                                    cancelled);
+  stream_->set_cancelled(cancelled);
+  return std::move(stream_);
 }
 
 absl::StatusOr<std::unique_ptr<GenerationJob>> PrepareGeneration(
@@ -130,13 +124,18 @@ absl::StatusOr<std::unique_ptr<GenerationJob>> PrepareGeneration(
   CONVGEN_RETURN_IF_ERROR(CheckRequest(job->spec_, request, limits));
   job->options_ = OptionsOf(request, limits);
   job->tokenizer_name_ = Workspace::TokenizerName(request.tokenizer);
-  CONVGEN_ASSIGN_OR_RETURN(job->tokenizer_, workspace.GetTokenizer(job->tokenizer_name_));
-  CONVGEN_ASSIGN_OR_RETURN(job->corpus_,
+  CONVGEN_ASSIGN_OR_RETURN(std::shared_ptr<const Tokenizer> tokenizer,
+                           workspace.GetTokenizer(job->tokenizer_name_));
+  CONVGEN_ASSIGN_OR_RETURN(std::shared_ptr<const TokenizedCorpus> corpus,
                            workspace.GetCorpus(job->spec_.text_files, request.inline_texts,
-                                               job->tokenizer_name_, *job->tokenizer_));
+                                               job->tokenizer_name_, *tokenizer));
+  job->corpus_tokens_ = static_cast<int64_t>(corpus->num_tokens());
   // Built once: with numpy_legacy it draws every turn count of the request.
-  job->planner_.emplace(job->spec_, job->options_.seed);
-  CONVGEN_RETURN_IF_ERROR(CheckPlanner(*job->planner_, limits));
+  ConversationPlanner planner(job->spec_, job->options_.seed);
+  CONVGEN_RETURN_IF_ERROR(CheckPlanner(planner, limits));
+  CONVGEN_ASSIGN_OR_RETURN(job->stream_,
+                           ConversationStream::Create(job->spec_, job->options_, std::move(planner),
+                                                      std::move(corpus), std::move(tokenizer)));
   // The common prefix is always stated in the normalized config.
   auto* prompt_input = job->config_.mutable_prompt_input();
   if (!prompt_input->has_common_prefix_num_tokens()) {

@@ -21,7 +21,6 @@
 #include "convgen/v1/config.pb.h"
 #include "core/config/config_errors.h"
 #include "core/config/generation_spec.h"
-#include "core/conversation/conversation_planner.h"
 #include "core/conversation/conversation_stream.h"
 #include "core/request/workspace.h"
 
@@ -67,14 +66,14 @@ class GenerationJob {
   const v1::GenerationConfig& normalized_config() const { return config_; }
   std::string normalized_config_json() const;
   const std::string& tokenizer_name() const { return tokenizer_name_; }
-  int64_t corpus_tokens() const;
+  int64_t corpus_tokens() const { return corpus_tokens_; }
   // Conversations the stream will produce (of the shard, from the start
   // index).
   int64_t conversations() const;
-  int64_t common_prefix_tokens() const { return planner_->common_prefix_tokens(); }
+  int64_t common_prefix_tokens() const { return stream_->common_prefix_tokens(); }
 
-  // Opens the event stream; call once. *cancelled, if given, must outlive
-  // the stream: once true, a long build ends with Cancelled.
+  // Hands over the event stream; call once. *cancelled, if given, must
+  // outlive the stream: once true, a long build ends with Cancelled.
   absl::StatusOr<std::unique_ptr<ConversationStream>> OpenStream(
       const std::atomic<bool>* cancelled = nullptr);
 
@@ -87,9 +86,10 @@ class GenerationJob {
   GenerationSpec spec_;
   StreamOptions options_;
   std::string tokenizer_name_;
-  std::shared_ptr<const Tokenizer> tokenizer_;
-  std::shared_ptr<const TokenizedCorpus> corpus_;
-  std::optional<ConversationPlanner> planner_;
+  int64_t corpus_tokens_ = 0;
+  // Made by PrepareGeneration, so that every check it makes (an empty
+  // corpus too) is made before Validate answers; nothing is built yet.
+  std::unique_ptr<ConversationStream> stream_;
 };
 
 // Checks and resolves a request. Config problems are InvalidArgument

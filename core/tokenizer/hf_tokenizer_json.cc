@@ -148,6 +148,62 @@ struct ParsedTokenizerJson {
   std::vector<MergeText> merges;
 };
 
+// Builds a document from SAX events, as nlohmann's own builder (which is in
+// its detail namespace, not its API) does. Holds pointers only to open
+// containers, each the last member of its parent, so they stay valid.
+class DomBuilder {
+ public:
+  explicit DomBuilder(Json& root) : root_(root) {}
+
+  bool null() { return Put(Json(nullptr)); }
+  bool boolean(bool v) { return Put(Json(v)); }
+  bool number_integer(Json::number_integer_t v) { return Put(Json(v)); }
+  bool number_unsigned(Json::number_unsigned_t v) { return Put(Json(v)); }
+  bool number_float(Json::number_float_t v, const Json::string_t&) { return Put(Json(v)); }
+  bool string(Json::string_t& v) { return Put(Json(std::move(v))); }
+  bool binary(Json::binary_t& v) { return Put(Json::binary(std::move(v))); }
+  bool start_object(std::size_t) { return Open(Json::object()); }
+  bool key(Json::string_t& k) {
+    key_ = k;
+    return true;
+  }
+  bool end_object() { return Close(); }
+  bool start_array(std::size_t) { return Open(Json::array()); }
+  bool end_array() { return Close(); }
+
+ private:
+  Json* Insert(Json value) {
+    if (open_.empty()) {
+      root_ = std::move(value);
+      return &root_;
+    }
+    Json& parent = *open_.back();
+    if (parent.is_array()) {
+      parent.push_back(std::move(value));
+      return &parent.back();
+    }
+    Json& slot = parent[key_];
+    slot = std::move(value);
+    return &slot;
+  }
+  bool Put(Json value) {
+    Insert(std::move(value));
+    return true;
+  }
+  bool Open(Json container) {
+    open_.push_back(Insert(std::move(container)));
+    return true;
+  }
+  bool Close() {
+    open_.pop_back();
+    return true;
+  }
+
+  Json& root_;
+  std::vector<Json*> open_;
+  std::string key_;
+};
+
 class TokenizerJsonReader : public nlohmann::json_sax<Json> {
  public:
   explicit TokenizerJsonReader(ParsedTokenizerJson& out) : out_(out), dom_(out.root) {}
@@ -304,7 +360,7 @@ class TokenizerJsonReader : public nlohmann::json_sax<Json> {
   }
 
   ParsedTokenizerJson& out_;
-  nlohmann::detail::json_sax_dom_parser<Json> dom_;
+  DomBuilder dom_;
   std::vector<std::string> keys_;  // current key per open DOM container
   Mode mode_ = Mode::kDom;
   Mode pending_ = Mode::kDom;  // the next value is model.vocab or model.merges

@@ -156,11 +156,11 @@ TEST_F(IsolationTest, ASlowConversationBuildDoesNotDelayAnotherStream) {
 
 TEST_F(IsolationTest, ASlowPreparationDoesNotDelayAnotherStream) {
   const double idle = MedianTimeToFirstMessage(9);
-  // 24 MB of varied text (the default corpus, renumbered per copy so that
+  // 8 MB of varied text (the default corpus, renumbered per copy so that
   // no cache can help): seconds of tokenization.
   const std::string moby = testing::ReadSourceFile("data/corpus/moby-dick.txt");
   std::string text;
-  for (int copy = 0; text.size() < (24u << 20); ++copy) absl::StrAppend(&text, copy, " ", moby);
+  for (int copy = 0; text.size() < (8u << 20); ++copy) absl::StrAppend(&text, copy, " ", moby);
   v1::GenerateRequest slow;
   slow.set_config_json(kSmall);
   auto* corpus = slow.add_inline_corpus();

@@ -64,8 +64,10 @@ inline absl::StatusOr<std::unique_ptr<ConversationStream>> OpenStream(
     const GenerationSpec& spec, const StreamOptions& options,
     std::shared_ptr<const TokenizedCorpus> corpus, std::shared_ptr<const Tokenizer> tokenizer,
     const std::atomic<bool>* cancelled = nullptr) {
-  return ConversationStream::Create(spec, options, ConversationPlanner(spec, options.seed),
-                                    std::move(corpus), std::move(tokenizer), cancelled);
+  auto stream = ConversationStream::Create(spec, options, ConversationPlanner(spec, options.seed),
+                                           std::move(corpus), std::move(tokenizer));
+  if (stream.ok()) (*stream)->set_cancelled(cancelled);
+  return stream;
 }
 
 struct Run {

@@ -184,13 +184,14 @@ int Generate(const CommandOptions& o) {
   v1::GenerateResponse response;
   v1::Summary summary;
   bool have_summary = false;
-  uint64_t resume = o.start_index;  // the index after the last complete conversation
   const bool progress = isatty(STDERR_FILENO) == 1 && total > 0;
   while (reader->Read(&response)) {
-    if (response.has_turn()) {
+    if (response.has_conversation_start()) {
+      writer.Begin(response.conversation_start());
+    } else if (response.has_turn()) {
       writer.Add(response.turn());
     } else if (response.has_conversation_end()) {
-      resume = response.conversation_end().conversation_index() + 1;
+      writer.End(response.conversation_end());
       if (progress) {
         const int64_t done = response.conversation_end().conversation_index() + 1;
         const int width = 40;
@@ -214,6 +215,8 @@ int Generate(const CommandOptions& o) {
                        c == grpc::StatusCode::DEADLINE_EXCEEDED ||
                        c == grpc::StatusCode::ABORTED || c == grpc::StatusCode::INTERNAL ||
                        c == grpc::StatusCode::UNKNOWN;
+    // The output holds exactly the conversations before this index.
+    const uint64_t resume = writer.next_index().value_or(o.start_index);
     if (broke || writer.conversations_written() > 0) {
       std::fprintf(stderr,
                    "convgen: the stream broke after %lld complete conversations; resume with "

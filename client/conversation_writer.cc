@@ -13,15 +13,21 @@ std::string Dump(const nlohmann::ordered_json& value) {
 
 }  // namespace
 
+void ConversationWriter::Begin(const v1::ConversationStart& start) {
+  current_ = start;
+  pending_.clear();
+}
+
 void ConversationWriter::Add(const v1::TurnMessage& turn) {
-  if (!pending_.empty() && pending_.front().conversation_index() != turn.conversation_index()) {
-    pending_.clear();  // a conversation that never completed
-  }
-  pending_.push_back(turn);
-  if (turn.turn_index() + 1 == turn.num_turns()) {
-    WriteConversation();
-    pending_.clear();
-  }
+  if (current_ && current_->conversation_index() == turn.conversation_index()) pending_.push_back(turn);
+}
+
+void ConversationWriter::End(const v1::ConversationEnd& end) {
+  if (!current_ || current_->conversation_index() != end.conversation_index()) return;
+  WriteConversation();
+  next_index_ = end.conversation_index() + 1;
+  current_.reset();
+  pending_.clear();
 }
 
 void ConversationWriter::WriteJsonl() {
@@ -67,7 +73,7 @@ void ConversationWriter::WriteConversation() {
   } else if (format_ == OutputFormat::kOpenAiJsonl) {
     WriteOpenAiJsonl();
   } else {
-    nlohmann::ordered_json conversation = {{"id", pending_.front().conversation_id()},
+    nlohmann::ordered_json conversation = {{"id", current_->conversation_id()},
                                            {"messages", nlohmann::ordered_json::array()}};
     for (const v1::TurnMessage& t : pending_) {
       conversation["messages"].push_back({{"role", RoleName(t.role())}, {"content", t.content()}});

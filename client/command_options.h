@@ -20,7 +20,8 @@ struct Shard {
 bool AbslParseFlag(absl::string_view text, Shard* shard, std::string* error);
 std::string AbslUnparseFlag(const Shard& shard);
 
-// --format: the output format; kJsonlIds is kJsonl with each message's token ids.
+// --format: the output format; kJsonlIds is kJsonl with each message's token
+// ids.
 enum class Format { kJson, kJsonl, kJsonlIds, kOpenAiJsonl };
 bool AbslParseFlag(absl::string_view text, Format* format, std::string* error);
 std::string AbslUnparseFlag(Format format);
@@ -45,8 +46,9 @@ struct CommandOptions {
   bool print_stats = false;
   std::string health_service;  // for health
   std::string tls_ca, tls_cert, tls_key;
-  double timeout_seconds = 0;          // 0: no deadline
-  double wait_for_server_seconds = 0;  // how long to wait for the server to be reachable
+  double timeout_seconds = 0;  // 0: no deadline
+  double wait_for_server_seconds =
+      0;  // how long to wait for the server to be reachable
 };
 
 // The usage text printed on a usage error and with --help.

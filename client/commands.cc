@@ -30,9 +30,10 @@ namespace {
 std::shared_ptr<grpc::ChannelCredentials> MakeCredentials(const CommandOptions& o) {
   if (o.tls_ca.empty() && o.tls_cert.empty()) return grpc::InsecureChannelCredentials();
   grpc::SslCredentialsOptions ssl;
-  if (!o.tls_ca.empty()) ssl.pem_root_certs = ReadFileToString(o.tls_ca).value_or("");
-  if (!o.tls_cert.empty()) ssl.pem_cert_chain = ReadFileToString(o.tls_cert).value_or("");
-  if (!o.tls_key.empty()) ssl.pem_private_key = ReadFileToString(o.tls_key).value_or("");
+  // An empty path reads as empty, which gRPC takes as "none".
+  ssl.pem_root_certs = ReadFileToString(o.tls_ca).value_or("");
+  ssl.pem_cert_chain = ReadFileToString(o.tls_cert).value_or("");
+  ssl.pem_private_key = ReadFileToString(o.tls_key).value_or("");
   return grpc::SslCredentials(ssl);
 }
 
@@ -154,9 +155,10 @@ int Generate(const CommandOptions& o) {
     }
     out = &file;
   }
-  const OutputFormat format = o.format == Format::kJson           ? OutputFormat::kJson
-                              : o.format == Format::kOpenAiJsonl ? OutputFormat::kOpenAiJsonl
-                                                                 : OutputFormat::kJsonl;
+  const OutputFormat format = o.format == Format::kJson ? OutputFormat::kJson
+                              : o.format == Format::kOpenAiJsonl
+                                  ? OutputFormat::kOpenAiJsonl
+                                  : OutputFormat::kJsonl;
   ConversationWriter writer(*out, format, o.model);
   auto stub = v1::ConversationService::NewStub(MakeChannel(o));
   grpc::ClientContext context;

@@ -19,11 +19,15 @@ void ConversationWriter::Begin(const v1::ConversationStart& start) {
 }
 
 void ConversationWriter::Add(const v1::TurnMessage& turn) {
-  if (current_ && current_->conversation_index() == turn.conversation_index()) pending_.push_back(turn);
+  if (current_ && current_->conversation_index() == turn.conversation_index()) {
+    pending_.push_back(turn);
+  }
 }
 
 void ConversationWriter::End(const v1::ConversationEnd& end) {
-  if (!current_ || current_->conversation_index() != end.conversation_index()) return;
+  if (!current_ || current_->conversation_index() != end.conversation_index()) {
+    return;
+  }
   WriteConversation();
   next_index_ = end.conversation_index() + 1;
   current_.reset();
@@ -73,8 +77,9 @@ void ConversationWriter::WriteConversation() {
   } else if (format_ == OutputFormat::kOpenAiJsonl) {
     WriteOpenAiJsonl();
   } else {
-    nlohmann::ordered_json conversation = {{"id", current_->conversation_id()},
-                                           {"messages", nlohmann::ordered_json::array()}};
+    nlohmann::ordered_json conversation = {
+        {"id", current_->conversation_id()},
+        {"messages", nlohmann::ordered_json::array()}};
     for (const v1::TurnMessage& t : pending_) {
       conversation["messages"].push_back({{"role", RoleName(t.role())}, {"content", t.content()}});
     }

@@ -58,8 +58,9 @@ class ConversationWriter {
   std::ostream& out_;
   OutputFormat format_;
   std::string model_;
-  std::optional<v1::ConversationStart> current_;  // the conversation begun, not yet ended
-  std::vector<v1::TurnMessage> pending_;       // its messages so far
+  // The conversation begun and not yet ended, and its messages so far.
+  std::optional<v1::ConversationStart> current_;
+  std::vector<v1::TurnMessage> pending_;
   int64_t conversations_written_ = 0;
   std::optional<uint64_t> next_index_;
   bool opened_ = false;

@@ -9,6 +9,7 @@
 #ifndef CONVGEN_CORE_CLI_FLAGS_H_
 #define CONVGEN_CORE_CLI_FLAGS_H_
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -23,8 +24,9 @@ namespace convgen::cli {
 std::string UnderscoreFlagName(absl::string_view arg);
 
 struct CommandLine {
-  std::vector<std::string> positional;  // the non-flag arguments, argv[0] excluded
-  bool help = false;                    // --help, --helpfull or -h was given
+  std::vector<std::string>
+      positional;     // the non-flag arguments, argv[0] excluded
+  bool help = false;  // --help, --helpfull or -h was given
 };
 
 // Sets the registered absl flags from argv[1..]: `--name=value`, `--name
@@ -32,9 +34,10 @@ struct CommandLine {
 // `--` ends the flags. The flags named in `repeatable` (std::vector flags)
 // gather every occurrence: `--listen a --listen b` is `--listen=a,b`.
 // Returns InvalidArgument naming the flag for an unknown flag, a missing or
-// invalid value.
-absl::StatusOr<CommandLine> ParseFlags(int argc, char** argv,
-                                       absl::Span<const absl::string_view> repeatable = {});
+// invalid value, or naming the argument after `max_positional` of them.
+absl::StatusOr<CommandLine> ParseFlags(
+    int argc, char** argv, size_t max_positional,
+    absl::Span<const absl::string_view> repeatable = {});
 
 // Returns one line per flag defined in a file whose path ends with
 // `defined_in` (e.g. "server/main.cc"), by dashed name, with its help text

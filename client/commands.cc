@@ -2,57 +2,38 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
-#include <sstream>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "absl/status/status.h"
-#include "absl/strings/numbers.h"
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
-#include "absl/strings/str_split.h"
+#include "absl/status/statusor.h"
 #include "client/conversation_writer.h"
 #include "convgen/v1/service.grpc.pb.h"
+#include "core/config/config_errors.h"
+#include "core/config/config_json.h"
+#include "core/files.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
-#include "nlohmann/json.hpp"
 
 namespace convgen {
 namespace {
 
-constexpr char kUsage[] =
-    "usage:\n"
-    "  convgen generate --server ADDR --input-file CONFIG [--output FILE|-] [--seed N]\n"
-    "                   [--shard K/N] [--start-index J] [--tokenizer NAME]\n"
-    "                   [--format json|jsonl|jsonl-ids|openai-jsonl] [--model NAME]\n"
-    "                   [--print-stats] [--timeout SECONDS]\n"
-    "                   [--rng philox|numpy_legacy]\n"
-    "  convgen validate --server ADDR --input-file CONFIG [--seed N] [--shard K/N]\n"
-    "                   [--start-index J] [--tokenizer NAME] [--rng philox|numpy_legacy]\n"
-    "  convgen describe --server ADDR\n"
-    "  convgen health   --server ADDR [--service NAME]\n"
-    "TLS: --tls-ca FILE (server CA), --tls-cert FILE --tls-key FILE (client certificate)\n"
-    "--wait-for-server SECONDS: wait that long for the server to be reachable (pod start)\n";
-
-std::string ReadFile(const std::string& path, bool* ok) {
-  std::ifstream in(path, std::ios::binary);
-  *ok = static_cast<bool>(in);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-// The TLS files were checked to be readable by ParseCommandLine.
+// The TLS files were checked to be readable by CheckOptions.
 std::shared_ptr<grpc::ChannelCredentials> MakeCredentials(const CommandOptions& o) {
   if (o.tls_ca.empty() && o.tls_cert.empty()) return grpc::InsecureChannelCredentials();
   grpc::SslCredentialsOptions ssl;
-  bool ok = true;
-  if (!o.tls_ca.empty()) ssl.pem_root_certs = ReadFile(o.tls_ca, &ok);
-  if (!o.tls_cert.empty()) ssl.pem_cert_chain = ReadFile(o.tls_cert, &ok);
-  if (!o.tls_key.empty()) ssl.pem_private_key = ReadFile(o.tls_key, &ok);
+  // An empty path reads as empty, which gRPC takes as "none".
+  ssl.pem_root_certs = ReadFileToString(o.tls_ca).value_or("");
+  ssl.pem_cert_chain = ReadFileToString(o.tls_cert).value_or("");
+  ssl.pem_private_key = ReadFileToString(o.tls_key).value_or("");
   return grpc::SslCredentials(ssl);
 }
 
@@ -87,40 +68,45 @@ int ServerError(const grpc::Status& status) {
 }
 
 // Builds the request from the config file: text_files found next to the
-// config are sent inline; otherwise they name server corpora.
-bool BuildRequest(const CommandOptions& o, v1::GenerateRequest* request) {
-  bool ok = true;
-  const std::string config = ReadFile(o.input_file, &ok);
-  if (!ok) {
-    std::fprintf(stderr, "convgen: cannot read --input-file %s\n", o.input_file.c_str());
+// config are sent inline; otherwise they name server corpora. `config` gets
+// the config as core reads it, or stays empty if it does not read: the
+// config is then sent as it is, and the server names its problems.
+bool BuildRequest(const CommandOptions& o, v1::GenerateRequest* request,
+                  std::optional<v1::GenerationConfig>* config) {
+  absl::StatusOr<std::string> text = ReadFileToString(o.input_file);
+  if (!text.ok()) {
+    // The message is "PATH: reason".
+    std::fprintf(stderr, "convgen: cannot read --input-file %s\n",
+                 std::string(text.status().message()).c_str());
     return false;
   }
-  request->set_config_json(config);
   request->set_seed(o.seed);
-  request->mutable_shard()->set_index(o.shard_index);
-  request->mutable_shard()->set_count(o.shard_count);
+  request->mutable_shard()->set_index(o.shard.index);
+  request->mutable_shard()->set_count(o.shard.count);
   request->set_start_index(o.start_index);
   request->set_tokenizer(o.tokenizer);
-  request->set_include_token_ids(o.format == "jsonl-ids");
-  if (o.rng == "philox") request->set_rng(v1::RNG_PHILOX);
-  if (o.rng == "numpy_legacy") request->set_rng(v1::RNG_NUMPY_LEGACY);
-  const nlohmann::json parsed = nlohmann::json::parse(config, nullptr, false);
-  if (parsed.is_object() && parsed.contains("text_files") && parsed["text_files"].is_array()) {
-    const size_t slash = o.input_file.rfind('/');
-    const std::string dir = slash == std::string::npos ? "." : o.input_file.substr(0, slash);
-    std::vector<v1::InlineCorpus> inline_files;
-    for (const auto& file : parsed["text_files"]) {
-      if (!file.is_string()) return true;  // the server will name the problem
-      bool found = false;
-      std::string text = ReadFile(dir + "/" + file.get<std::string>(), &found);
-      if (!found) return true;  // not all local: the server's corpora
-      v1::InlineCorpus c;
-      c.set_name(file.get<std::string>());
-      c.set_text(std::move(text));
-      inline_files.push_back(std::move(c));
+  request->set_include_token_ids(o.format == Format::kJsonlIds);
+  if (o.rng == RngChoice::kPhilox) request->set_rng(v1::RNG_PHILOX);
+  if (o.rng == RngChoice::kNumpyLegacy) request->set_rng(v1::RNG_NUMPY_LEGACY);
+  ConfigErrors errors;
+  v1::GenerationConfig parsed = ConfigFromJson(*text, errors);
+  request->set_config_json(std::move(*text));
+  if (!errors.empty()) return true;
+  std::string dir = std::filesystem::path(o.input_file).parent_path().string();
+  if (dir.empty()) dir = ".";
+  std::vector<v1::InlineCorpus> inline_files;
+  for (const std::string& name : parsed.text_files()) {
+    absl::StatusOr<std::string> corpus = ReadFileToString(dir + "/" + name);
+    if (!corpus.ok()) {
+      inline_files.clear();  // not all local: the server's corpora
+      break;
     }
-    for (auto& c : inline_files) *request->add_inline_corpus() = std::move(c);
+    v1::InlineCorpus& c = inline_files.emplace_back();
+    c.set_name(name);
+    c.set_text(std::move(*corpus));
   }
+  for (auto& c : inline_files) *request->add_inline_corpus() = std::move(c);
+  *config = std::move(parsed);
   return true;
 }
 
@@ -153,15 +139,11 @@ void PrintStats(const v1::Summary& s) {
 
 int Generate(const CommandOptions& o) {
   v1::GenerateRequest request;
-  if (!BuildRequest(o, &request)) return 2;
-  const nlohmann::json parsed = nlohmann::json::parse(request.config_json(), nullptr, false);
+  std::optional<v1::GenerationConfig> config;
+  if (!BuildRequest(o, &request, &config)) return 2;
   // Only for the progress bar and the stats switch; the server checks the config.
-  const auto member = [&](const char* key) {
-    return parsed.is_object() && parsed.contains(key) ? parsed[key] : nlohmann::json();
-  };
-  const bool print_stats = o.print_stats || member("print_stats") == true;
-  const int64_t total =
-      member("num_conversations").is_number_integer() ? member("num_conversations").get<int64_t>() : 0;
+  const bool print_stats = o.print_stats || (config && config->print_stats());
+  const int64_t total = config ? config->num_conversations() : 0;
 
   std::ofstream file;
   std::ostream* out = &std::cout;
@@ -173,9 +155,10 @@ int Generate(const CommandOptions& o) {
     }
     out = &file;
   }
-  const OutputFormat format = o.format == "json"           ? OutputFormat::kJson
-                              : o.format == "openai-jsonl" ? OutputFormat::kOpenAiJsonl
-                                                           : OutputFormat::kJsonl;
+  const OutputFormat format = o.format == Format::kJson ? OutputFormat::kJson
+                              : o.format == Format::kOpenAiJsonl
+                                  ? OutputFormat::kOpenAiJsonl
+                                  : OutputFormat::kJsonl;
   ConversationWriter writer(*out, format, o.model);
   auto stub = v1::ConversationService::NewStub(MakeChannel(o));
   grpc::ClientContext context;
@@ -184,13 +167,14 @@ int Generate(const CommandOptions& o) {
   v1::GenerateResponse response;
   v1::Summary summary;
   bool have_summary = false;
-  uint64_t resume = o.start_index;  // the index after the last complete conversation
   const bool progress = isatty(STDERR_FILENO) == 1 && total > 0;
   while (reader->Read(&response)) {
-    if (response.has_turn()) {
+    if (response.has_conversation_start()) {
+      writer.Begin(response.conversation_start());
+    } else if (response.has_turn()) {
       writer.Add(response.turn());
     } else if (response.has_conversation_end()) {
-      resume = response.conversation_end().conversation_index() + 1;
+      writer.End(response.conversation_end());
       if (progress) {
         const int64_t done = response.conversation_end().conversation_index() + 1;
         const int width = 40;
@@ -214,6 +198,8 @@ int Generate(const CommandOptions& o) {
                        c == grpc::StatusCode::DEADLINE_EXCEEDED ||
                        c == grpc::StatusCode::ABORTED || c == grpc::StatusCode::INTERNAL ||
                        c == grpc::StatusCode::UNKNOWN;
+    // The output holds exactly the conversations before this index.
+    const uint64_t resume = writer.next_index().value_or(o.start_index);
     if (broke || writer.conversations_written() > 0) {
       std::fprintf(stderr,
                    "convgen: the stream broke after %lld complete conversations; resume with "
@@ -229,7 +215,8 @@ int Generate(const CommandOptions& o) {
 
 int Validate(const CommandOptions& o) {
   v1::GenerateRequest request;
-  if (!BuildRequest(o, &request)) return 2;
+  std::optional<v1::GenerationConfig> config;
+  if (!BuildRequest(o, &request, &config)) return 2;
   auto stub = v1::ConversationService::NewStub(MakeChannel(o));
   grpc::ClientContext context;
   SetDeadline(o, &context);
@@ -296,97 +283,6 @@ int RunCommand(const CommandOptions& o) {
   if (o.command == "validate") return Validate(o);
   if (o.command == "describe") return Describe(o);
   return Health(o);
-}
-
-std::optional<CommandOptions> ParseCommandLine(int argc, char** argv) {
-  CommandOptions o;
-  const auto fail = [](const std::string& why) -> std::optional<CommandOptions> {
-    std::fprintf(stderr, "convgen: %s\n%s", why.c_str(), kUsage);
-    return std::nullopt;
-  };
-  if (argc < 2) return fail("no command");
-  o.command = argv[1];
-  if (o.command != "generate" && o.command != "validate" && o.command != "describe" &&
-      o.command != "health") {
-    return fail(absl::StrCat("unknown command \"", o.command, "\""));
-  }
-  for (int i = 2; i < argc; ++i) {
-    std::string flag = argv[i];
-    std::string value;
-    if (const size_t eq = flag.find('='); eq != std::string::npos) {
-      value = flag.substr(eq + 1);
-      flag.resize(eq);
-    } else if (flag != "--print-stats") {
-      if (i + 1 >= argc) return fail(absl::StrCat(flag, " needs a value"));
-      value = argv[++i];
-    }
-    const auto number = [&](uint64_t* out) {
-      return absl::SimpleAtoi(value, out);
-    };
-    if (flag == "--server") {
-      o.server = value;
-    } else if (flag == "--input-file") {
-      o.input_file = value;
-    } else if (flag == "--output") {
-      o.output = value;
-    } else if (flag == "--seed") {
-      if (!number(&o.seed)) return fail("--seed must be a non-negative integer");
-    } else if (flag == "--start-index") {
-      if (!number(&o.start_index)) return fail("--start-index must be a non-negative integer");
-    } else if (flag == "--shard") {
-      const std::vector<std::string> parts = absl::StrSplit(value, '/');
-      if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &o.shard_index) ||
-          !absl::SimpleAtoi(parts[1], &o.shard_count) || o.shard_count == 0 ||
-          o.shard_index >= o.shard_count) {
-        return fail("--shard must be K/N with 0 <= K < N, e.g. 0/4");
-      }
-    } else if (flag == "--tokenizer") {
-      o.tokenizer = value;
-    } else if (flag == "--format") {
-      if (value != "json" && value != "jsonl" && value != "jsonl-ids" && value != "openai-jsonl") {
-        return fail("--format must be json, jsonl, jsonl-ids or openai-jsonl");
-      }
-      o.format = value;
-    } else if (flag == "--model") {
-      o.model = value;
-    } else if (flag == "--print-stats") {
-      o.print_stats = true;
-    } else if (flag == "--service") {
-      o.health_service = value;
-    } else if (flag == "--timeout") {
-      if (!absl::SimpleAtod(value, &o.timeout_seconds)) return fail("--timeout must be seconds");
-    } else if (flag == "--rng") {
-      if (value != "philox" && value != "numpy_legacy") {
-        return fail("--rng must be philox or numpy_legacy");
-      }
-      o.rng = value;
-    } else if (flag == "--wait-for-server") {
-      if (!absl::SimpleAtod(value, &o.wait_for_server_seconds) || o.wait_for_server_seconds < 0) {
-        return fail("--wait-for-server must be seconds");
-      }
-    } else if (flag == "--tls-ca") {
-      o.tls_ca = value;
-    } else if (flag == "--tls-cert") {
-      o.tls_cert = value;
-    } else if (flag == "--tls-key") {
-      o.tls_key = value;
-    } else {
-      return fail(absl::StrCat("unknown flag ", flag));
-    }
-  }
-  if ((o.command == "generate" || o.command == "validate") && o.input_file.empty()) {
-    return fail(absl::StrCat(o.command, " needs --input-file CONFIG"));
-  }
-  if (o.tls_cert.empty() != o.tls_key.empty()) {
-    return fail("--tls-cert and --tls-key go together (the client certificate and its key)");
-  }
-  for (const auto& [flag, path] : {std::pair<const char*, const std::string&>{"--tls-ca", o.tls_ca},
-                                   {"--tls-cert", o.tls_cert}, {"--tls-key", o.tls_key}}) {
-    bool readable = true;
-    if (!path.empty()) ReadFile(path, &readable);
-    if (!readable) return fail(absl::StrCat("cannot read ", flag, " ", path));
-  }
-  return o;
 }
 
 }  // namespace convgen

@@ -13,15 +13,25 @@ std::string Dump(const nlohmann::ordered_json& value) {
 
 }  // namespace
 
+void ConversationWriter::Begin(const v1::ConversationStart& start) {
+  current_ = start;
+  pending_.clear();
+}
+
 void ConversationWriter::Add(const v1::TurnMessage& turn) {
-  if (!pending_.empty() && pending_.front().conversation_index() != turn.conversation_index()) {
-    pending_.clear();  // a conversation that never completed
+  if (current_ && current_->conversation_index() == turn.conversation_index()) {
+    pending_.push_back(turn);
   }
-  pending_.push_back(turn);
-  if (turn.turn_index() + 1 == turn.num_turns()) {
-    WriteConversation();
-    pending_.clear();
+}
+
+void ConversationWriter::End(const v1::ConversationEnd& end) {
+  if (!current_ || current_->conversation_index() != end.conversation_index()) {
+    return;
   }
+  WriteConversation();
+  next_index_ = end.conversation_index() + 1;
+  current_.reset();
+  pending_.clear();
 }
 
 void ConversationWriter::WriteJsonl() {
@@ -67,8 +77,9 @@ void ConversationWriter::WriteConversation() {
   } else if (format_ == OutputFormat::kOpenAiJsonl) {
     WriteOpenAiJsonl();
   } else {
-    nlohmann::ordered_json conversation = {{"id", pending_.front().conversation_id()},
-                                           {"messages", nlohmann::ordered_json::array()}};
+    nlohmann::ordered_json conversation = {
+        {"id", current_->conversation_id()},
+        {"messages", nlohmann::ordered_json::array()}};
     for (const v1::TurnMessage& t : pending_) {
       conversation["messages"].push_back({{"role", RoleName(t.role())}, {"content", t.content()}});
     }

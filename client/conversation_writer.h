@@ -9,13 +9,15 @@
 //    the conversation so far (generated assistant messages as history) and
 //    the user message, max_tokens of the answer, the model if given, and
 //    metadata (conversation_id, turn_index, think_time_ms) as strings.
-// Only complete conversations are written, so after a broken stream the
-// output holds exactly the conversations before the resume index.
+// A conversation is written when its ConversationEnd arrives, so after a
+// broken stream the output holds exactly the conversations before
+// next_index().
 // Not thread-safe.
 #ifndef CONVGEN_CLIENT_CONVERSATION_WRITER_H_
 #define CONVGEN_CLIENT_CONVERSATION_WRITER_H_
 
 #include <cstdint>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <utility>
@@ -33,13 +35,20 @@ class ConversationWriter {
   ConversationWriter(std::ostream& out, OutputFormat format, std::string model = "")
       : out_(out), format_(format), model_(std::move(model)) {}
 
-  // Takes one turn; writes its conversation when the last turn arrives.
+  // Opens a conversation; one still open (its end never came) is dropped.
+  void Begin(const v1::ConversationStart& start);
+  // Takes a message of the open conversation; others are ignored.
   void Add(const v1::TurnMessage& turn);
-  // Closes the output (the JSON list's bracket). Incomplete conversations
-  // are dropped.
+  // Writes the open conversation if `end` closes it.
+  void End(const v1::ConversationEnd& end);
+  // Closes the output (the JSON list's bracket). An open conversation is
+  // dropped.
   void Finish();
 
   int64_t conversations_written() const { return conversations_written_; }
+  // The index after the last conversation written (where a resumed run
+  // starts), or nullopt if none was.
+  std::optional<uint64_t> next_index() const { return next_index_; }
 
  private:
   void WriteConversation();
@@ -49,8 +58,11 @@ class ConversationWriter {
   std::ostream& out_;
   OutputFormat format_;
   std::string model_;
-  std::vector<v1::TurnMessage> pending_;  // the current conversation
+  // The conversation begun and not yet ended, and its messages so far.
+  std::optional<v1::ConversationStart> current_;
+  std::vector<v1::TurnMessage> pending_;
   int64_t conversations_written_ = 0;
+  std::optional<uint64_t> next_index_;
   bool opened_ = false;
 };
 

@@ -3,13 +3,20 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <memory>
+#include <system_error>
 
 #include "absl/strings/str_cat.h"
 
 namespace convgen {
 
 absl::StatusOr<std::string> ReadFileToString(const std::string& path) {
+  // fopen opens a directory on Linux; only the read would fail, with EISDIR.
+  if (std::error_code error; std::filesystem::is_directory(path, error)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, ": is a directory, not a file"));
+  }
   std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
   if (file == nullptr) {
     const int error = errno;

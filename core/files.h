@@ -9,7 +9,8 @@
 namespace convgen {
 
 // Returns the bytes of the file at path; NotFound, PermissionDenied or
-// FailedPrecondition (e.g. a directory) otherwise.
+// FailedPrecondition (e.g. a directory) otherwise, with a message
+// "PATH: reason". The one file reader of core, the server and the client.
 absl::StatusOr<std::string> ReadFileToString(const std::string& path);
 
 }  // namespace convgen

@@ -313,6 +313,73 @@ class ClientOptionsTest(unittest.TestCase):
         self.assertIn("--tls-cert and --tls-key go together", result.stderr)
 
 
+class FlagsTest(unittest.TestCase):
+    """Both binaries' command lines: absl flags spelled with dashes, exit 0 for
+    --help and --version, exit 2 naming the flag for a usage error."""
+
+    def test_help_and_version_exit_zero(self):
+        for args in (["--help"], ["generate", "--help"], ["-h"]):
+            result = client(*args)
+            self.assertIn("usage: convgen <command> [flags]", result.stdout, args)
+            self.assertIn("--input-file: ", result.stdout, args)
+            self.assertIn("--shard: K/N", result.stdout, args)
+        self.assertRegex(client("--version").stdout, r"^convgen \d+\.\d+\.\d+\n$")
+        for args in (["--help"], ["--version"]):
+            result = subprocess.run([SERVER, *args], capture_output=True, text=True, timeout=60)
+            self.assertEqual(result.returncode, 0, result.stderr)
+        result = subprocess.run([SERVER, "--help"], capture_output=True, text=True, timeout=60)
+        self.assertIn("--metrics-listen: ", result.stdout)
+        self.assertIn("--listen: host:port", result.stdout)
+        self.assertIn("repeat the flag", result.stdout)
+
+    def test_usage_errors_exit_two_naming_the_flag(self):
+        cases = [
+            (["generate", "--input-file", EXAMPLE, "--no-such-flag"], "unknown flag --no-such-flag"),
+            (["generate", "--input-file", EXAMPLE, "--shard", "4/4"],
+             'invalid value "4/4" for --shard: must be K/N with 0 <= K < N'),
+            (["generate", "--input-file", EXAMPLE, "--shard=1"], 'invalid value "1" for --shard'),
+            (["generate", "--input-file", EXAMPLE, "--format", "csv"],
+             'invalid value "csv" for --format: must be json, jsonl, jsonl-ids or openai-jsonl'),
+            (["validate", "--input-file", EXAMPLE, "--rng=mt"],
+             'invalid value "mt" for --rng: must be philox or numpy_legacy'),
+            (["generate", "--input-file", EXAMPLE, "--start-index", "-1"],
+             'invalid value "-1" for --start-index'),
+            (["generate", "--input-file"], "--input-file needs a value"),
+            (["generate"], "generate needs --input-file CONFIG"),
+            ([], "no command"),
+            (["frobnicate"], 'unknown command "frobnicate"'),
+            (["health", "extra"], "unexpected argument extra"),
+        ]
+        for args, message in cases:
+            result = client(*args, check=False)
+            self.assertEqual(result.returncode, 2, args)
+            self.assertIn(f"convgen: {message}", result.stderr, args)
+            self.assertIn("usage: convgen <command> [flags]", result.stderr, args)
+        result = subprocess.run([SERVER, "--no-such-flag"], capture_output=True, text=True,
+                                timeout=60)
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("convgen-server: unknown flag --no-such-flag", result.stderr)
+        self.assertNotIn("listening", result.stdout)
+
+    def test_listen_repeated_or_as_a_list(self):
+        # Server() gives --listen twice; here one comma-separated --listen.
+        socket_path = os.path.join(WORK, f"list-{time.monotonic_ns()}.sock")
+        process = subprocess.Popen(
+            [SERVER, f"--listen=127.0.0.1:0,unix:{socket_path}", "--drain-seconds", "1"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            lines = [process.stdout.readline() for _ in range(2)]
+            self.assertRegex(lines[0], r"^listening on 127\.0\.0\.1:\d+\n$")
+            self.assertEqual(lines[1], f"listening on unix:{socket_path}\n")
+            self.assertEqual(client("health", "--server", f"unix:{socket_path}").stdout.strip(),
+                             "SERVING")
+        finally:
+            process.send_signal(signal.SIGTERM)
+            self.assertEqual(process.wait(timeout=30), 0)
+            process.stdout.close()
+            process.stderr.close()
+
+
 class ServerOptionsTest(unittest.TestCase):
     def test_extra_tokenizer_and_corpus_directory(self):
         data = os.environ.get("CONVGEN_TEST_DATA", os.path.expanduser("~/.cache/convgen/test-data"))

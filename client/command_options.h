@@ -1,0 +1,63 @@
+// CommandOptions: what a convgen command was asked to do, and the flag types
+// it is parsed from (absl flags in client/main.cc; each type parses itself
+// with AbslParseFlag, so a bad value is refused naming the flag).
+#ifndef CONVGEN_CLIENT_COMMAND_OPTIONS_H_
+#define CONVGEN_CLIENT_COMMAND_OPTIONS_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+
+namespace convgen {
+
+// --shard K/N: the conversations i with i % N == K; 0 <= K < N.
+struct Shard {
+  uint64_t index = 0;
+  uint64_t count = 1;
+};
+bool AbslParseFlag(absl::string_view text, Shard* shard, std::string* error);
+std::string AbslUnparseFlag(const Shard& shard);
+
+// --format: the output format; kJsonlIds is kJsonl with each message's token
+// ids.
+enum class Format { kJson, kJsonl, kJsonlIds, kOpenAiJsonl };
+bool AbslParseFlag(absl::string_view text, Format* format, std::string* error);
+std::string AbslUnparseFlag(Format format);
+
+// --rng: overrides the config's random number generator; kConfig keeps it.
+enum class RngChoice { kConfig, kPhilox, kNumpyLegacy };
+bool AbslParseFlag(absl::string_view text, RngChoice* rng, std::string* error);
+std::string AbslUnparseFlag(RngChoice rng);
+
+struct CommandOptions {
+  std::string command;  // generate, validate, describe, health
+  std::string server = "localhost:50051";
+  std::string input_file;
+  std::string output = "-";
+  uint64_t seed = 0;
+  Shard shard;
+  uint64_t start_index = 0;
+  std::string tokenizer;
+  RngChoice rng = RngChoice::kConfig;
+  Format format = Format::kJson;
+  std::string model;  // for openai-jsonl bodies
+  bool print_stats = false;
+  std::string health_service;  // for health
+  std::string tls_ca, tls_cert, tls_key;
+  double timeout_seconds = 0;  // 0: no deadline
+  double wait_for_server_seconds =
+      0;  // how long to wait for the server to be reachable
+};
+
+// The usage text printed on a usage error and with --help.
+extern const char kUsage[];
+
+// Checks what single flags cannot: a known command, the flags it needs, flags
+// that go together, readable TLS files. InvalidArgument says what is wrong.
+absl::Status CheckOptions(const CommandOptions& options);
+
+}  // namespace convgen
+
+#endif  // CONVGEN_CLIENT_COMMAND_OPTIONS_H_

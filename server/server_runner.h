@@ -1,0 +1,39 @@
+// RunServer: convgen-server's process wiring (workspace, metrics exposer,
+// TLS credentials, gRPC server with health and reflection, and the
+// SIGTERM/SIGINT drain), so that server/main.cc only parses flags.
+// Call once, from main, before any other thread exists: it blocks the
+// termination signals for the whole process and waits for them.
+#ifndef CONVGEN_SERVER_SERVER_RUNNER_H_
+#define CONVGEN_SERVER_SERVER_RUNNER_H_
+
+#include <string>
+#include <vector>
+
+#include "server/conversation_service.h"
+
+namespace convgen {
+
+struct ServerOptions {
+  // host:port (port 0 picks one) or unix:/path; each chosen address is
+  // printed on stdout as "listening on ...".
+  std::vector<std::string> listen = {"0.0.0.0:50051"};
+  std::vector<std::string>
+      tokenizers;              // NAME=PATH, loaded and checked before listening
+  std::string data_dir;        // the embedded tokenizer and corpus
+  std::string corpus_dir;      // empty: only the embedded corpus
+  std::string metrics_listen;  // empty: no metrics endpoint
+  ServiceLimits limits;
+  double drain_seconds = 25;
+  std::string log_format = "text";  // text or json
+  std::string log_level = "info";
+  std::string tls_cert, tls_key;  // PEM files; TLS when tls_cert is set
+  std::string tls_client_ca;  // PEM; clients must present a certificate (mTLS)
+};
+
+// Runs the server until SIGTERM or SIGINT has drained it. Returns the exit
+// status: 0 after a drain, 2 when it cannot start (the reason on stderr).
+int RunServer(const ServerOptions& options);
+
+}  // namespace convgen
+
+#endif  // CONVGEN_SERVER_SERVER_RUNNER_H_

@@ -1,0 +1,143 @@
+// ConversationWriter on streams cut at each kind of event: a conversation is
+// written when its end arrives, and next_index() is where a resumed run
+// starts, so the file and the index always agree.
+#include "client/conversation_writer.h"
+
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace convgen {
+namespace {
+
+// The events of two 2-message conversations, 4 and 7 (as in a shard), in
+// stream order: start, user, assistant, end.
+std::vector<v1::GenerateResponse> TwoConversations() {
+  std::vector<v1::GenerateResponse> events;
+  for (const uint64_t index : {4, 7}) {
+    const std::string id = "CONV_ID_" + std::to_string(index);
+    v1::GenerateResponse start;
+    start.mutable_conversation_start()->set_conversation_index(index);
+    start.mutable_conversation_start()->set_conversation_id(id);
+    start.mutable_conversation_start()->set_num_turns(2);
+    events.push_back(start);
+    for (int turn = 0; turn < 2; ++turn) {
+      v1::GenerateResponse message;
+      v1::TurnMessage& t = *message.mutable_turn();
+      t.set_conversation_index(index);
+      t.set_conversation_id(id);
+      t.set_turn_index(turn);
+      t.set_num_turns(2);
+      t.set_role(turn == 0 ? v1::ROLE_USER : v1::ROLE_ASSISTANT);
+      t.set_content((turn == 0 ? "question " : "answer ") +
+                    std::to_string(index));
+      t.set_num_tokens(2);
+      if (turn == 1) t.set_max_tokens(2);
+      events.push_back(message);
+    }
+    v1::GenerateResponse end;
+    end.mutable_conversation_end()->set_conversation_index(index);
+    end.mutable_conversation_end()->set_conversation_id(id);
+    events.push_back(end);
+  }
+  return events;
+}
+
+struct Written {
+  std::string text;
+  int64_t conversations;
+  std::optional<uint64_t> next_index;
+};
+
+// Feeds the first `count` events to a writer, then finishes it.
+Written WriteFirst(size_t count, OutputFormat format = OutputFormat::kJson) {
+  std::ostringstream out;
+  ConversationWriter writer(out, format);
+  const std::vector<v1::GenerateResponse> events = TwoConversations();
+  for (size_t i = 0; i < count; ++i) {
+    const v1::GenerateResponse& e = events[i];
+    if (e.has_conversation_start()) writer.Begin(e.conversation_start());
+    if (e.has_turn()) writer.Add(e.turn());
+    if (e.has_conversation_end()) writer.End(e.conversation_end());
+  }
+  writer.Finish();
+  return {out.str(), writer.conversations_written(), writer.next_index()};
+}
+
+constexpr char kFirst[] =
+    R"({"id":"CONV_ID_4","messages":[{"role":"user","content":"question 4"},)"
+    R"({"role":"assistant","content":"answer 4"}]})";
+constexpr char kSecond[] =
+    R"({"id":"CONV_ID_7","messages":[{"role":"user","content":"question 7"},)"
+    R"({"role":"assistant","content":"answer 7"}]})";
+
+TEST(ConversationWriterTest, CutAfterAnEndHoldsEveryEndedConversation) {
+  const Written both = WriteFirst(8);
+  EXPECT_EQ(both.text, std::string("[\n") + kFirst + ",\n" + kSecond + "\n]\n");
+  EXPECT_EQ(both.conversations, 2);
+  EXPECT_EQ(both.next_index, 8u);
+
+  const Written first = WriteFirst(4);
+  EXPECT_EQ(first.text, std::string("[\n") + kFirst + "\n]\n");
+  EXPECT_EQ(first.next_index, 5u);
+}
+
+TEST(ConversationWriterTest, CutAfterAStartDropsTheStartedConversation) {
+  const Written written = WriteFirst(5);
+  EXPECT_EQ(written.text, std::string("[\n") + kFirst + "\n]\n");
+  EXPECT_EQ(written.conversations, 1);
+  EXPECT_EQ(written.next_index, 5u);
+}
+
+TEST(ConversationWriterTest, CutAfterATurnDropsItsConversation) {
+  // After conversation 7's first message, and after its last one: without
+  // its end a conversation is not written, even when every message came.
+  for (const size_t count : {6, 7}) {
+    const Written written = WriteFirst(count);
+    EXPECT_EQ(written.text, std::string("[\n") + kFirst + "\n]\n") << count;
+    EXPECT_EQ(written.next_index, 5u) << count;
+  }
+}
+
+TEST(ConversationWriterTest, NothingEndedWritesAnEmptyListAndNoIndex) {
+  for (const size_t count : {0, 1, 3}) {
+    const Written written = WriteFirst(count);
+    EXPECT_EQ(written.text, "[]\n") << count;
+    EXPECT_EQ(written.conversations, 0) << count;
+    EXPECT_EQ(written.next_index, std::nullopt) << count;
+  }
+}
+
+TEST(ConversationWriterTest,
+     JsonlCutAfterATurnHoldsTheEndedConversationsMessages) {
+  const Written written = WriteFirst(6, OutputFormat::kJsonl);
+  EXPECT_EQ(
+      written.text,
+      R"({"conversation_id":"CONV_ID_4","conversation_index":4,"turn_index":0,)"
+      R"("role":"user","content":"question 4","num_tokens":2})"
+      "\n"
+      R"({"conversation_id":"CONV_ID_4","conversation_index":4,"turn_index":1,)"
+      R"("role":"assistant","content":"answer 4","num_tokens":2,"max_tokens":2})"
+      "\n");
+  EXPECT_EQ(written.next_index, 5u);
+}
+
+TEST(ConversationWriterTest, AMessageOfAnotherConversationIsIgnored) {
+  std::ostringstream out;
+  ConversationWriter writer(out, OutputFormat::kJson);
+  const std::vector<v1::GenerateResponse> events = TwoConversations();
+  writer.Begin(events[0].conversation_start());
+  writer.Add(events[5].turn());  // conversation 7's message
+  writer.Add(events[1].turn());
+  writer.Add(events[2].turn());
+  writer.End(events[7].conversation_end());  // not the open conversation
+  EXPECT_EQ(writer.conversations_written(), 0);
+  writer.End(events[3].conversation_end());
+  writer.Finish();
+  EXPECT_EQ(out.str(), std::string("[\n") + kFirst + "\n]\n");
+}
+
+}  // namespace
+}  // namespace convgen

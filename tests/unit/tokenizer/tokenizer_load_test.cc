@@ -235,8 +235,8 @@ INSTANTIATE_TEST_SUITE_P(
     [](const auto& info) { return info.param.name; });
 
 TEST(TokenizerLoadTest, CorruptJsonIsRefused) {
-  for (const std::string text : {std::string("{"), std::string("not json"),
-                                 TinyByteLevel().dump().substr(0, 500), std::string("[1]")}) {
+  for (const std::string& text : {std::string("{"), std::string("not json"),
+                                  TinyByteLevel().dump().substr(0, 500), std::string("[1]")}) {
     auto tokenizer = LoadHfTokenizerJson(text);
     ASSERT_FALSE(tokenizer.ok());
     EXPECT_THAT(std::string(tokenizer.status().message()), HasSubstr("tokenizer.json: "));

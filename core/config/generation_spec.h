@@ -19,11 +19,6 @@
 namespace convgen {
 
 inline constexpr absl::string_view kConversationsFiletype = "generate_conversations";
-// vLLM's default median/mean ratio for lognormal-by-average.
-inline constexpr double kDefaultMedianRatio = 0.85;
-// Upper bounds that keep the samplers exact and terminating.
-inline constexpr double kMaxZipfAlpha = 1000.0;
-inline constexpr double kMaxPoissonAlpha = 1e15;
 
 // How sizes are sampled: keyed Philox streams (convgen's own, random access),
 // or numpy's legacy RandomState in vLLM's draw order (to reproduce vLLM).

@@ -17,7 +17,7 @@
 #include "absl/status/statusor.h"
 #include "client/conversation_writer.h"
 #include "convgen/v1/service.grpc.pb.h"
-#include "core/config/config_errors.h"
+#include "core/json/config_errors.h"
 #include "core/config/config_json.h"
 #include "core/files.h"
 #include "grpc/health/v1/health.grpc.pb.h"

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "convgen/v1/service.pb.h"
-#include "core/config/config_errors.h"
+#include "core/json/config_errors.h"
 #include "core/conversation/conversation_stream.h"
 #include "core/request/generation_request.h"
 

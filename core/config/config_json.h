@@ -12,7 +12,7 @@
 #include "absl/strings/string_view.h"
 
 #include "convgen/v1/config.pb.h"
-#include "core/config/config_errors.h"
+#include "core/json/config_errors.h"
 
 namespace convgen {
 

@@ -13,17 +13,12 @@
 
 #include "absl/status/statusor.h"
 #include "convgen/v1/config.pb.h"
-#include "core/config/config_errors.h"
+#include "core/json/config_errors.h"
 #include "core/distributions/int_distribution.h"
 
 namespace convgen {
 
 inline constexpr absl::string_view kConversationsFiletype = "generate_conversations";
-// vLLM's default median/mean ratio for lognormal-by-average.
-inline constexpr double kDefaultMedianRatio = 0.85;
-// Upper bounds that keep the samplers exact and terminating.
-inline constexpr double kMaxZipfAlpha = 1000.0;
-inline constexpr double kMaxPoissonAlpha = 1e15;
 
 // How sizes are sampled: keyed Philox streams (convgen's own, random access),
 // or numpy's legacy RandomState in vLLM's draw order (to reproduce vLLM).

@@ -19,7 +19,7 @@
 
 #include "absl/status/statusor.h"
 #include "convgen/v1/config.pb.h"
-#include "core/config/config_errors.h"
+#include "core/json/config_errors.h"
 #include "core/config/generation_spec.h"
 #include "core/conversation/conversation_stream.h"
 #include "core/request/workspace.h"

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <string>
 
-#include "core/config/config_errors.h"
+#include "core/json/config_errors.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"

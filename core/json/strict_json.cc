@@ -1,4 +1,4 @@
-#include "core/config/strict_json.h"
+#include "core/json/strict_json.h"
 
 #include <cmath>
 #include <cstdint>
@@ -64,7 +64,7 @@ class StrictBuilder : public nlohmann::json_sax<Json> {
   bool end_array() override { return Close(); }
 
   bool parse_error(std::size_t position, const std::string& last_token,
-                   const nlohmann::detail::exception& error) override {
+                   const Json::exception& error) override {
     // nlohmann's message starts with "[json.exception.parse_error.101] ".
     std::string what = error.what();
     if (const size_t cut = what.find("] "); cut != std::string::npos) {
@@ -143,7 +143,7 @@ std::optional<nlohmann::ordered_json> ParseStrictJson(absl::string_view text,
                                                       ConfigErrors& errors) {
   StrictBuilder builder(errors);
   const bool ok = Json::sax_parse(text.begin(), text.end(), &builder,
-                                  nlohmann::detail::input_format_t::json,
+                                  Json::input_format_t::json,
                                   /*strict=*/true);
   if (!ok || builder.failed()) {
     if (!builder.failed()) errors.Add("", "invalid JSON");

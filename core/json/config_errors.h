@@ -4,8 +4,8 @@
 // Checks run in stages (JSON syntax and types, then value rules); a later
 // stage does not repeat a problem at a path an earlier stage already
 // reported, or at one of its ancestors or descendants. Not thread-safe.
-#ifndef CONVGEN_CORE_CONFIG_CONFIG_ERRORS_H_
-#define CONVGEN_CORE_CONFIG_CONFIG_ERRORS_H_
+#ifndef CONVGEN_CORE_JSON_CONFIG_ERRORS_H_
+#define CONVGEN_CORE_JSON_CONFIG_ERRORS_H_
 
 #include <cstddef>
 #include <string>
@@ -52,4 +52,4 @@ std::string IndexPath(absl::string_view parent, size_t index);
 
 }  // namespace convgen
 
-#endif  // CONVGEN_CORE_CONFIG_CONFIG_ERRORS_H_
+#endif  // CONVGEN_CORE_JSON_CONFIG_ERRORS_H_

@@ -3,13 +3,13 @@
 // trailing data, duplicate keys, integers beyond int64, and nesting deeper
 // than kMaxJsonDepth. Errors go to a ConfigErrors with the JSON path (or the
 // line and column for syntax errors). Never throws. Thread-compatible.
-#ifndef CONVGEN_CORE_CONFIG_STRICT_JSON_H_
-#define CONVGEN_CORE_CONFIG_STRICT_JSON_H_
+#ifndef CONVGEN_CORE_JSON_STRICT_JSON_H_
+#define CONVGEN_CORE_JSON_STRICT_JSON_H_
 
 #include <optional>
 #include "absl/strings/string_view.h"
 
-#include "core/config/config_errors.h"
+#include "core/json/config_errors.h"
 #include "nlohmann/json.hpp"
 
 namespace convgen {
@@ -26,4 +26,4 @@ std::string JsonForMessage(const nlohmann::ordered_json& value);
 
 }  // namespace convgen
 
-#endif  // CONVGEN_CORE_CONFIG_STRICT_JSON_H_
+#endif  // CONVGEN_CORE_JSON_STRICT_JSON_H_

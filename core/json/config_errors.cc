@@ -1,4 +1,4 @@
-#include "core/config/config_errors.h"
+#include "core/json/config_errors.h"
 
 #include <utility>
 

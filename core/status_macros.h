@@ -29,8 +29,4 @@
   if (!statusor.ok()) return std::move(statusor).status();   \
   lhs = *std::move(statusor)
 
-// TODO(merge): the unprefixed names go once every branch uses the prefixed ones.
-#define RETURN_IF_ERROR(expr) CONVGEN_RETURN_IF_ERROR(expr)
-#define ASSIGN_OR_RETURN(lhs, rexpr) CONVGEN_ASSIGN_OR_RETURN(lhs, rexpr)
-
 #endif  // CONVGEN_CORE_STATUS_MACROS_H_

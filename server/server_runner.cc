@@ -73,9 +73,9 @@ absl::StatusOr<std::unique_ptr<Workspace>> MakeWorkspace(
     }
     workspace_options.tokenizers.emplace_back(parts[0], parts[1]);
   }
-  ASSIGN_OR_RETURN(std::unique_ptr<Workspace> workspace,
+  CONVGEN_ASSIGN_OR_RETURN(std::unique_ptr<Workspace> workspace,
                    Workspace::Create(workspace_options));
-  RETURN_IF_ERROR(workspace->LoadAllTokenizers());
+  CONVGEN_RETURN_IF_ERROR(workspace->LoadAllTokenizers());
   return workspace;
 }
 
@@ -86,11 +86,11 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials(
       options.tls_client_ca.empty()
           ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
           : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-  ASSIGN_OR_RETURN(std::string key, ReadFileToString(options.tls_key));
-  ASSIGN_OR_RETURN(std::string cert, ReadFileToString(options.tls_cert));
+  CONVGEN_ASSIGN_OR_RETURN(std::string key, ReadFileToString(options.tls_key));
+  CONVGEN_ASSIGN_OR_RETURN(std::string cert, ReadFileToString(options.tls_cert));
   ssl.pem_key_cert_pairs.push_back({std::move(key), std::move(cert)});
   if (!options.tls_client_ca.empty()) {
-    ASSIGN_OR_RETURN(ssl.pem_root_certs,
+    CONVGEN_ASSIGN_OR_RETURN(ssl.pem_root_certs,
                      ReadFileToString(options.tls_client_ca));
   }
   return grpc::SslServerCredentials(ssl);

@@ -66,7 +66,7 @@ absl::StatusOr<ConversationPlan> ConversationPlanner::Plan(uint64_t index) {
   if (numpy_ == nullptr) {
     plan = PlanPhilox(index);
   } else {
-    ASSIGN_OR_RETURN(plan, PlanNumpyLegacy(index));
+    CONVGEN_ASSIGN_OR_RETURN(plan, PlanNumpyLegacy(index));
   }
   AddConvgenFields(plan);
   AddOffsets(plan);

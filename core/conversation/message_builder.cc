@@ -268,12 +268,12 @@ absl::StatusOr<BuiltMessage> MessageBuilder::Build(const std::vector<MessagePart
   BuiltMessage out;
   const size_t ci = FirstCutAtOrAfter(start);
   if (ci < cuts_.size() && BuildFast(parts, rendered, target, ci, &out)) {
-    RETURN_IF_ERROR(CheckUtf8(out.text, rendered.size()));
+    CONVGEN_RETURN_IF_ERROR(CheckUtf8(out.text, rendered.size()));
     return out;
   }
-  ASSIGN_OR_RETURN(out, BuildBySearch(rendered, CountParts(parts), target,
+  CONVGEN_ASSIGN_OR_RETURN(out, BuildBySearch(rendered, CountParts(parts), target,
                                       ci < cuts_.size() ? cuts_[ci] : start));
-  RETURN_IF_ERROR(CheckUtf8(out.text, out.text.size()));
+  CONVGEN_RETURN_IF_ERROR(CheckUtf8(out.text, out.text.size()));
   return out;
 }
 

@@ -19,7 +19,7 @@ absl::StatusOr<CorpusText> CorpusText::FromBytes(std::string name, std::string b
 }
 
 absl::StatusOr<CorpusText> LoadCorpusFile(const std::string& path) {
-  ASSIGN_OR_RETURN(std::string bytes, ReadFileToString(path));
+  CONVGEN_ASSIGN_OR_RETURN(std::string bytes, ReadFileToString(path));
   return CorpusText::FromBytes(path, std::move(bytes));
 }
 

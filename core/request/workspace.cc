@@ -163,12 +163,12 @@ absl::StatusOr<std::shared_ptr<const TokenizedCorpus>> Workspace::GetCorpus(
     for (const InlineText& t : inline_texts) append(t.name.empty() ? "inline" : t.name, t.text);
   } else {
     for (size_t i = 0; i < text_files.size(); ++i) {
-      ASSIGN_OR_RETURN(const std::string path, ResolveCorpusFile(text_files[i], i));
-      ASSIGN_OR_RETURN(const std::string bytes, ReadFileToString(path));
+      CONVGEN_ASSIGN_OR_RETURN(const std::string path, ResolveCorpusFile(text_files[i], i));
+      CONVGEN_ASSIGN_OR_RETURN(const std::string bytes, ReadFileToString(path));
       append(text_files[i], bytes);
     }
   }
-  ASSIGN_OR_RETURN(CorpusText corpus, CorpusText::FromBytes(name, std::move(text)));
+  CONVGEN_ASSIGN_OR_RETURN(CorpusText corpus, CorpusText::FromBytes(name, std::move(text)));
   // The cache key names the tokenizer's file, so NAME=PATH pairs that reuse
   // a name for another file between restarts cannot mix.
   const std::string key = TokenizerName(tokenizer_name);

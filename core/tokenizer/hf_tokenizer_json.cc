@@ -120,8 +120,8 @@ absl::StatusOr<std::vector<BpeModel::Merge>> ResolveMerges(
     if (byte_level) {
       // A merge of a token that bytes never make can never fire.
       if (unreachable.contains(m.left) || unreachable.contains(m.right)) continue;
-      RETURN_IF_ERROR(AppendByteLevelBytes(m.left, table, &left));
-      RETURN_IF_ERROR(AppendByteLevelBytes(m.right, table, &right));
+      CONVGEN_RETURN_IF_ERROR(AppendByteLevelBytes(m.left, table, &left));
+      CONVGEN_RETURN_IF_ERROR(AppendByteLevelBytes(m.right, table, &right));
     } else {
       left = m.left;
       right = m.right;
@@ -396,7 +396,7 @@ absl::Status ReadNormalizer(const Json& node, Pipeline& p) {
   if (type == "Sequence") {
     const Json& steps = Member(node, "normalizers");
     if (!steps.is_array()) return Malformed("a Sequence normalizer needs a normalizers list");
-    for (const Json& step : steps) RETURN_IF_ERROR(ReadNormalizer(step, p));
+    for (const Json& step : steps) CONVGEN_RETURN_IF_ERROR(ReadNormalizer(step, p));
     return absl::OkStatus();
   }
   using Step = BpeTokenizer::NormalizerStep;
@@ -452,7 +452,7 @@ absl::Status ReadMetaspace(const Json& node, Pipeline& p) {
     return Malformed(absl::StrCat("Metaspace prepend_scheme \"", scheme,
                                   "\" (HF knows first, always and never)"));
   }
-  ASSIGN_OR_RETURN(p.metaspace_split, BoolField(node, "split", true));
+  CONVGEN_ASSIGN_OR_RETURN(p.metaspace_split, BoolField(node, "split", true));
   p.metaspace = true;
   return absl::OkStatus();
 }
@@ -463,13 +463,13 @@ absl::Status ReadPreTokenizerStep(const Json& node, const HfTokenizerOptions& op
   if (p.byte_level) return Unsupported("a pre-tokenizer step after ByteLevel");
   if (p.metaspace) return Unsupported("a pre-tokenizer step after Metaspace");
   if (type == "ByteLevel") {
-    ASSIGN_OR_RETURN(const bool add_prefix_space, BoolField(node, "add_prefix_space", false));
-    ASSIGN_OR_RETURN(const bool use_regex, BoolField(node, "use_regex", true));
+    CONVGEN_ASSIGN_OR_RETURN(const bool add_prefix_space, BoolField(node, "add_prefix_space", false));
+    CONVGEN_ASSIGN_OR_RETURN(const bool use_regex, BoolField(node, "use_regex", true));
     if (add_prefix_space) {
       return Unsupported("ByteLevel pre-tokenizer with add_prefix_space");
     }
     if (use_regex) {
-      ASSIGN_OR_RETURN(auto split, MakeSplitPreTokenizer(kGpt2Pattern,
+      CONVGEN_ASSIGN_OR_RETURN(auto split, MakeSplitPreTokenizer(kGpt2Pattern,
                                                          SplitBehavior::kIsolated,
                                                          options.force_regex));
       p.splits.push_back(std::move(split));
@@ -482,14 +482,14 @@ absl::Status ReadPreTokenizerStep(const Json& node, const HfTokenizerOptions& op
     return ReadMetaspace(node, p);
   }
   if (type == "Digits") {
-    ASSIGN_OR_RETURN(const bool individual, BoolField(node, "individual_digits", false));
+    CONVGEN_ASSIGN_OR_RETURN(const bool individual, BoolField(node, "individual_digits", false));
     p.splits.push_back(MakeDigitsPreTokenizer(individual));
     return absl::OkStatus();
   }
   if (type == "Split") {
     const Json& pattern = Member(node, "pattern");
     const std::string behavior = StringField(node, "behavior");
-    ASSIGN_OR_RETURN(const bool invert, BoolField(node, "invert", false));
+    CONVGEN_ASSIGN_OR_RETURN(const bool invert, BoolField(node, "invert", false));
     if (p.replace_space && StringField(pattern, "String") == " ") {
       // Gemma: the Replace normalizer has already turned every space into
       // "▁", so a split on " " never matches (HF pre-tokenizes normalized
@@ -509,7 +509,7 @@ absl::Status ReadPreTokenizerStep(const Json& node, const HfTokenizerOptions& op
       return Unsupported(absl::StrCat("Split pre-tokenizer behavior \"", behavior,
                                       "\" with invert ", invert ? "true" : "false"));
     }
-    ASSIGN_OR_RETURN(auto split,
+    CONVGEN_ASSIGN_OR_RETURN(auto split,
                      MakeSplitPreTokenizer(pattern["Regex"].get<std::string>(),
                                            split_behavior, options.force_regex));
     p.splits.push_back(std::move(split));
@@ -523,7 +523,7 @@ absl::Status ReadPreTokenizer(const Json& node, const HfTokenizerOptions& option
   if (node.is_null()) return absl::OkStatus();
   if (TypeOf(node) == "Sequence") {
     for (const Json& step : Member(node, "pretokenizers")) {
-      RETURN_IF_ERROR(ReadPreTokenizerStep(step, options, p));
+      CONVGEN_RETURN_IF_ERROR(ReadPreTokenizerStep(step, options, p));
     }
     return absl::OkStatus();
   }
@@ -566,12 +566,12 @@ absl::StatusOr<std::vector<AddedToken>> ReadAddedTokens(const Json& node,
     }
     const std::string content = t["content"].get<std::string>();
     for (const char* flag : {"lstrip", "rstrip", "single_word"}) {
-      ASSIGN_OR_RETURN(const bool set, BoolField(t, flag, false));
+      CONVGEN_ASSIGN_OR_RETURN(const bool set, BoolField(t, flag, false));
       if (set) {
         return Unsupported(absl::StrCat("added token \"", content, "\" with ", flag));
       }
     }
-    ASSIGN_OR_RETURN(const bool normalized, BoolField(t, "normalized", false));
+    CONVGEN_ASSIGN_OR_RETURN(const bool normalized, BoolField(t, "normalized", false));
     if (normalized && (!p.normalizers.empty() || p.sentencepiece())) {
       return Unsupported(absl::StrCat("added token \"", content,
                                       "\" matched after normalization"));
@@ -666,9 +666,9 @@ absl::StatusOr<BpeModel::Options> ModelOptions(const Json& model_json, bool byte
   BpeModel::Options model_options;
   model_options.alphabet =
       byte_level ? BpeModel::Alphabet::kBytes : BpeModel::Alphabet::kSentencePiece;
-  ASSIGN_OR_RETURN(model_options.ignore_merges, BoolField(model_json, "ignore_merges", false));
-  ASSIGN_OR_RETURN(model_options.byte_fallback, BoolField(model_json, "byte_fallback", false));
-  ASSIGN_OR_RETURN(model_options.fuse_unk, BoolField(model_json, "fuse_unk", false));
+  CONVGEN_ASSIGN_OR_RETURN(model_options.ignore_merges, BoolField(model_json, "ignore_merges", false));
+  CONVGEN_ASSIGN_OR_RETURN(model_options.byte_fallback, BoolField(model_json, "byte_fallback", false));
+  CONVGEN_ASSIGN_OR_RETURN(model_options.fuse_unk, BoolField(model_json, "fuse_unk", false));
   if (model_json.contains("unk_token") && model_json["unk_token"].is_string()) {
     model_options.unk_text = model_json["unk_token"].get<std::string>();
   }
@@ -688,25 +688,25 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> LoadHfTokenizerJson(
   }
   const Json& root = parsed.root;
   if (!root.is_object()) return Malformed("the top level must be an object");
-  RETURN_IF_ERROR(CheckNullOrAbsent(root, "truncation"));
-  RETURN_IF_ERROR(CheckNullOrAbsent(root, "padding"));
+  CONVGEN_RETURN_IF_ERROR(CheckNullOrAbsent(root, "truncation"));
+  CONVGEN_RETURN_IF_ERROR(CheckNullOrAbsent(root, "padding"));
 
   const Json& model_json = Member(root, "model");
-  RETURN_IF_ERROR(CheckModel(model_json, parsed.has_merges));
+  CONVGEN_RETURN_IF_ERROR(CheckModel(model_json, parsed.has_merges));
 
   Pipeline p;
-  RETURN_IF_ERROR(ReadNormalizer(Member(root, "normalizer"), p));
-  RETURN_IF_ERROR(ReadPreTokenizer(Member(root, "pre_tokenizer"), options, p));
-  RETURN_IF_ERROR(CheckPipeline(p));
-  ASSIGN_OR_RETURN(std::vector<AddedToken> added,
+  CONVGEN_RETURN_IF_ERROR(ReadNormalizer(Member(root, "normalizer"), p));
+  CONVGEN_RETURN_IF_ERROR(ReadPreTokenizer(Member(root, "pre_tokenizer"), options, p));
+  CONVGEN_RETURN_IF_ERROR(CheckPipeline(p));
+  CONVGEN_ASSIGN_OR_RETURN(std::vector<AddedToken> added,
                    ReadAddedTokens(Member(root, "added_tokens"), p));
 
   absl::flat_hash_set<std::string> unreachable;
   const std::vector<int> byte_table = ByteLevelDecodeTable();
-  ASSIGN_OR_RETURN(std::vector<std::string> tokens,
+  CONVGEN_ASSIGN_OR_RETURN(std::vector<std::string> tokens,
                    ReadVocab(parsed, p.byte_level, byte_table, added, &unreachable));
-  ASSIGN_OR_RETURN(const BpeModel::Options model_options, ModelOptions(model_json, p.byte_level));
-  ASSIGN_OR_RETURN(
+  CONVGEN_ASSIGN_OR_RETURN(const BpeModel::Options model_options, ModelOptions(model_json, p.byte_level));
+  CONVGEN_ASSIGN_OR_RETURN(
       std::unique_ptr<BpeModel> model,
       BpeModel::Create(std::move(tokens),
                        [&](const BpeModel& m) {
@@ -729,7 +729,7 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> LoadHfTokenizerJson(
 
 absl::StatusOr<std::unique_ptr<Tokenizer>> LoadHfTokenizerFile(
     const std::string& path, const HfTokenizerOptions& options) {
-  ASSIGN_OR_RETURN(const std::string text, ReadFileToString(path));
+  CONVGEN_ASSIGN_OR_RETURN(const std::string text, ReadFileToString(path));
   auto tokenizer = LoadHfTokenizerJson(text, options);
   if (!tokenizer.ok()) {
     return absl::Status(tokenizer.status().code(),

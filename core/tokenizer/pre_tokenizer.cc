@@ -317,7 +317,7 @@ absl::StatusOr<std::unique_ptr<PreTokenizer>> MakeSplitPreTokenizer(
     if (pattern == kCl100kPattern) return std::make_unique<Cl100kPreTokenizer>(3);
     if (pattern == kQwen2Pattern) return std::make_unique<Cl100kPreTokenizer>(1);
   }
-  ASSIGN_OR_RETURN(const std::string translated, TranslateToPcre2(pattern));
+  CONVGEN_ASSIGN_OR_RETURN(const std::string translated, TranslateToPcre2(pattern));
   int error_code = 0;
   PCRE2_SIZE error_offset = 0;
   pcre2_code* code = pcre2_compile(

@@ -79,7 +79,7 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> LoadTiktoken(absl::string_view ranks,
     return absl::InvalidArgumentError(absl::StrCat(
         "unknown tiktoken encoding \"", encoding, "\"; convgen knows cl100k_base and o200k_base"));
   }
-  ASSIGN_OR_RETURN(std::vector<std::string> tokens, ReadRanks(ranks));
+  CONVGEN_ASSIGN_OR_RETURN(std::vector<std::string> tokens, ReadRanks(ranks));
   if (tokens.empty()) return absl::InvalidArgumentError("tiktoken file has no tokens");
 
   // Every split of a token into two tokens is a merge, ranked by the token.
@@ -95,12 +95,12 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> LoadTiktoken(absl::string_view ranks,
     }
     return merges;
   };
-  ASSIGN_OR_RETURN(auto split, MakeSplitPreTokenizer(info->pattern, SplitBehavior::kMatchesOnly));
+  CONVGEN_ASSIGN_OR_RETURN(auto split, MakeSplitPreTokenizer(info->pattern, SplitBehavior::kMatchesOnly));
   BpeModel::Options options;
   options.alphabet = BpeModel::Alphabet::kBytes;
   // tiktoken emits a piece that is itself a token without merging.
   options.ignore_merges = true;
-  ASSIGN_OR_RETURN(auto model, BpeModel::Create(std::move(tokens), all_splits, options));
+  CONVGEN_ASSIGN_OR_RETURN(auto model, BpeModel::Create(std::move(tokens), all_splits, options));
 
   BpeTokenizer::Parts parts;
   parts.model = std::move(model);
@@ -111,7 +111,7 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> LoadTiktoken(absl::string_view ranks,
 }
 
 absl::StatusOr<std::unique_ptr<Tokenizer>> LoadTiktokenFile(const std::string& path) {
-  ASSIGN_OR_RETURN(const std::string ranks, ReadFileToString(path));
+  CONVGEN_ASSIGN_OR_RETURN(const std::string ranks, ReadFileToString(path));
   absl::string_view name = path;
   if (const size_t slash = name.rfind('/'); slash != absl::string_view::npos) {
     name.remove_prefix(slash + 1);

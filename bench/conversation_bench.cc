@@ -28,14 +28,14 @@ std::string Source(const std::string& path) {
 }
 
 std::shared_ptr<const Tokenizer> Qwen3() {
-  static auto* tokenizer = new std::shared_ptr<const Tokenizer>(
-      *LoadHfTokenizerFile(std::string(CONVGEN_SOURCE_DIR) + "/data/tokenizers/qwen3/tokenizer.json"));
+  static auto* tokenizer = new std::shared_ptr<const Tokenizer>(*LoadHfTokenizerFile(
+      std::string(CONVGEN_SOURCE_DIR) + "/data/tokenizers/qwen3/tokenizer.json"));
   return *tokenizer;
 }
 
 std::shared_ptr<const TokenizedCorpus> Corpus() {
-  static auto* corpus = new std::shared_ptr<const TokenizedCorpus>(
-      std::make_shared<const TokenizedCorpus>(
+  static auto* corpus =
+      new std::shared_ptr<const TokenizedCorpus>(std::make_shared<const TokenizedCorpus>(
           *CorpusText::FromBytes("moby-dick.txt", Source("data/corpus/moby-dick.txt")), *Qwen3()));
   return *corpus;
 }
@@ -63,8 +63,8 @@ void BM_GenerateReference(benchmark::State& state) {
   int64_t tokens = 0, bytes = 0, turns = 0;
   for (auto _ : state) {
     const StreamOptions options{.seed = 1, .include_token_ids = state.range(1) == 1};
-    auto stream = *ConversationStream::Create(spec, options, ConversationPlanner(spec, 1), corpus,
-                                              Qwen3());
+    auto stream =
+        *ConversationStream::Create(spec, options, ConversationPlanner(spec, 1), corpus, Qwen3());
     while (const StreamEvent* event = *stream->Next()) {
       const auto* turn = std::get_if<Message>(event);
       if (turn == nullptr) continue;
@@ -74,8 +74,10 @@ void BM_GenerateReference(benchmark::State& state) {
     }
   }
   state.SetBytesProcessed(bytes);
-  state.counters["tokens_per_s"] = benchmark::Counter(static_cast<double>(tokens), benchmark::Counter::kIsRate);
-  state.counters["turns_per_s"] = benchmark::Counter(static_cast<double>(turns), benchmark::Counter::kIsRate);
+  state.counters["tokens_per_s"] =
+      benchmark::Counter(static_cast<double>(tokens), benchmark::Counter::kIsRate);
+  state.counters["turns_per_s"] =
+      benchmark::Counter(static_cast<double>(turns), benchmark::Counter::kIsRate);
   state.counters["peak_rss_MiB"] = StatusMiB("VmHWM:");
 }
 // Arg 1: with each message's token ids (one more encoding per message).
@@ -118,7 +120,8 @@ void BM_TokenizerEncode(benchmark::State& state) {
     tokens += static_cast<int64_t>(ids.size());
   }
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(text.size()));
-  state.counters["tokens_per_s"] = benchmark::Counter(static_cast<double>(tokens), benchmark::Counter::kIsRate);
+  state.counters["tokens_per_s"] =
+      benchmark::Counter(static_cast<double>(tokens), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_TokenizerEncode)->Unit(benchmark::kMillisecond);
 
@@ -134,8 +137,8 @@ void BM_MillionConversationsFlatMemory(benchmark::State& state) {
   double rss_after_first = 0, rss_max = 0;
   int64_t conversations = 0;
   for (auto _ : state) {
-    auto stream =
-        *ConversationStream::Create(spec, {.seed = 2}, ConversationPlanner(spec, 2), corpus, Qwen3());
+    auto stream = *ConversationStream::Create(spec, {.seed = 2}, ConversationPlanner(spec, 2),
+                                              corpus, Qwen3());
     uint64_t last = UINT64_MAX;
     while (const StreamEvent* event = *stream->Next()) {
       const auto* turn = std::get_if<Message>(event);

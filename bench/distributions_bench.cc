@@ -39,9 +39,7 @@ void BM_LognormalByAverage(benchmark::State& state) {
 }
 BENCHMARK(BM_LognormalByAverage);
 
-void BM_Zipf(benchmark::State& state) {
-  SampleLoop(state, IntDistribution::MakeZipf(1.5, 20));
-}
+void BM_Zipf(benchmark::State& state) { SampleLoop(state, IntDistribution::MakeZipf(1.5, 20)); }
 BENCHMARK(BM_Zipf);
 
 void BM_Poisson(benchmark::State& state) {

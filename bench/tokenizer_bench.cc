@@ -24,7 +24,8 @@ const std::string& Corpus() {
 }
 
 std::string PathOf(const std::string& name) {
-  if (name == "qwen3") return std::string(CONVGEN_SOURCE_DIR) + "/data/tokenizers/qwen3/tokenizer.json";
+  if (name == "qwen3")
+    return std::string(CONVGEN_SOURCE_DIR) + "/data/tokenizers/qwen3/tokenizer.json";
   const std::string dir = CONVGEN_TEST_DATA_DIR;
   if (name == "cl100k_tiktoken") return dir + "/tiktoken/cl100k_base.tiktoken";
   if (name == "o200k_tiktoken") return dir + "/tiktoken/o200k_base.tiktoken";
@@ -34,7 +35,7 @@ std::string PathOf(const std::string& name) {
 std::unique_ptr<Tokenizer> Load(const std::string& name, benchmark::State& state) {
   const std::string path = PathOf(name);
   auto tokenizer = path.find(".tiktoken") != std::string::npos ? LoadTiktokenFile(path)
-                                                                : LoadHfTokenizerFile(path);
+                                                               : LoadHfTokenizerFile(path);
   if (!tokenizer.ok()) {
     state.SkipWithError(std::string(tokenizer.status().message()).c_str());
     return nullptr;
@@ -77,7 +78,7 @@ void BM_Load(benchmark::State& state, const std::string& name) {
   }
 }
 
-const char* const kTokenizers[] = {"qwen3", "llama3", "mistral", "cl100k",
+const char* const kTokenizers[] = {"qwen3", "llama3",          "mistral",       "cl100k",
                                    "o200k", "cl100k_tiktoken", "o200k_tiktoken"};
 
 [[maybe_unused]] const bool registered = [] {

@@ -36,8 +36,7 @@ bool AbslParseFlag(absl::string_view text, Shard* shard, std::string* error) {
   const std::vector<absl::string_view> parts = absl::StrSplit(text, '/');
   Shard parsed;
   if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &parsed.index) ||
-      !absl::SimpleAtoi(parts[1], &parsed.count) ||
-      parsed.index >= parsed.count) {
+      !absl::SimpleAtoi(parts[1], &parsed.count) || parsed.index >= parsed.count) {
     *error = "must be K/N with 0 <= K < N, e.g. 0/4";
     return false;
   }
@@ -103,29 +102,24 @@ std::string AbslUnparseFlag(RngChoice rng) {
 
 absl::Status CheckOptions(const CommandOptions& o) {
   if (o.command.empty()) return absl::InvalidArgumentError("no command");
-  if (o.command != "generate" && o.command != "validate" &&
-      o.command != "describe" && o.command != "health") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("unknown command \"", o.command, "\""));
+  if (o.command != "generate" && o.command != "validate" && o.command != "describe" &&
+      o.command != "health") {
+    return absl::InvalidArgumentError(absl::StrCat("unknown command \"", o.command, "\""));
   }
-  if ((o.command == "generate" || o.command == "validate") &&
-      o.input_file.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(o.command, " needs --input-file CONFIG"));
+  if ((o.command == "generate" || o.command == "validate") && o.input_file.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(o.command, " needs --input-file CONFIG"));
   }
   if (o.wait_for_server_seconds < 0) {
-    return absl::InvalidArgumentError(
-        "--wait-for-server must be seconds (>= 0)");
+    return absl::InvalidArgumentError("--wait-for-server must be seconds (>= 0)");
   }
   if (o.tls_cert.empty() != o.tls_key.empty()) {
     return absl::InvalidArgumentError(
         "--tls-cert and --tls-key go together (the client certificate and its "
         "key)");
   }
-  for (const auto& [flag, path] :
-       {std::pair<const char*, const std::string&>{"--tls-ca", o.tls_ca},
-        {"--tls-cert", o.tls_cert},
-        {"--tls-key", o.tls_key}}) {
+  for (const auto& [flag, path] : {std::pair<const char*, const std::string&>{"--tls-ca", o.tls_ca},
+                                   {"--tls-cert", o.tls_cert},
+                                   {"--tls-key", o.tls_key}}) {
     if (path.empty()) continue;
     if (const auto read = ReadFileToString(path); !read.ok()) {
       // The message is "PATH: reason".

@@ -46,9 +46,8 @@ struct CommandOptions {
   bool print_stats = false;
   std::string health_service;  // for health
   std::string tls_ca, tls_cert, tls_key;
-  double timeout_seconds = 0;  // 0: no deadline
-  double wait_for_server_seconds =
-      0;  // how long to wait for the server to be reachable
+  double timeout_seconds = 0;          // 0: no deadline
+  double wait_for_server_seconds = 0;  // how long to wait for the server to be reachable
 };
 
 // The usage text printed on a usage error and with --help.

@@ -17,9 +17,9 @@
 #include "absl/status/statusor.h"
 #include "client/conversation_writer.h"
 #include "convgen/v1/service.grpc.pb.h"
-#include "core/json/config_errors.h"
 #include "core/config/config_json.h"
 #include "core/files.h"
+#include "core/json/config_errors.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 
@@ -54,8 +54,9 @@ std::shared_ptr<grpc::Channel> MakeChannel(const CommandOptions& o) {
 
 void SetDeadline(const CommandOptions& o, grpc::ClientContext* context) {
   if (o.timeout_seconds > 0) {
-    context->set_deadline(std::chrono::system_clock::now() +
-                          std::chrono::milliseconds(static_cast<int64_t>(o.timeout_seconds * 1000)));
+    context->set_deadline(
+        std::chrono::system_clock::now() +
+        std::chrono::milliseconds(static_cast<int64_t>(o.timeout_seconds * 1000)));
   }
 }
 
@@ -111,30 +112,30 @@ bool BuildRequest(const CommandOptions& o, v1::GenerateRequest* request,
 }
 
 void PrintStatistic(const char* name, const v1::Statistic& s) {
-  std::fprintf(stderr, "%-22s %8lld %9.2f %9.2f %8.0f %8.2f %8.2f %8.2f %8.2f %8.2f %8.0f\n",
-               name, static_cast<long long>(s.count()), s.mean(), s.std(), s.min(), s.p25(),
-               s.p50(), s.p75(), s.p90(), s.p99(), s.max());
+  std::fprintf(stderr, "%-22s %8lld %9.2f %9.2f %8.0f %8.2f %8.2f %8.2f %8.2f %8.2f %8.0f\n", name,
+               static_cast<long long>(s.count()), s.mean(), s.std(), s.min(), s.p25(), s.p50(),
+               s.p75(), s.p90(), s.p99(), s.max());
 }
 
 void PrintStats(const v1::Summary& s) {
   const char* header = "%-22s %8s %9s %9s %8s %8s %8s %8s %8s %8s %8s\n";
   std::fprintf(stderr, "Conversations statistics:\n");
-  std::fprintf(stderr, header, "", "count", "mean", "std", "min", "25%", "50%", "75%", "90%",
-               "99%", "max");
+  std::fprintf(stderr, header, "", "count", "mean", "std", "min", "25%", "50%", "75%", "90%", "99%",
+               "max");
   PrintStatistic("conversation_turns", s.turns());
   PrintStatistic("user_tokens", s.user_tokens_per_conversation());
   PrintStatistic("assistant_tokens", s.assistant_tokens_per_conversation());
   std::fprintf(stderr, "Request statistics:\n");
-  std::fprintf(stderr, header, "", "count", "mean", "std", "min", "25%", "50%", "75%", "90%",
-               "99%", "max");
+  std::fprintf(stderr, header, "", "count", "mean", "std", "min", "25%", "50%", "75%", "90%", "99%",
+               "max");
   PrintStatistic("request_tokens", s.request_tokens());
-  std::fprintf(stderr,
-               "conversations %lld, messages %lld, user tokens %lld, assistant tokens %lld, "
-               "raised targets %lld, corpus wraps %lld\n",
-               static_cast<long long>(s.conversations()), static_cast<long long>(s.messages()),
-               static_cast<long long>(s.user_tokens()),
-               static_cast<long long>(s.assistant_tokens()),
-               static_cast<long long>(s.raised_targets()), static_cast<long long>(s.corpus_wraps()));
+  std::fprintf(
+      stderr,
+      "conversations %lld, messages %lld, user tokens %lld, assistant tokens %lld, "
+      "raised targets %lld, corpus wraps %lld\n",
+      static_cast<long long>(s.conversations()), static_cast<long long>(s.messages()),
+      static_cast<long long>(s.user_tokens()), static_cast<long long>(s.assistant_tokens()),
+      static_cast<long long>(s.raised_targets()), static_cast<long long>(s.corpus_wraps()));
 }
 
 int Generate(const CommandOptions& o) {
@@ -155,10 +156,9 @@ int Generate(const CommandOptions& o) {
     }
     out = &file;
   }
-  const OutputFormat format = o.format == Format::kJson ? OutputFormat::kJson
-                              : o.format == Format::kOpenAiJsonl
-                                  ? OutputFormat::kOpenAiJsonl
-                                  : OutputFormat::kJsonl;
+  const OutputFormat format = o.format == Format::kJson          ? OutputFormat::kJson
+                              : o.format == Format::kOpenAiJsonl ? OutputFormat::kOpenAiJsonl
+                                                                 : OutputFormat::kJsonl;
   ConversationWriter writer(*out, format, o.model);
   auto stub = v1::ConversationService::NewStub(MakeChannel(o));
   grpc::ClientContext context;
@@ -195,9 +195,8 @@ int Generate(const CommandOptions& o) {
     const int code = ServerError(status);
     const grpc::StatusCode c = status.error_code();
     const bool broke = c == grpc::StatusCode::UNAVAILABLE || c == grpc::StatusCode::CANCELLED ||
-                       c == grpc::StatusCode::DEADLINE_EXCEEDED ||
-                       c == grpc::StatusCode::ABORTED || c == grpc::StatusCode::INTERNAL ||
-                       c == grpc::StatusCode::UNKNOWN;
+                       c == grpc::StatusCode::DEADLINE_EXCEEDED || c == grpc::StatusCode::ABORTED ||
+                       c == grpc::StatusCode::INTERNAL || c == grpc::StatusCode::UNKNOWN;
     // The output holds exactly the conversations before this index.
     const uint64_t resume = writer.next_index().value_or(o.start_index);
     if (broke || writer.conversations_written() > 0) {
@@ -230,12 +229,13 @@ int Validate(const CommandOptions& o) {
     }
     return 2;
   }
-  std::printf("valid: %lld conversations, tokenizer %s, corpus %lld tokens, common prefix %lld "
-              "tokens\n%s",
-              static_cast<long long>(response.conversations()), response.tokenizer().c_str(),
-              static_cast<long long>(response.corpus_tokens()),
-              static_cast<long long>(response.common_prefix_tokens()),
-              response.normalized_config_json().c_str());
+  std::printf(
+      "valid: %lld conversations, tokenizer %s, corpus %lld tokens, common prefix %lld "
+      "tokens\n%s",
+      static_cast<long long>(response.conversations()), response.tokenizer().c_str(),
+      static_cast<long long>(response.corpus_tokens()),
+      static_cast<long long>(response.common_prefix_tokens()),
+      response.normalized_config_json().c_str());
   return 0;
 }
 
@@ -254,12 +254,13 @@ int Describe(const CommandOptions& o) {
   std::printf("corpora:\n");
   for (const auto& c : response.corpora()) std::printf("  %s\n", c.c_str());
   const auto& l = response.limits();
-  std::printf("limits: %lld conversations per request, %lld concurrent streams, %lld inline "
-              "corpus bytes, %lld message bytes\n",
-              static_cast<long long>(l.max_conversations_per_request()),
-              static_cast<long long>(l.max_concurrent_streams()),
-              static_cast<long long>(l.max_inline_corpus_bytes()),
-              static_cast<long long>(l.max_message_bytes()));
+  std::printf(
+      "limits: %lld conversations per request, %lld concurrent streams, %lld inline "
+      "corpus bytes, %lld message bytes\n",
+      static_cast<long long>(l.max_conversations_per_request()),
+      static_cast<long long>(l.max_concurrent_streams()),
+      static_cast<long long>(l.max_inline_corpus_bytes()),
+      static_cast<long long>(l.max_message_bytes()));
   return 0;
 }
 
@@ -272,7 +273,8 @@ int Health(const CommandOptions& o) {
   grpc::health::v1::HealthCheckResponse response;
   const grpc::Status status = stub->Check(&context, request, &response);
   if (!status.ok()) return ServerError(status);
-  std::printf("%s\n", grpc::health::v1::HealthCheckResponse::ServingStatus_Name(response.status()).c_str());
+  std::printf("%s\n",
+              grpc::health::v1::HealthCheckResponse::ServingStatus_Name(response.status()).c_str());
   return response.status() == grpc::health::v1::HealthCheckResponse::SERVING ? 0 : 1;
 }
 

@@ -77,9 +77,8 @@ void ConversationWriter::WriteConversation() {
   } else if (format_ == OutputFormat::kOpenAiJsonl) {
     WriteOpenAiJsonl();
   } else {
-    nlohmann::ordered_json conversation = {
-        {"id", current_->conversation_id()},
-        {"messages", nlohmann::ordered_json::array()}};
+    nlohmann::ordered_json conversation = {{"id", current_->conversation_id()},
+                                           {"messages", nlohmann::ordered_json::array()}};
     for (const v1::TurnMessage& t : pending_) {
       conversation["messages"].push_back({{"role", RoleName(t.role())}, {"content", t.content()}});
     }

@@ -9,33 +9,26 @@
 #include "client/commands.h"
 #include "core/cli/flags.h"
 
-ABSL_FLAG(std::string, server, "localhost:50051",
-          "host:port or unix:/path of convgen-server");
-ABSL_FLAG(std::string, input_file, "",
-          "The config (vLLM's generate_multi_turn.json format)");
+ABSL_FLAG(std::string, server, "localhost:50051", "host:port or unix:/path of convgen-server");
+ABSL_FLAG(std::string, input_file, "", "The config (vLLM's generate_multi_turn.json format)");
 ABSL_FLAG(std::string, output, "-", "Where generate writes; - is stdout");
 ABSL_FLAG(uint64_t, seed, 0, "Seed of every random draw");
 ABSL_FLAG(convgen::Shard, shard, convgen::Shard(),
           "K/N: only the conversations i with i % N == K (0 <= K < N)");
-ABSL_FLAG(uint64_t, start_index, 0,
-          "First conversation index (to resume a broken stream)");
-ABSL_FLAG(std::string, tokenizer, "",
-          "Server tokenizer name; empty: the server's default");
+ABSL_FLAG(uint64_t, start_index, 0, "First conversation index (to resume a broken stream)");
+ABSL_FLAG(std::string, tokenizer, "", "Server tokenizer name; empty: the server's default");
 ABSL_FLAG(convgen::RngChoice, rng, convgen::RngChoice::kConfig,
           "philox or numpy_legacy, overriding the config's rng");
 ABSL_FLAG(convgen::Format, format, convgen::Format::kJson,
           "json, jsonl, jsonl-ids or openai-jsonl");
 ABSL_FLAG(std::string, model, "", "model of each openai-jsonl request body");
 ABSL_FLAG(bool, print_stats, false, "Print the statistics tables to stderr");
-ABSL_FLAG(std::string, service, "",
-          "Service name health asks about; empty: the server");
-ABSL_FLAG(std::string, tls_ca, "",
-          "PEM CA of the server's certificate (enables TLS)");
+ABSL_FLAG(std::string, service, "", "Service name health asks about; empty: the server");
+ABSL_FLAG(std::string, tls_ca, "", "PEM CA of the server's certificate (enables TLS)");
 ABSL_FLAG(std::string, tls_cert, "", "PEM client certificate (with --tls-key)");
 ABSL_FLAG(std::string, tls_key, "", "PEM client private key (with --tls-cert)");
 ABSL_FLAG(double, timeout, 0, "Deadline of the call in seconds; 0: none");
-ABSL_FLAG(double, wait_for_server, 0,
-          "Seconds to wait for the server to be reachable");
+ABSL_FLAG(double, wait_for_server, 0, "Seconds to wait for the server to be reachable");
 ABSL_FLAG(bool, version, false, "Print the version and exit");
 
 namespace {
@@ -48,14 +41,12 @@ int UsageError(const std::string& why) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const auto command_line =
-      convgen::cli::ParseFlags(argc, argv, /*max_positional=*/1);
+  const auto command_line = convgen::cli::ParseFlags(argc, argv, /*max_positional=*/1);
   if (!command_line.ok()) {
     return UsageError(std::string(command_line.status().message()));
   }
   if (command_line->help) {
-    std::printf("%sflags:\n%s", convgen::kUsage,
-                convgen::cli::FlagsHelp("client/main.cc").c_str());
+    std::printf("%sflags:\n%s", convgen::kUsage, convgen::cli::FlagsHelp("client/main.cc").c_str());
     return 0;
   }
   if (absl::GetFlag(FLAGS_version)) {
@@ -84,8 +75,7 @@ int main(int argc, char** argv) {
   options.tls_key = absl::GetFlag(FLAGS_tls_key);
   options.timeout_seconds = absl::GetFlag(FLAGS_timeout);
   options.wait_for_server_seconds = absl::GetFlag(FLAGS_wait_for_server);
-  if (const absl::Status checked = convgen::CheckOptions(options);
-      !checked.ok()) {
+  if (const absl::Status checked = convgen::CheckOptions(options); !checked.ok()) {
     return UsageError(std::string(checked.message()));
   }
   return convgen::RunCommand(options);

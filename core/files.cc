@@ -14,8 +14,7 @@ namespace convgen {
 absl::StatusOr<std::string> ReadFileToString(const std::string& path) {
   // fopen opens a directory on Linux; only the read would fail, with EISDIR.
   if (std::error_code error; std::filesystem::is_directory(path, error)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(path, ": is a directory, not a file"));
+    return absl::FailedPreconditionError(absl::StrCat(path, ": is a directory, not a file"));
   }
   std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
   if (file == nullptr) {

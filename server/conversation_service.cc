@@ -87,8 +87,8 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
   // On the executor: the request into a stream, then its first event.
   void Prepare() {
     if (Cancelled()) return;
-    absl::StatusOr<std::unique_ptr<GenerationJob>> job = PrepareGeneration(
-        *service_->workspace_, RequestFromProto(*request_), service_->limits_);
+    absl::StatusOr<std::unique_ptr<GenerationJob>> job =
+        PrepareGeneration(*service_->workspace_, RequestFromProto(*request_), service_->limits_);
     if (!job.ok()) {
       FinishOnce(ToGrpcStatus(job.status()));
       return;
@@ -109,7 +109,8 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
       FinishOnce(grpc::Status(
           grpc::StatusCode::UNAVAILABLE,
           absl::StrCat("the server stopped at the end of its drain; resume on another replica "
-                       "with start_index ", stream_->resume_index())));
+                       "with start_index ",
+                       stream_->resume_index())));
       return;
     }
     absl::StatusOr<const StreamEvent*> event = stream_->Next();

@@ -23,20 +23,16 @@ ABSL_FLAG(std::string, data_dir, "",
 ABSL_FLAG(std::string, metrics_listen, "", "host:port of Prometheus /metrics");
 ABSL_FLAG(int64_t, max_conversations_per_request, 1000000, "Limit per request");
 ABSL_FLAG(int64_t, max_concurrent_streams, 256, "Generate streams at once");
-ABSL_FLAG(int64_t, max_inline_corpus_bytes, 64 << 20,
-          "Largest inline corpus per request");
+ABSL_FLAG(int64_t, max_inline_corpus_bytes, 64 << 20, "Largest inline corpus per request");
 ABSL_FLAG(int64_t, max_message_bytes, 16 << 20,
           "Largest message text; larger token targets are refused up front");
-ABSL_FLAG(int64_t, max_messages_per_conversation, 65536,
-          "Messages (num_turns) per conversation");
-ABSL_FLAG(double, drain_seconds, 25,
-          "On SIGTERM/SIGINT, how long open streams may finish");
+ABSL_FLAG(int64_t, max_messages_per_conversation, 65536, "Messages (num_turns) per conversation");
+ABSL_FLAG(double, drain_seconds, 25, "On SIGTERM/SIGINT, how long open streams may finish");
 ABSL_FLAG(std::string, log_format, "text", "text or json");
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error");
 ABSL_FLAG(std::string, tls_cert, "", "PEM server certificate (enables TLS)");
 ABSL_FLAG(std::string, tls_key, "", "PEM server private key");
-ABSL_FLAG(std::string, tls_client_ca, "",
-          "PEM CA that client certificates must chain to (mTLS)");
+ABSL_FLAG(std::string, tls_client_ca, "", "PEM CA that client certificates must chain to (mTLS)");
 ABSL_FLAG(bool, version, false, "Print the version and exit");
 
 namespace {
@@ -49,21 +45,19 @@ constexpr char kUsage[] =
 }  // namespace
 
 int main(int argc, char** argv) {
-  const auto command_line = convgen::cli::ParseFlags(
-      argc, argv, /*max_positional=*/0, {"listen", "tokenizer"});
+  const auto command_line =
+      convgen::cli::ParseFlags(argc, argv, /*max_positional=*/0, {"listen", "tokenizer"});
   if (!command_line.ok()) {
     std::fprintf(stderr, "convgen-server: %s\n%s",
                  std::string(command_line.status().message()).c_str(), kUsage);
     return 2;
   }
   if (command_line->help) {
-    std::printf("%sflags:\n%s", kUsage,
-                convgen::cli::FlagsHelp("server/main.cc").c_str());
+    std::printf("%sflags:\n%s", kUsage, convgen::cli::FlagsHelp("server/main.cc").c_str());
     return 0;
   }
   if (absl::GetFlag(FLAGS_version)) {
-    std::printf("convgen-server %s (gRPC %s)\n", CONVGEN_VERSION,
-                grpc::Version().c_str());
+    std::printf("convgen-server %s (gRPC %s)\n", CONVGEN_VERSION, grpc::Version().c_str());
     return 0;
   }
 
@@ -77,15 +71,11 @@ int main(int argc, char** argv) {
   }
   options.corpus_dir = absl::GetFlag(FLAGS_corpus_dir);
   options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
-  options.limits.max_conversations_per_request =
-      absl::GetFlag(FLAGS_max_conversations_per_request);
-  options.limits.max_concurrent_streams =
-      absl::GetFlag(FLAGS_max_concurrent_streams);
-  options.limits.max_inline_corpus_bytes =
-      absl::GetFlag(FLAGS_max_inline_corpus_bytes);
+  options.limits.max_conversations_per_request = absl::GetFlag(FLAGS_max_conversations_per_request);
+  options.limits.max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);
+  options.limits.max_inline_corpus_bytes = absl::GetFlag(FLAGS_max_inline_corpus_bytes);
   options.limits.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
-  options.limits.max_messages_per_conversation =
-      absl::GetFlag(FLAGS_max_messages_per_conversation);
+  options.limits.max_messages_per_conversation = absl::GetFlag(FLAGS_max_messages_per_conversation);
   options.drain_seconds = absl::GetFlag(FLAGS_drain_seconds);
   options.log_format = absl::GetFlag(FLAGS_log_format);
   options.log_level = absl::GetFlag(FLAGS_log_level);

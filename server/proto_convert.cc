@@ -88,24 +88,23 @@ void ProblemsToProto(const std::vector<ConfigError>& problems, v1::ValidateRespo
 }
 
 void EventToProto(const StreamEvent& event, v1::GenerateResponse* out) {
-  std::visit(Overloaded{
-                 [&](const ConversationStart& start) {
-                   auto* s = out->mutable_conversation_start();
-                   s->set_conversation_index(start.conversation_index);
-                   s->set_conversation_id(start.conversation_id);
-                   s->set_num_turns(start.num_messages);
-                 },
-                 [&](const Message& message) { MessageToProto(message, out->mutable_turn()); },
-                 [&](const ConversationEnd& end) {
-                   auto* e = out->mutable_conversation_end();
-                   e->set_conversation_index(end.conversation_index);
-                   e->set_conversation_id(end.conversation_id);
-                 },
-                 [&](const StreamSummary& summary) {
-                   SummaryToProto(summary, out->mutable_summary());
-                 },
-             },
-             event);
+  std::visit(
+      Overloaded{
+          [&](const ConversationStart& start) {
+            auto* s = out->mutable_conversation_start();
+            s->set_conversation_index(start.conversation_index);
+            s->set_conversation_id(start.conversation_id);
+            s->set_num_turns(start.num_messages);
+          },
+          [&](const Message& message) { MessageToProto(message, out->mutable_turn()); },
+          [&](const ConversationEnd& end) {
+            auto* e = out->mutable_conversation_end();
+            e->set_conversation_index(end.conversation_index);
+            e->set_conversation_id(end.conversation_id);
+          },
+          [&](const StreamSummary& summary) { SummaryToProto(summary, out->mutable_summary()); },
+      },
+      event);
 }
 
 }  // namespace convgen

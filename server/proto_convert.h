@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "convgen/v1/service.pb.h"
-#include "core/json/config_errors.h"
 #include "core/conversation/conversation_stream.h"
+#include "core/json/config_errors.h"
 #include "core/request/generation_request.h"
 
 namespace convgen {

@@ -49,9 +49,8 @@ void SetUpLogging(const ServerOptions& options) {
   // Logs go to stderr; stdout carries only the "listening on" lines.
   spdlog::set_default_logger(spdlog::stderr_color_mt("convgen"));
   if (options.log_format == "json") {
-    spdlog::set_pattern(
-        R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","message":"%v"})",
-        spdlog::pattern_time_type::utc);
+    spdlog::set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","message":"%v"})",
+                        spdlog::pattern_time_type::utc);
   } else {
     spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
   }
@@ -59,22 +58,19 @@ void SetUpLogging(const ServerOptions& options) {
 }
 
 // Every tokenizer is loaded and checked before the server listens.
-absl::StatusOr<std::unique_ptr<Workspace>> MakeWorkspace(
-    const ServerOptions& options) {
+absl::StatusOr<std::unique_ptr<Workspace>> MakeWorkspace(const ServerOptions& options) {
   WorkspaceOptions workspace_options;
   workspace_options.data_dir = options.data_dir;
   workspace_options.corpus_dir = options.corpus_dir;
   for (const std::string& flag : options.tokenizers) {
-    const std::vector<std::string> parts =
-        absl::StrSplit(flag, absl::MaxSplits('=', 1));
+    const std::vector<std::string> parts = absl::StrSplit(flag, absl::MaxSplits('=', 1));
     if (parts.size() != 2) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--tokenizer ", flag, ": expected NAME=PATH"));
+      return absl::InvalidArgumentError(absl::StrCat("--tokenizer ", flag, ": expected NAME=PATH"));
     }
     workspace_options.tokenizers.emplace_back(parts[0], parts[1]);
   }
   CONVGEN_ASSIGN_OR_RETURN(std::unique_ptr<Workspace> workspace,
-                   Workspace::Create(workspace_options));
+                           Workspace::Create(workspace_options));
   CONVGEN_RETURN_IF_ERROR(workspace->LoadAllTokenizers());
   return workspace;
 }
@@ -83,25 +79,23 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials(
     const ServerOptions& options) {
   if (options.tls_cert.empty()) return grpc::InsecureServerCredentials();
   grpc::SslServerCredentialsOptions ssl(
-      options.tls_client_ca.empty()
-          ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
-          : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+      options.tls_client_ca.empty() ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                                    : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
   CONVGEN_ASSIGN_OR_RETURN(std::string key, ReadFileToString(options.tls_key));
   CONVGEN_ASSIGN_OR_RETURN(std::string cert, ReadFileToString(options.tls_cert));
   ssl.pem_key_cert_pairs.push_back({std::move(key), std::move(cert)});
   if (!options.tls_client_ca.empty()) {
-    CONVGEN_ASSIGN_OR_RETURN(ssl.pem_root_certs,
-                     ReadFileToString(options.tls_client_ca));
+    CONVGEN_ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadFileToString(options.tls_client_ca));
   }
   return grpc::SslServerCredentials(ssl);
 }
 
 // Returns the started server, or null if an address cannot be bound; `ports`
 // receives the bound TCP ports (0 for unix sockets).
-std::unique_ptr<grpc::Server> StartServer(
-    const ServerOptions& options,
-    std::shared_ptr<grpc::ServerCredentials> credentials,
-    ConversationServiceImpl* service, std::vector<int>& ports) {
+std::unique_ptr<grpc::Server> StartServer(const ServerOptions& options,
+                                          std::shared_ptr<grpc::ServerCredentials> credentials,
+                                          ConversationServiceImpl* service,
+                                          std::vector<int>& ports) {
   // Keep the health descriptor linked in, for reflection.
   (void)grpc::health::v1::HealthCheckResponse::descriptor();
   grpc::EnableDefaultHealthCheckService(true);
@@ -111,31 +105,27 @@ std::unique_ptr<grpc::Server> StartServer(
   const std::vector<std::string>& listen = options.listen;
   ports.assign(listen.size(), 0);
   for (size_t i = 0; i < listen.size(); ++i) {
-    builder.AddListeningPort(
-        listen[i], credentials,
-        absl::StartsWith(listen[i], "unix:") ? nullptr : &ports[i]);
+    builder.AddListeningPort(listen[i], credentials,
+                             absl::StartsWith(listen[i], "unix:") ? nullptr : &ports[i]);
   }
   builder.RegisterService(service);
   const ServiceLimits& limits = options.limits;
-  builder.SetMaxReceiveMessageSize(static_cast<int>(std::min<int64_t>(
-      limits.max_inline_corpus_bytes + (1 << 20), INT32_MAX)));
-  builder.SetMaxSendMessageSize(static_cast<int>(
-      std::min<int64_t>(limits.max_message_bytes + (1 << 16), INT32_MAX)));
+  builder.SetMaxReceiveMessageSize(
+      static_cast<int>(std::min<int64_t>(limits.max_inline_corpus_bytes + (1 << 20), INT32_MAX)));
+  builder.SetMaxSendMessageSize(
+      static_cast<int>(std::min<int64_t>(limits.max_message_bytes + (1 << 16), INT32_MAX)));
   // Drivers may ping every 10 s on long, slow streams.
-  builder.AddChannelArgument(
-      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   return builder.BuildAndStart();
 }
 
-void PrintListening(const std::vector<std::string>& listen,
-                    const std::vector<int>& ports) {
+void PrintListening(const std::vector<std::string>& listen, const std::vector<int>& ports) {
   for (size_t i = 0; i < listen.size(); ++i) {
     const std::string address =
         absl::StartsWith(listen[i], "unix:")
             ? listen[i]
-            : absl::StrCat(listen[i].substr(0, listen[i].rfind(':')), ":",
-                           ports[i]);
+            : absl::StrCat(listen[i].substr(0, listen[i].rfind(':')), ":", ports[i]);
     std::printf("listening on %s\n", address.c_str());
     spdlog::info("listening on {}", address);
   }
@@ -145,12 +135,12 @@ void PrintListening(const std::vector<std::string>& listen,
 // Waits for SIGTERM or SIGINT, then drains: not ready at once, new streams
 // refused, open streams run up to drain_seconds, then are stopped and the
 // server shut down.
-void DrainOnSignal(sigset_t signals, double drain_seconds,
-                   ConversationServiceImpl& service, grpc::Server& server) {
+void DrainOnSignal(sigset_t signals, double drain_seconds, ConversationServiceImpl& service,
+                   grpc::Server& server) {
   int signal_number = 0;
   sigwait(&signals, &signal_number);
-  spdlog::info("signal {}: not ready; draining {} open streams for up to {} s",
-               signal_number, service.active_streams(), drain_seconds);
+  spdlog::info("signal {}: not ready; draining {} open streams for up to {} s", signal_number,
+               service.active_streams(), drain_seconds);
   grpc::HealthCheckServiceInterface* health = server.GetHealthCheckService();
   health->SetServingStatus("readiness", false);
   health->SetServingStatus("", false);
@@ -158,13 +148,11 @@ void DrainOnSignal(sigset_t signals, double drain_seconds,
   // Open streams may finish until the deadline.
   const auto wait_for_streams = [&service](std::chrono::milliseconds limit) {
     const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (service.active_streams() > 0 &&
-           std::chrono::steady_clock::now() < deadline) {
+    while (service.active_streams() > 0 && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   };
-  wait_for_streams(
-      std::chrono::milliseconds(static_cast<int64_t>(drain_seconds * 1000)));
+  wait_for_streams(std::chrono::milliseconds(static_cast<int64_t>(drain_seconds * 1000)));
   spdlog::info("{} streams still open; stopping", service.active_streams());
   // Each stream ends with UNAVAILABLE and its resume index once its message
   // in flight is delivered; a stream whose reader is gone or stalled is
@@ -180,8 +168,7 @@ int RunServer(const ServerOptions& options) {
   const sigset_t signals = BlockTerminationSignals();
   SetUpLogging(options);
   const auto fail = [](const absl::Status& status) {
-    std::fprintf(stderr, "convgen-server: %s\n",
-                 std::string(status.message()).c_str());
+    std::fprintf(stderr, "convgen-server: %s\n", std::string(status.message()).c_str());
     return 2;
   };
   absl::StatusOr<std::unique_ptr<Workspace>> workspace = MakeWorkspace(options);
@@ -196,20 +183,16 @@ int RunServer(const ServerOptions& options) {
   }
   ConversationServiceImpl service(workspace->get(), options.limits, &metrics);
 
-  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
-      MakeCredentials(options);
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials = MakeCredentials(options);
   if (!credentials.ok()) return fail(credentials.status());
   std::vector<int> ports;
-  std::unique_ptr<grpc::Server> server =
-      StartServer(options, *credentials, &service, ports);
+  std::unique_ptr<grpc::Server> server = StartServer(options, *credentials, &service, ports);
   if (server == nullptr) {
-    std::fprintf(stderr,
-                 "convgen-server: cannot listen on the given addresses\n");
+    std::fprintf(stderr, "convgen-server: cannot listen on the given addresses\n");
     return 2;
   }
   grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
-  for (const char* name :
-       {"", "liveness", "readiness", "convgen.v1.ConversationService"}) {
+  for (const char* name : {"", "liveness", "readiness", "convgen.v1.ConversationService"}) {
     health->SetServingStatus(name, true);
   }
   PrintListening(options.listen, ports);

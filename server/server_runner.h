@@ -17,17 +17,16 @@ struct ServerOptions {
   // host:port (port 0 picks one) or unix:/path; each chosen address is
   // printed on stdout as "listening on ...".
   std::vector<std::string> listen = {"0.0.0.0:50051"};
-  std::vector<std::string>
-      tokenizers;              // NAME=PATH, loaded and checked before listening
-  std::string data_dir;        // the embedded tokenizer and corpus
-  std::string corpus_dir;      // empty: only the embedded corpus
-  std::string metrics_listen;  // empty: no metrics endpoint
+  std::vector<std::string> tokenizers;  // NAME=PATH, loaded and checked before listening
+  std::string data_dir;                 // the embedded tokenizer and corpus
+  std::string corpus_dir;               // empty: only the embedded corpus
+  std::string metrics_listen;           // empty: no metrics endpoint
   ServiceLimits limits;
   double drain_seconds = 25;
   std::string log_format = "text";  // text or json
   std::string log_level = "info";
   std::string tls_cert, tls_key;  // PEM files; TLS when tls_cert is set
-  std::string tls_client_ca;  // PEM; clients must present a certificate (mTLS)
+  std::string tls_client_ca;      // PEM; clients must present a certificate (mTLS)
 };
 
 // Runs the server until SIGTERM or SIGINT has drained it. Returns the exit

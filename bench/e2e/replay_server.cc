@@ -25,8 +25,8 @@ class ReplayService final : public v1::ConversationService::CallbackService {
   explicit ReplayService(std::vector<v1::GenerateResponse> responses)
       : responses_(std::move(responses)) {}
 
-  grpc::ServerWriteReactor<v1::GenerateResponse>* Generate(
-      grpc::CallbackServerContext*, const v1::GenerateRequest*) override {
+  grpc::ServerWriteReactor<v1::GenerateResponse>* Generate(grpc::CallbackServerContext*,
+                                                           const v1::GenerateRequest*) override {
     class Reactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
      public:
       explicit Reactor(const std::vector<v1::GenerateResponse>& r) : responses_(r) { Next(); }
@@ -80,8 +80,8 @@ int main(int argc, char** argv) {
   auto workspace = *Workspace::Create(workspace_options);
   auto tokenizer = *workspace->GetTokenizer("");
   auto corpus = *workspace->GetCorpus(spec->text_files, {}, "", *tokenizer);
-  auto stream = *ConversationStream::Create(*spec, {.seed = seed},
-                                            ConversationPlanner(*spec, seed), corpus, tokenizer);
+  auto stream = *ConversationStream::Create(*spec, {.seed = seed}, ConversationPlanner(*spec, seed),
+                                            corpus, tokenizer);
   std::vector<v1::GenerateResponse> responses;
   while (const StreamEvent* event = *stream->Next()) {
     EventToProto(*event, &responses.emplace_back());

@@ -15,17 +15,14 @@
 namespace convgen::cli {
 namespace {
 
-std::string Dashed(absl::string_view name) {
-  return absl::StrReplaceAll(name, {{"_", "-"}});
-}
+std::string Dashed(absl::string_view name) { return absl::StrReplaceAll(name, {{"_", "-"}}); }
 
 // Rewords absl's "Illegal value 'V' specified for flag 'name'[; why]" with
 // the dashed name the user typed.
 absl::Status InvalidValue(absl::string_view name, absl::string_view value,
                           absl::string_view absl_error) {
   std::string why;
-  if (const size_t sep = absl_error.find("'; ");
-      sep != absl::string_view::npos) {
+  if (const size_t sep = absl_error.find("'; "); sep != absl::string_view::npos) {
     why = absl::StrCat(": ", absl_error.substr(sep + 3));
   }
   return absl::InvalidArgumentError(
@@ -46,28 +43,24 @@ std::string UnderscoreFlagName(absl::string_view arg) {
   return out;
 }
 
-absl::StatusOr<CommandLine> ParseFlags(
-    int argc, char** argv, size_t max_positional,
-    absl::Span<const absl::string_view> repeatable) {
+absl::StatusOr<CommandLine> ParseFlags(int argc, char** argv, size_t max_positional,
+                                       absl::Span<const absl::string_view> repeatable) {
   CommandLine result;
   // Values of the repeatable flags, in order, parsed once all are seen.
   std::map<std::string, std::vector<std::string>> gathered;
   for (int i = 1; i < argc; ++i) {
     const absl::string_view arg = argv[i];
     if (arg == "--") {
-      result.positional.insert(result.positional.end(), argv + i + 1,
-                               argv + argc);
+      result.positional.insert(result.positional.end(), argv + i + 1, argv + argc);
       break;
     }
     if (!IsFlag(arg)) {
       result.positional.emplace_back(arg);
       continue;
     }
-    const std::string shown(
-        arg.substr(0, arg.find('=')));  // as the user spelled it
+    const std::string shown(arg.substr(0, arg.find('=')));  // as the user spelled it
     const std::string underscored = UnderscoreFlagName(arg);
-    absl::string_view name =
-        absl::StripPrefix(absl::StripPrefix(underscored, "-"), "-");
+    absl::string_view name = absl::StripPrefix(absl::StripPrefix(underscored, "-"), "-");
     absl::string_view value;
     bool has_value = false;
     if (const size_t eq = name.find('='); eq != absl::string_view::npos) {
@@ -86,27 +79,23 @@ absl::StatusOr<CommandLine> ParseFlags(
       value = "false";
       has_value = true;
     }
-    if (flag == nullptr)
-      return absl::InvalidArgumentError(absl::StrCat("unknown flag ", shown));
+    if (flag == nullptr) return absl::InvalidArgumentError(absl::StrCat("unknown flag ", shown));
     if (!has_value) {
       if (flag->IsOfType<bool>()) {
         value = "true";
       } else if (i + 1 < argc) {
         value = argv[++i];
       } else {
-        return absl::InvalidArgumentError(
-            absl::StrCat(shown, " needs a value"));
+        return absl::InvalidArgumentError(absl::StrCat(shown, " needs a value"));
       }
     }
     const std::string flag_name(flag->Name());
-    if (std::find(repeatable.begin(), repeatable.end(), flag_name) !=
-        repeatable.end()) {
+    if (std::find(repeatable.begin(), repeatable.end(), flag_name) != repeatable.end()) {
       gathered[flag_name].emplace_back(value);
       continue;
     }
     std::string error;
-    if (!flag->ParseFrom(value, &error))
-      return InvalidValue(flag_name, value, error);
+    if (!flag->ParseFrom(value, &error)) return InvalidValue(flag_name, value, error);
   }
   for (const auto& [name, values] : gathered) {
     const std::string joined = absl::StrJoin(values, ",");
@@ -116,8 +105,8 @@ absl::StatusOr<CommandLine> ParseFlags(
     }
   }
   if (result.positional.size() > max_positional) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "unexpected argument ", result.positional[max_positional]));
+    return absl::InvalidArgumentError(
+        absl::StrCat("unexpected argument ", result.positional[max_positional]));
   }
   return result;
 }

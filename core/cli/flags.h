@@ -24,9 +24,8 @@ namespace convgen::cli {
 std::string UnderscoreFlagName(absl::string_view arg);
 
 struct CommandLine {
-  std::vector<std::string>
-      positional;     // the non-flag arguments, argv[0] excluded
-  bool help = false;  // --help, --helpfull or -h was given
+  std::vector<std::string> positional;  // the non-flag arguments, argv[0] excluded
+  bool help = false;                    // --help, --helpfull or -h was given
 };
 
 // Sets the registered absl flags from argv[1..]: `--name=value`, `--name
@@ -35,9 +34,8 @@ struct CommandLine {
 // gather every occurrence: `--listen a --listen b` is `--listen=a,b`.
 // Returns InvalidArgument naming the flag for an unknown flag, a missing or
 // invalid value, or naming the argument after `max_positional` of them.
-absl::StatusOr<CommandLine> ParseFlags(
-    int argc, char** argv, size_t max_positional,
-    absl::Span<const absl::string_view> repeatable = {});
+absl::StatusOr<CommandLine> ParseFlags(int argc, char** argv, size_t max_positional,
+                                       absl::Span<const absl::string_view> repeatable = {});
 
 // Returns one line per flag defined in a file whose path ends with
 // `defined_in` (e.g. "server/main.cc"), by dashed name, with its help text

@@ -8,9 +8,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/distributions/registry.h"
 #include "core/json/json_fields.h"
 #include "core/json/strict_json.h"
-#include "core/distributions/registry.h"
 
 namespace convgen {
 namespace {
@@ -19,9 +19,10 @@ using Json = nlohmann::ordered_json;
 
 void ReadPrefixGroups(const Json& value, const std::string& path, ConfigErrors& errors,
                       v1::PrefixGroups& out) {
-  if (!RequireObject(value, path,
-                     R"({"num_groups": 16, "prefix_num_tokens": {"distribution": "constant", ...}})",
-                     errors)) {
+  if (!RequireObject(
+          value, path,
+          R"({"num_groups": 16, "prefix_num_tokens": {"distribution": "constant", ...}})",
+          errors)) {
     return;
   }
   JsonObjectReader reader(value, path, errors);
@@ -44,16 +45,14 @@ void ReadPrefixGroups(const Json& value, const std::string& path, ConfigErrors& 
   reader.ReportUnknownKeys(" in prefix_groups");
 }
 
-void ReadPromptInput(const Json& value, const std::string& path,
-                     ConfigErrors& errors, v1::PromptInput& out) {
-  if (!RequireObject(value, path, R"({"num_turns": {...}, "num_tokens": {...}})",
-                     errors)) {
+void ReadPromptInput(const Json& value, const std::string& path, ConfigErrors& errors,
+                     v1::PromptInput& out) {
+  if (!RequireObject(value, path, R"({"num_turns": {...}, "num_tokens": {...}})", errors)) {
     return;
   }
   JsonObjectReader reader(value, path, errors);
   if (const Json* v = reader.Required("num_turns")) {
-    ReadDistributionJson(*v, reader.PathOf("num_turns"), errors,
-                         *out.mutable_num_turns());
+    ReadDistributionJson(*v, reader.PathOf("num_turns"), errors, *out.mutable_num_turns());
   }
   if (const Json* v = reader.Optional("common_prefix_num_tokens")) {
     ReadDistributionJson(*v, reader.PathOf("common_prefix_num_tokens"), errors,
@@ -64,12 +63,10 @@ void ReadPromptInput(const Json& value, const std::string& path,
                          *out.mutable_prefix_num_tokens());
   }
   if (const Json* v = reader.Required("num_tokens")) {
-    ReadDistributionJson(*v, reader.PathOf("num_tokens"), errors,
-                         *out.mutable_num_tokens());
+    ReadDistributionJson(*v, reader.PathOf("num_tokens"), errors, *out.mutable_num_tokens());
   }
   if (const Json* v = reader.Optional("think_time_ms")) {
-    ReadDistributionJson(*v, reader.PathOf("think_time_ms"), errors,
-                         *out.mutable_think_time_ms());
+    ReadDistributionJson(*v, reader.PathOf("think_time_ms"), errors, *out.mutable_think_time_ms());
   }
   if (const Json* v = reader.Optional("prefix_groups")) {
     ReadPrefixGroups(*v, reader.PathOf("prefix_groups"), errors, *out.mutable_prefix_groups());
@@ -81,13 +78,12 @@ void ReadPromptInput(const Json& value, const std::string& path,
   reader.ReportUnknownKeys(" in prompt_input");
 }
 
-void ReadPromptOutput(const Json& value, const std::string& path,
-                      ConfigErrors& errors, v1::PromptOutput& out) {
+void ReadPromptOutput(const Json& value, const std::string& path, ConfigErrors& errors,
+                      v1::PromptOutput& out) {
   if (!RequireObject(value, path, R"({"num_tokens": {...}})", errors)) return;
   JsonObjectReader reader(value, path, errors);
   if (const Json* v = reader.Required("num_tokens")) {
-    ReadDistributionJson(*v, reader.PathOf("num_tokens"), errors,
-                         *out.mutable_num_tokens());
+    ReadDistributionJson(*v, reader.PathOf("num_tokens"), errors, *out.mutable_num_tokens());
   }
   if (const Json* v = reader.Optional("first_turn_num_tokens")) {
     ReadDistributionJson(*v, reader.PathOf("first_turn_num_tokens"), errors,
@@ -96,11 +92,10 @@ void ReadPromptOutput(const Json& value, const std::string& path,
   reader.ReportUnknownKeys(" in prompt_output");
 }
 
-void ReadTextFiles(const Json& value, ConfigErrors& errors,
-                   v1::GenerationConfig& out) {
+void ReadTextFiles(const Json& value, ConfigErrors& errors, v1::GenerationConfig& out) {
   if (!value.is_array()) {
-    errors.Add("text_files", absl::StrCat("must be a list of file names (got ",
-                                          JsonForMessage(value), ")"));
+    errors.Add("text_files",
+               absl::StrCat("must be a list of file names (got ", JsonForMessage(value), ")"));
     return;
   }
   for (size_t i = 0; i < value.size(); ++i) {
@@ -109,17 +104,14 @@ void ReadTextFiles(const Json& value, ConfigErrors& errors,
       out.add_text_files(file.get<std::string>());
     } else {
       errors.Add(IndexPath("text_files", i),
-                 absl::StrCat("must be a file name string (got ",
-                              JsonForMessage(file), ")"));
+                 absl::StrCat("must be a file name string (got ", JsonForMessage(file), ")"));
     }
   }
 }
 
-void ReadConfig(const Json& root, ConfigErrors& errors,
-                v1::GenerationConfig& out) {
+void ReadConfig(const Json& root, ConfigErrors& errors, v1::GenerationConfig& out) {
   if (!root.is_object()) {
-    errors.Add("", absl::StrCat("a config must be a JSON object (got ",
-                                JsonForMessage(root), ")"));
+    errors.Add("", absl::StrCat("a config must be a JSON object (got ", JsonForMessage(root), ")"));
     return;
   }
   JsonObjectReader reader(root, "", errors);
@@ -127,9 +119,8 @@ void ReadConfig(const Json& root, ConfigErrors& errors,
     if (v->is_string()) {
       out.set_filetype(v->get<std::string>());
     } else {
-      errors.Add("filetype", absl::StrCat(
-                                 "must be the string \"generate_conversations\" (got ",
-                                 JsonForMessage(*v), ")"));
+      errors.Add("filetype", absl::StrCat("must be the string \"generate_conversations\" (got ",
+                                          JsonForMessage(*v), ")"));
     }
   }
   if (auto v = reader.Int("num_conversations", true)) {
@@ -142,8 +133,8 @@ void ReadConfig(const Json& root, ConfigErrors& errors,
     if (v->is_boolean()) {
       out.set_print_stats(v->get<bool>());
     } else {
-      errors.Add("print_stats", absl::StrCat("must be true or false (got ",
-                                             JsonForMessage(*v), ")"));
+      errors.Add("print_stats",
+                 absl::StrCat("must be true or false (got ", JsonForMessage(*v), ")"));
     }
   }
   if (const Json* v = reader.Required("prompt_input")) {
@@ -167,25 +158,20 @@ void ReadConfig(const Json& root, ConfigErrors& errors,
 
 Json PromptInputToJson(const v1::PromptInput& in) {
   Json json_in = Json::object();
-  if (in.has_num_turns())
-    json_in["num_turns"] = DistributionToJson(in.num_turns());
+  if (in.has_num_turns()) json_in["num_turns"] = DistributionToJson(in.num_turns());
   if (in.has_common_prefix_num_tokens()) {
-    json_in["common_prefix_num_tokens"] =
-        DistributionToJson(in.common_prefix_num_tokens());
+    json_in["common_prefix_num_tokens"] = DistributionToJson(in.common_prefix_num_tokens());
   }
   if (in.has_prefix_num_tokens()) {
     json_in["prefix_num_tokens"] = DistributionToJson(in.prefix_num_tokens());
   }
-  if (in.has_num_tokens())
-    json_in["num_tokens"] = DistributionToJson(in.num_tokens());
-  if (in.has_think_time_ms())
-    json_in["think_time_ms"] = DistributionToJson(in.think_time_ms());
+  if (in.has_num_tokens()) json_in["num_tokens"] = DistributionToJson(in.num_tokens());
+  if (in.has_think_time_ms()) json_in["think_time_ms"] = DistributionToJson(in.think_time_ms());
   if (in.has_prefix_groups()) {
     const v1::PrefixGroups& g = in.prefix_groups();
     Json groups = Json::object();
     groups["num_groups"] = g.num_groups();
-    groups["popularity"] =
-        g.popularity() == v1::POPULARITY_ZIPF ? "zipf" : "uniform";
+    groups["popularity"] = g.popularity() == v1::POPULARITY_ZIPF ? "zipf" : "uniform";
     if (g.has_alpha()) groups["alpha"] = NumberToJson(g.alpha());
     if (g.has_prefix_num_tokens()) {
       groups["prefix_num_tokens"] = DistributionToJson(g.prefix_num_tokens());
@@ -193,8 +179,7 @@ Json PromptInputToJson(const v1::PromptInput& in) {
     json_in["prefix_groups"] = std::move(groups);
   }
   if (in.has_first_turn_num_tokens()) {
-    json_in["first_turn_num_tokens"] =
-        DistributionToJson(in.first_turn_num_tokens());
+    json_in["first_turn_num_tokens"] = DistributionToJson(in.first_turn_num_tokens());
   }
   return json_in;
 }
@@ -234,9 +219,7 @@ std::string ConfigToJson(const v1::GenerationConfig& config) {
           DistributionToJson(config.prompt_output().first_turn_num_tokens());
     }
   }
-  return out.dump(4, ' ', /*ensure_ascii=*/false,
-                  Json::error_handler_t::replace) +
-         "\n";
+  return out.dump(4, ' ', /*ensure_ascii=*/false, Json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace convgen

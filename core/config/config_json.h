@@ -9,8 +9,8 @@
 #define CONVGEN_CORE_CONFIG_CONFIG_JSON_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 
+#include "absl/strings/string_view.h"
 #include "convgen/v1/config.pb.h"
 #include "core/json/config_errors.h"
 

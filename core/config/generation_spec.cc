@@ -6,8 +6,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/config/config_json.h"
-#include "core/json/rule_checker.h"
 #include "core/distributions/registry.h"
+#include "core/json/rule_checker.h"
 
 namespace convgen {
 namespace {
@@ -17,13 +17,13 @@ std::optional<GenerationSpec::PrefixGroups> CheckPrefixGroups(const v1::PrefixGr
                                                               ConfigErrors& errors) {
   RuleChecker check(path, errors);
   if (g.num_groups() < 1 || g.num_groups() > kMaxPrefixGroups) {
-    check.Fail("num_groups", absl::StrCat("must be 1 to ", kMaxPrefixGroups, " (got ",
-                                          g.num_groups(), ")"));
+    check.Fail("num_groups",
+               absl::StrCat("must be 1 to ", kMaxPrefixGroups, " (got ", g.num_groups(), ")"));
   }
   const double alpha = g.has_alpha() ? g.alpha() : 1.0;
   if (g.popularity() == v1::POPULARITY_ZIPF) {
-    check.CheckNumber("alpha", alpha, [](double v) { return v > 0 && v <= kMaxZipfAlpha; },
-                      "> 0 and <= 1000");
+    check.CheckNumber(
+        "alpha", alpha, [](double v) { return v > 0 && v <= kMaxZipfAlpha; }, "> 0 and <= 1000");
   } else if (g.popularity() != v1::POPULARITY_UNIFORM) {
     check.Fail("popularity", absl::StrCat("must be POPULARITY_UNIFORM or POPULARITY_ZIPF (got ",
                                           static_cast<int>(g.popularity()), ")"));
@@ -42,18 +42,19 @@ std::optional<GenerationSpec::PrefixGroups> CheckPrefixGroups(const v1::PrefixGr
   std::vector<double> weights(groups.size(), 1.0);
   for (size_t k = 0; k < groups.size(); ++k) {
     groups[k] = static_cast<int64_t>(k);
-    if (g.popularity() == v1::POPULARITY_ZIPF) weights[k] = std::pow(static_cast<double>(k + 1), -alpha);
+    if (g.popularity() == v1::POPULARITY_ZIPF)
+      weights[k] = std::pow(static_cast<double>(k + 1), -alpha);
   }
-  return GenerationSpec::PrefixGroups{g.num_groups(),
-                                      IntDistribution::MakeEmpirical(std::move(groups), weights),
-                                      *size};
+  return GenerationSpec::PrefixGroups{
+      g.num_groups(), IntDistribution::MakeEmpirical(std::move(groups), weights), *size};
 }
 
 // Checks the distribution `field` of a message; `present` says whether it
 // is set. A missing optional field yields `fallback`.
-std::optional<IntDistribution> CheckField(
-    bool present, const v1::Distribution& d, const std::string& path,
-    std::optional<IntDistribution> fallback, ConfigErrors& errors) {
+std::optional<IntDistribution> CheckField(bool present, const v1::Distribution& d,
+                                          const std::string& path,
+                                          std::optional<IntDistribution> fallback,
+                                          ConfigErrors& errors) {
   if (!present) {
     if (fallback) return fallback;
     errors.Add(path, "missing required field");
@@ -63,15 +64,14 @@ std::optional<IntDistribution> CheckField(
 }
 
 // Checks the fields outside prompt_input and prompt_output into `spec`.
-void CheckTopLevel(const v1::GenerationConfig& config, ConfigErrors& errors,
-                   GenerationSpec& spec) {
+void CheckTopLevel(const v1::GenerationConfig& config, ConfigErrors& errors, GenerationSpec& spec) {
   if (config.filetype() != kConversationsFiletype) {
-    errors.Add("filetype", absl::StrCat("must be \"", kConversationsFiletype,
-                                        "\" (got \"", config.filetype(), "\")"));
+    errors.Add("filetype", absl::StrCat("must be \"", kConversationsFiletype, "\" (got \"",
+                                        config.filetype(), "\")"));
   }
   if (config.num_conversations() <= 0) {
-    errors.Add("num_conversations", absl::StrCat("must be > 0 (got ",
-                                                 config.num_conversations(), ")"));
+    errors.Add("num_conversations",
+               absl::StrCat("must be > 0 (got ", config.num_conversations(), ")"));
   }
   spec.num_conversations = config.num_conversations();
   if (config.text_files().empty()) {
@@ -94,7 +94,8 @@ void CheckTopLevel(const v1::GenerationConfig& config, ConfigErrors& errors,
         errors.Add("num_conversations",
                    absl::StrCat("must be <= ", kMaxNumpyLegacyConversations,
                                 " with rng \"numpy_legacy\", which draws every turn count up "
-                                "front as vLLM does (got ", config.num_conversations(),
+                                "front as vLLM does (got ",
+                                config.num_conversations(),
                                 "); split the workload or use rng \"philox\""));
       }
       break;
@@ -109,42 +110,38 @@ struct RequiredSizes {
   std::optional<IntDistribution> num_turns, common_prefix, prefix, input, output;
 };
 
-void CheckPromptInput(const v1::PromptInput& in, ConfigErrors& errors,
-                      GenerationSpec& spec, RequiredSizes& sizes) {
-  sizes.num_turns = CheckField(in.has_num_turns(), in.num_turns(),
-                               "prompt_input.num_turns", std::nullopt, errors);
-  sizes.common_prefix = CheckField(in.has_common_prefix_num_tokens(),
-                                   in.common_prefix_num_tokens(),
-                                   "prompt_input.common_prefix_num_tokens",
-                                   IntDistribution::MakeConstant(0), errors);
-  sizes.prefix =
-      CheckField(in.has_prefix_num_tokens(), in.prefix_num_tokens(),
-                 "prompt_input.prefix_num_tokens", std::nullopt, errors);
-  sizes.input = CheckField(in.has_num_tokens(), in.num_tokens(),
-                           "prompt_input.num_tokens", std::nullopt, errors);
+void CheckPromptInput(const v1::PromptInput& in, ConfigErrors& errors, GenerationSpec& spec,
+                      RequiredSizes& sizes) {
+  sizes.num_turns = CheckField(in.has_num_turns(), in.num_turns(), "prompt_input.num_turns",
+                               std::nullopt, errors);
+  sizes.common_prefix =
+      CheckField(in.has_common_prefix_num_tokens(), in.common_prefix_num_tokens(),
+                 "prompt_input.common_prefix_num_tokens", IntDistribution::MakeConstant(0), errors);
+  sizes.prefix = CheckField(in.has_prefix_num_tokens(), in.prefix_num_tokens(),
+                            "prompt_input.prefix_num_tokens", std::nullopt, errors);
+  sizes.input = CheckField(in.has_num_tokens(), in.num_tokens(), "prompt_input.num_tokens",
+                           std::nullopt, errors);
   if (in.has_think_time_ms()) {
-    spec.think_time_ms = CheckDistribution(
-        in.think_time_ms(), "prompt_input.think_time_ms", errors);
+    spec.think_time_ms =
+        CheckDistribution(in.think_time_ms(), "prompt_input.think_time_ms", errors);
   }
   if (in.has_first_turn_num_tokens()) {
     spec.first_turn_input_num_tokens =
-        CheckDistribution(in.first_turn_num_tokens(),
-                          "prompt_input.first_turn_num_tokens", errors);
+        CheckDistribution(in.first_turn_num_tokens(), "prompt_input.first_turn_num_tokens", errors);
   }
   if (in.has_prefix_groups()) {
-    spec.prefix_groups = CheckPrefixGroups(
-        in.prefix_groups(), "prompt_input.prefix_groups", errors);
+    spec.prefix_groups =
+        CheckPrefixGroups(in.prefix_groups(), "prompt_input.prefix_groups", errors);
   }
 }
 
-void CheckPromptOutput(const v1::PromptOutput& out, ConfigErrors& errors,
-                       GenerationSpec& spec, RequiredSizes& sizes) {
-  sizes.output = CheckField(out.has_num_tokens(), out.num_tokens(),
-                            "prompt_output.num_tokens", std::nullopt, errors);
+void CheckPromptOutput(const v1::PromptOutput& out, ConfigErrors& errors, GenerationSpec& spec,
+                       RequiredSizes& sizes) {
+  sizes.output = CheckField(out.has_num_tokens(), out.num_tokens(), "prompt_output.num_tokens",
+                            std::nullopt, errors);
   if (out.has_first_turn_num_tokens()) {
-    spec.first_turn_output_num_tokens =
-        CheckDistribution(out.first_turn_num_tokens(),
-                          "prompt_output.first_turn_num_tokens", errors);
+    spec.first_turn_output_num_tokens = CheckDistribution(
+        out.first_turn_num_tokens(), "prompt_output.first_turn_num_tokens", errors);
   }
 }
 
@@ -181,8 +178,7 @@ absl::StatusOr<GenerationSpec> LoadSpec(const v1::GenerationConfig& config) {
   return *std::move(spec);
 }
 
-std::optional<GenerationSpec> SpecFromJson(absl::string_view json,
-                                           ConfigErrors& errors,
+std::optional<GenerationSpec> SpecFromJson(absl::string_view json, ConfigErrors& errors,
                                            v1::GenerationConfig* config_out) {
   v1::GenerationConfig config = ConfigFromJson(json, errors);
   errors.BeginStage();

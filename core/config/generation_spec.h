@@ -8,13 +8,13 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "convgen/v1/config.pb.h"
-#include "core/json/config_errors.h"
 #include "core/distributions/int_distribution.h"
+#include "core/json/config_errors.h"
 
 namespace convgen {
 
@@ -61,13 +61,12 @@ absl::StatusOr<GenerationSpec> LoadSpec(const v1::GenerationConfig& config);
 // Reads vLLM JSON text (config_json.h) and checks every rule, adding all
 // problems of both steps to `errors`. Returns the spec iff there were none;
 // `config_out` (if given) receives the proto that was read.
-std::optional<GenerationSpec> SpecFromJson(absl::string_view json,
-                                           ConfigErrors& errors,
+std::optional<GenerationSpec> SpecFromJson(absl::string_view json, ConfigErrors& errors,
                                            v1::GenerationConfig* config_out = nullptr);
 
 // SpecFromJson, with the problems as one InvalidArgument status.
-absl::StatusOr<GenerationSpec> LoadSpecFromJson(
-    absl::string_view json, v1::GenerationConfig* config_out = nullptr);
+absl::StatusOr<GenerationSpec> LoadSpecFromJson(absl::string_view json,
+                                                v1::GenerationConfig* config_out = nullptr);
 
 }  // namespace convgen
 

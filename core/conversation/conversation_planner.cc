@@ -4,10 +4,10 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
-#include "core/status_macros.h"
 #include "core/distributions/numpy_legacy.h"
 #include "core/random/numpy_random_state.h"
 #include "core/random/random_stream.h"
+#include "core/status_macros.h"
 
 namespace convgen {
 namespace {
@@ -32,9 +32,10 @@ struct ConversationPlanner::NumpyLegacyDraws {
 
 absl::Status ConversationPlanner::CheckSeed(const GenerationSpec& spec, uint64_t seed) {
   if (spec.rng == SizeRng::kNumpyLegacy && seed > std::numeric_limits<uint32_t>::max()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "seed ", seed, " is over 4294967295: rng \"numpy_legacy\" seeds numpy as "
-        "np.random.seed(seed), which takes seeds below 2^32"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("seed ", seed,
+                     " is over 4294967295: rng \"numpy_legacy\" seeds numpy as "
+                     "np.random.seed(seed), which takes seeds below 2^32"));
   }
   return absl::OkStatus();
 }
@@ -51,10 +52,11 @@ ConversationPlanner::ConversationPlanner(const GenerationSpec& spec, uint64_t se
   numpy_->messages = SampleBatchLikeVllm(spec.num_turns, spec.num_conversations, state);
   for (int64_t& m : numpy_->messages) {
     m = EvenMessages(m);
-    numpy_legacy_draws_ = std::min(numpy_legacy_draws_ + 2 * std::min(m, kMaxSampleValue / 4),
-                                   kMaxSampleValue);
+    numpy_legacy_draws_ =
+        std::min(numpy_legacy_draws_ + 2 * std::min(m, kMaxSampleValue / 4), kMaxSampleValue);
   }
-  numpy_->prefix_tokens = SampleBatchLikeVllm(spec.prefix_num_tokens, spec.num_conversations, state);
+  numpy_->prefix_tokens =
+      SampleBatchLikeVllm(spec.prefix_num_tokens, spec.num_conversations, state);
   common_prefix_tokens_ = SampleBatchLikeVllm(spec.common_prefix_num_tokens, 1, state)[0];
 }
 
@@ -112,9 +114,9 @@ void ConversationPlanner::AddConvgenFields(ConversationPlan& plan) const {
   }
   if (spec_.prefix_groups) {
     plan.prefix_group = Draw(spec_.prefix_groups->group, index, kFieldPrefixGroup, 0);
-    plan.group_prefix_tokens = Draw(spec_.prefix_groups->prefix_num_tokens,
-                                    static_cast<uint64_t>(plan.prefix_group),
-                                    kFieldGroupPrefixTokens, 0);
+    plan.group_prefix_tokens =
+        Draw(spec_.prefix_groups->prefix_num_tokens, static_cast<uint64_t>(plan.prefix_group),
+             kFieldGroupPrefixTokens, 0);
   }
 }
 
@@ -124,7 +126,8 @@ ConversationPlan ConversationPlanner::PlanPhilox(uint64_t index) const {
   };
   ConversationPlan plan;
   plan.index = index;
-  plan.num_messages = EvenMessages(std::min(draw(spec_.num_turns, kFieldNumTurns, 0), kMaxMessages));
+  plan.num_messages =
+      EvenMessages(std::min(draw(spec_.num_turns, kFieldNumTurns, 0), kMaxMessages));
   plan.prefix_tokens = draw(spec_.prefix_num_tokens, kFieldPrefixTokens, 0);
   const int64_t turns = plan.num_messages / 2;
   plan.user_tokens.reserve(turns);
@@ -146,9 +149,11 @@ absl::StatusOr<ConversationPlan> ConversationPlanner::PlanNumpyLegacy(uint64_t i
     const int64_t messages = d.messages[d.next];
     if (messages > kMaxMessages) {
       return absl::ResourceExhaustedError(absl::StrCat(
-          "CONV_ID_", d.next, " has ", messages, " messages (prompt_input.num_turns); rng "
+          "CONV_ID_", d.next, " has ", messages,
+          " messages (prompt_input.num_turns); rng "
           "\"numpy_legacy\" replays the draws of every conversation before the ones produced "
-          "and cannot replay over ", kMaxMessages, "; give num_turns a smaller max"));
+          "and cannot replay over ",
+          kMaxMessages, "; give num_turns a smaller max"));
     }
     // vLLM samples a size for every message of the conversation and uses the
     // inputs at even positions, the outputs at odd ones.

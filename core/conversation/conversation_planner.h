@@ -33,7 +33,7 @@ enum StreamField : uint64_t {
   kFieldAssistantTokens = 5,     // draw = assistant turn number
   kFieldBodyOffset = 6,          // draw = message index
   kFieldPrefixOffset = 7,
-  kFieldThinkTime = 8,           // draw = user turn number
+  kFieldThinkTime = 8,  // draw = user turn number
   kFieldPrefixGroup = 9,
   kFieldFirstUserTokens = 10,
   kFieldFirstAssistantTokens = 11,
@@ -44,19 +44,19 @@ enum StreamField : uint64_t {
 
 struct ConversationPlan {
   uint64_t index = 0;
-  int64_t num_messages = 0;          // even, >= 2
-  int64_t prefix_tokens = 0;         // unique prefix of the first message
+  int64_t num_messages = 0;               // even, >= 2
+  int64_t prefix_tokens = 0;              // unique prefix of the first message
   std::vector<int64_t> user_tokens;       // per user turn, before clamping
   std::vector<int64_t> assistant_tokens;  // per assistant turn, before clamping
   // convgen's additions (empty / -1 / 0 unless configured):
-  std::vector<int64_t> think_time_ms;     // per user turn
-  int64_t prefix_group = -1;              // the conversation's group
-  int64_t group_prefix_tokens = 0;        // that group's prefix size
+  std::vector<int64_t> think_time_ms;  // per user turn
+  int64_t prefix_group = -1;           // the conversation's group
+  int64_t group_prefix_tokens = 0;     // that group's prefix size
   // Where each piece of corpus text starts, as a unit in [0, 1) that
   // MessageBuilder::PlaceBody turns into a corpus token:
-  std::vector<double> body_offsets;       // per message, its body
-  double prefix_offset = 0;               // the unique prefix
-  double group_prefix_offset = 0;         // the group's prefix (keyed by group)
+  std::vector<double> body_offsets;  // per message, its body
+  double prefix_offset = 0;          // the unique prefix
+  double group_prefix_offset = 0;    // the group's prefix (keyed by group)
 };
 
 class ConversationPlanner {

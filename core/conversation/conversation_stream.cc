@@ -29,8 +29,7 @@ ConversationStream::ConversationStream(const GenerationSpec& spec, const StreamO
       options_(options),
       planner_(std::move(planner)),
       builder_(std::move(builder)),
-      next_index_(FirstIndexOfShard(options.start_index, options.shard_index,
-                                    options.shard_count)),
+      next_index_(FirstIndexOfShard(options.start_index, options.shard_index, options.shard_count)),
       resume_index_(next_index_) {
   const int64_t common = planner_.common_prefix_tokens();
   if (common > 0) common_prefix_ = builder_->CorpusPart(0, common, &common_prefix_wrapped_);
@@ -101,10 +100,10 @@ absl::Status ConversationStream::CheckLimits(const ConversationPlan& plan) const
 absl::Status ConversationStream::CheckMessage(const Message& message) const {
   const auto size = static_cast<int64_t>(message.content.size());
   if (options_.max_message_bytes > 0 && size > options_.max_message_bytes) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        message.conversation_id, " message ", message.message_index, " has ", size,
-        " bytes, over the limit of ", options_.max_message_bytes,
-        " bytes per message (--max-message-bytes); lower the token targets"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat(message.conversation_id, " message ", message.message_index, " has ", size,
+                     " bytes, over the limit of ", options_.max_message_bytes,
+                     " bytes per message (--max-message-bytes); lower the token targets"));
   }
   // The builder makes valid (it checks that), exact text by construction;
   // this is the last guard before a message leaves the core, so that a bug
@@ -199,8 +198,8 @@ absl::StatusOr<Message> ConversationStream::BuildMessage(const ConversationPlan&
   const uint64_t start = builder_->PlaceBody(plan.body_offsets[m], target - fixed_count);
   absl::StatusOr<BuiltMessage> built = builder_->Build(fixed, target, start);
   if (!built.ok()) {
-    return absl::Status(built.status().code(), absl::StrCat(message.conversation_id, " message ",
-                                                            m, ": ", built.status().message()));
+    return absl::Status(built.status().code(), absl::StrCat(message.conversation_id, " message ", m,
+                                                            ": ", built.status().message()));
   }
   stats_.corpus_wraps += built->wrapped;
   message.content = std::move(built->text);
@@ -224,8 +223,7 @@ absl::Status ConversationStream::BuildConversation(uint64_t index) {
   events_.emplace_back(ConversationStart{index, id, plan.num_messages});
   int64_t tokens = 0;
   for (int64_t m = 0; m < plan.num_messages; ++m) {
-    CONVGEN_ASSIGN_OR_RETURN(Message message,
-                             BuildMessage(plan, m, header, user_fixed, min_user));
+    CONVGEN_ASSIGN_OR_RETURN(Message message, BuildMessage(plan, m, header, user_fixed, min_user));
     tokens += message.num_tokens;
     events_.emplace_back(std::move(message));
   }

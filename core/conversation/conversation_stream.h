@@ -162,8 +162,8 @@ class ConversationStream {
   MessagePart common_prefix_;
   bool common_prefix_wrapped_ = false;
 
-  uint64_t next_index_;    // the next conversation to build
-  uint64_t resume_index_;  // see resume_index()
+  uint64_t next_index_;              // the next conversation to build
+  uint64_t resume_index_;            // see resume_index()
   std::vector<StreamEvent> events_;  // the current conversation's
   size_t next_event_ = 0;
   bool summary_returned_ = false;

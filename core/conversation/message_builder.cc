@@ -70,9 +70,10 @@ std::vector<size_t> CharBoundaries(const std::string& text) {
 absl::StatusOr<std::unique_ptr<MessageBuilder>> MessageBuilder::Create(
     std::shared_ptr<const TokenizedCorpus> corpus, std::shared_ptr<const Tokenizer> tokenizer) {
   if (corpus->num_tokens() == 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "corpus ", corpus->name(), " is empty: there is no text to build messages from; "
-        "use a corpus with some text in it"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("corpus ", corpus->name(),
+                     " is empty: there is no text to build messages from; "
+                     "use a corpus with some text in it"));
   }
   return std::unique_ptr<MessageBuilder>(
       new MessageBuilder(std::move(corpus), std::move(tokenizer)));
@@ -191,7 +192,8 @@ std::string MessageBuilder::Render(const std::vector<MessagePart>& parts) const 
   for (const MessagePart& part : parts) {
     if (part.from_corpus) {
       const uint32_t begin = BodyStart(part.begin);
-      absl::StrAppend(&text, absl::string_view(corpus_->text()).substr(begin, Offset(part.end) - begin));
+      absl::StrAppend(&text,
+                      absl::string_view(corpus_->text()).substr(begin, Offset(part.end) - begin));
     } else {
       absl::StrAppend(&text, part.text);
     }
@@ -199,8 +201,7 @@ std::string MessageBuilder::Render(const std::vector<MessagePart>& parts) const 
   return text;
 }
 
-int64_t MessageBuilder::TokensBefore(absl::string_view window, bool at_cut,
-                                     size_t boundary) const {
+int64_t MessageBuilder::TokensBefore(absl::string_view window, bool at_cut, size_t boundary) const {
   thread_local Encoding encoding;
   encoding.ids.clear();
   encoding.offsets.clear();
@@ -232,12 +233,14 @@ void MessageBuilder::CountThrough(const std::vector<MessagePart>& parts, std::st
     // corpus tokens from e to the last cut p, and go on from p.
     const uint32_t begin = BodyStart(part.begin);
     size_t ei = std::upper_bound(cuts_.begin(), cuts_.end(), part.begin) - cuts_.begin();
-    const auto last = static_cast<int64_t>(
-                          std::lower_bound(cuts_.begin(), cuts_.end(), part.end) - cuts_.begin()) - 1;
+    const auto last = static_cast<int64_t>(std::lower_bound(cuts_.begin(), cuts_.end(), part.end) -
+                                           cuts_.begin()) -
+                      1;
     int64_t before = -1;
     for (int attempt = 0; attempt < kHeadAttempts && static_cast<int64_t>(ei) <= last;
          ++attempt, ++ei) {
-      const uint64_t limit = std::min<uint64_t>(ei + 1 < cuts_.size() ? cuts_[ei + 1] : n, part.end);
+      const uint64_t limit =
+          std::min<uint64_t>(ei + 1 < cuts_.size() ? cuts_[ei + 1] : n, part.end);
       std::string window = *pending;
       absl::StrAppend(&window, absl::string_view(text).substr(begin, Offset(limit) - begin));
       before = TokensBefore(window, *at_cut, pending->size() + Offset(cuts_[ei]) - begin);
@@ -272,7 +275,7 @@ absl::StatusOr<BuiltMessage> MessageBuilder::Build(const std::vector<MessagePart
     return out;
   }
   CONVGEN_ASSIGN_OR_RETURN(out, BuildBySearch(rendered, CountParts(parts), target,
-                                      ci < cuts_.size() ? cuts_[ci] : start));
+                                              ci < cuts_.size() ? cuts_[ci] : start));
   CONVGEN_RETURN_IF_ERROR(CheckUtf8(out.text, out.text.size()));
   return out;
 }
@@ -283,7 +286,8 @@ absl::Status MessageBuilder::CheckUtf8(const std::string& text, size_t body_begi
   // starts and ends on a character boundary: its first byte and its last
   // character are checked. (Scanning every body costs a tenth of the
   // generation time.)
-  std::optional<size_t> bad = unicode::FindInvalidUtf8(absl::string_view(text).substr(0, body_begin));
+  std::optional<size_t> bad =
+      unicode::FindInvalidUtf8(absl::string_view(text).substr(0, body_begin));
   if (!bad && body_begin < text.size()) {
     if (IsUtf8Continuation(text[body_begin])) {
       bad = body_begin;
@@ -296,9 +300,9 @@ absl::Status MessageBuilder::CheckUtf8(const std::string& text, size_t body_begi
     }
   }
   if (!bad) return absl::OkStatus();
-  return absl::InternalError(absl::StrCat(
-      "the text built is not valid UTF-8 at byte ", *bad,
-      "; this is a bug in convgen: please report it with the request"));
+  return absl::InternalError(
+      absl::StrCat("the text built is not valid UTF-8 at byte ", *bad,
+                   "; this is a bug in convgen: please report it with the request"));
 }
 
 bool MessageBuilder::BuildFast(const std::vector<MessagePart>& parts, const std::string& rendered,
@@ -319,10 +323,9 @@ bool MessageBuilder::BuildFast(const std::vector<MessagePart>& parts, const std:
   for (int attempt = 0; attempt < kHeadAttempts && ei + 1 < cuts_.size(); ++attempt, ++ei) {
     e = cuts_[ei];
     head = pending;
-    absl::StrAppend(&head, absl::string_view(text).substr(
-                               body_begin, Offset(cuts_[ei + 1]) - body_begin));
-    const int64_t before =
-        TokensBefore(head, at_cut, pending.size() + Offset(e) - body_begin);
+    absl::StrAppend(&head,
+                    absl::string_view(text).substr(body_begin, Offset(cuts_[ei + 1]) - body_begin));
+    const int64_t before = TokensBefore(head, at_cut, pending.size() + Offset(e) - body_begin);
     if (before >= 0) {
       head_count = stable + before;
       break;
@@ -333,8 +336,9 @@ bool MessageBuilder::BuildFast(const std::vector<MessagePart>& parts, const std:
   if (remaining < 0) return false;
   // Tail: corpus tokens from e to a cut point p, then the partial pre-token
   // after p encoded alone (p starts a pre-token the message splits at too).
-  auto pi = static_cast<int64_t>(
-                std::upper_bound(cuts_.begin(), cuts_.end(), e + remaining) - cuts_.begin()) - 1;
+  auto pi = static_cast<int64_t>(std::upper_bound(cuts_.begin(), cuts_.end(), e + remaining) -
+                                 cuts_.begin()) -
+            1;
   for (int attempt = 0; attempt < kTailAttempts && pi >= static_cast<int64_t>(ei);
        ++attempt, --pi) {
     const uint64_t p = cuts_[pi];
@@ -414,8 +418,8 @@ absl::StatusOr<bool> MessageBuilder::SearchFrom(uint64_t k, const std::function<
     if (growth == kSearchGrowths) {
       return absl::FailedPreconditionError(absl::StrCat(
           "corpus ", corpus_->name(), " encodes so densely when repeated that ", source.size(),
-          " bytes of it after a fixed part of ", search.fixed_count, " tokens stay below ",
-          target, " tokens; use a corpus with more varied text"));
+          " bytes of it after a fixed part of ", search.fixed_count, " tokens stay below ", target,
+          " tokens; use a corpus with more varied text"));
     }
     AppendCircular(want, &k, &begin, &source);
     want *= 2;
@@ -477,10 +481,9 @@ absl::StatusOr<BuiltMessage> MessageBuilder::BuildBySearch(absl::string_view fix
   for (; spread < kSpreadAttempts && within_bytes(); ++spread) {
     const uint64_t k = Mix(Mix(start) + spread) % n;
     const size_t ci = spread % 2 == 0 ? FirstCutAtOrAfter(k) : cuts_.size();
-    CONVGEN_ASSIGN_OR_RETURN(
-        const bool found,
-        SearchFrom(ClampToCharBoundary(ci < cuts_.size() ? cuts_[ci] : k), within_bytes, search,
-                   &out));
+    CONVGEN_ASSIGN_OR_RETURN(const bool found,
+                             SearchFrom(ClampToCharBoundary(ci < cuts_.size() ? cuts_[ci] : k),
+                                        within_bytes, search, &out));
     if (found) return out;
   }
   return absl::FailedPreconditionError(absl::StrCat(

@@ -51,8 +51,7 @@ class MessageBuilder {
  public:
   // Fails if the corpus has no tokens.
   static absl::StatusOr<std::unique_ptr<MessageBuilder>> Create(
-      std::shared_ptr<const TokenizedCorpus> corpus,
-      std::shared_ptr<const Tokenizer> tokenizer);
+      std::shared_ptr<const TokenizedCorpus> corpus, std::shared_ptr<const Tokenizer> tokenizer);
 
   // From now on a long search for a cut ends with Cancelled once *cancelled
   // is true (nullptr: never).
@@ -132,8 +131,8 @@ class MessageBuilder {
   // Counts the parts up to a point from which the rest must be encoded:
   // *stable tokens before it, then the text *pending from it on; *at_cut
   // says the pending text starts at a cut inside the message.
-  void CountThrough(const std::vector<MessagePart>& parts, std::string* pending,
-                    int64_t* stable, bool* at_cut) const;
+  void CountThrough(const std::vector<MessagePart>& parts, std::string* pending, int64_t* stable,
+                    bool* at_cut) const;
   // Encodes `window` (message text from a stable point on) and returns the
   // tokens before byte `boundary` if a pre-token starts there, else -1.
   int64_t TokensBefore(absl::string_view window, bool at_cut, size_t boundary) const;
@@ -148,8 +147,8 @@ class MessageBuilder {
   // character boundary; 0 if no such end gives exactly `rest` tokens.
   uint32_t TailEnd(uint64_t p, int64_t rest) const;
   // The fast path: returns false if it found no exact cut.
-  bool BuildFast(const std::vector<MessagePart>& parts, const std::string& rendered,
-                 int64_t target, size_t cut_index, BuiltMessage* out) const;
+  bool BuildFast(const std::vector<MessagePart>& parts, const std::string& rendered, int64_t target,
+                 size_t cut_index, BuiltMessage* out) const;
   // One start point of the slow path: searches for an exact cut of a body
   // that starts at corpus token k; returns whether it found one (then *out
   // is set). `more` says whether the budget allows another probe.

@@ -10,9 +10,9 @@ namespace convgen {
 
 absl::StatusOr<CorpusText> CorpusText::FromBytes(std::string name, std::string bytes) {
   if (const auto bad = unicode::FindInvalidUtf8(bytes)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "corpus ", name, ": invalid UTF-8 at byte offset ", *bad,
-        "; convert the file to UTF-8 (e.g. iconv -f latin1 -t utf-8)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("corpus ", name, ": invalid UTF-8 at byte offset ", *bad,
+                     "; convert the file to UTF-8 (e.g. iconv -f latin1 -t utf-8)"));
   }
   std::string sha256 = Sha256Hex(bytes);
   return CorpusText(std::move(name), std::move(bytes), std::move(sha256));

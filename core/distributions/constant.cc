@@ -7,14 +7,12 @@ namespace convgen {
 
 int64_t ConstantParams::Sample(RandomStream& stream) const { return value; }
 
-std::vector<int64_t> ConstantParams::SampleLikeVllm(
-    int64_t count, int64_t cap, NumpyRandomState& state) const {
+std::vector<int64_t> ConstantParams::SampleLikeVllm(int64_t count, int64_t cap,
+                                                    NumpyRandomState& state) const {
   return std::vector<int64_t>(static_cast<size_t>(count), value);
 }
 
-std::string ConstantParams::ToString() const {
-  return absl::StrCat("constant(", value, ")");
-}
+std::string ConstantParams::ToString() const { return absl::StrCat("constant(", value, ")"); }
 
 namespace {
 
@@ -30,8 +28,8 @@ void WriteConstant(const v1::Distribution& d, nlohmann::ordered_json& out) {
   out["value"] = d.constant().value();
 }
 
-std::optional<IntDistribution> CheckConstant(const v1::Distribution& d,
-                                             int64_t cap, RuleChecker& check) {
+std::optional<IntDistribution> CheckConstant(const v1::Distribution& d, int64_t cap,
+                                             RuleChecker& check) {
   const int64_t value = d.constant().value();
   if (value < 0) {
     check.Fail("value", absl::StrCat("must be >= 0 (got ", value, ")"));
@@ -42,9 +40,8 @@ std::optional<IntDistribution> CheckConstant(const v1::Distribution& d,
 }  // namespace
 
 const DistributionKind& ConstantKind() {
-  static constexpr DistributionKind kKind = {"constant",    /*takes_cap=*/false,
-                                             HoldsConstant, ReadConstant,
-                                             WriteConstant, CheckConstant};
+  static constexpr DistributionKind kKind = {"constant",   /*takes_cap=*/false, HoldsConstant,
+                                             ReadConstant, WriteConstant,       CheckConstant};
   return kKind;
 }
 

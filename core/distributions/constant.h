@@ -20,8 +20,7 @@ struct ConstantParams {
   // Returns `value`; draws nothing.
   int64_t Sample(RandomStream& stream) const;
   // Returns `count` copies of `value`; draws nothing (as vLLM).
-  std::vector<int64_t> SampleLikeVllm(int64_t count, int64_t cap,
-                                      NumpyRandomState& state) const;
+  std::vector<int64_t> SampleLikeVllm(int64_t count, int64_t cap, NumpyRandomState& state) const;
   // Returns e.g. "constant(500)".
   std::string ToString() const;
 };

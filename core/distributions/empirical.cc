@@ -11,22 +11,19 @@ namespace convgen {
 
 EmpiricalParams EmpiricalParams::Make(std::vector<int64_t> values,
                                       const std::vector<double>& weights) {
-  const std::vector<double> w =
-      weights.empty() ? std::vector<double>(values.size(), 1.0) : weights;
-  return EmpiricalParams{
-      std::make_shared<const std::vector<int64_t>>(std::move(values)),
-      RunningSums(w)};
+  const std::vector<double> w = weights.empty() ? std::vector<double>(values.size(), 1.0) : weights;
+  return EmpiricalParams{std::make_shared<const std::vector<int64_t>>(std::move(values)),
+                         RunningSums(w)};
 }
 
 int64_t EmpiricalParams::Sample(RandomStream& stream) const {
   return (*values)[PickByWeight(stream, *cumulative)];
 }
 
-std::vector<int64_t> EmpiricalParams::SampleLikeVllm(
-    int64_t count, int64_t cap, NumpyRandomState& state) const {
-  return SampleKeyedByNumpyWord(count, state, [&](RandomStream& stream) {
-    return ApplyCap(Sample(stream), cap);
-  });
+std::vector<int64_t> EmpiricalParams::SampleLikeVllm(int64_t count, int64_t cap,
+                                                     NumpyRandomState& state) const {
+  return SampleKeyedByNumpyWord(
+      count, state, [&](RandomStream& stream) { return ApplyCap(Sample(stream), cap); });
 }
 
 std::string EmpiricalParams::ToString() const {
@@ -42,8 +39,7 @@ bool HoldsEmpirical(const v1::Distribution& d) { return d.has_empirical(); }
 
 bool IsIntegral(const nlohmann::ordered_json& item) {
   return item.is_number_integer() ||
-         (item.is_number_float() &&
-          item.get<double>() == std::floor(item.get<double>()) &&
+         (item.is_number_float() && item.get<double>() == std::floor(item.get<double>()) &&
           std::fabs(item.get<double>()) < 0x1.0p63);
 }
 
@@ -51,15 +47,12 @@ bool ReadEmpirical(JsonObjectReader& reader, v1::Distribution& out) {
   v1::EmpiricalDistribution& empirical = *out.mutable_empirical();
   ConfigErrors& errors = reader.errors();
   ReadArray(
-      reader, "values", true,
-      [&](const nlohmann::ordered_json& item, const std::string& path) {
+      reader, "values", true, [&](const nlohmann::ordered_json& item, const std::string& path) {
         if (IsIntegral(item)) {
-          empirical.add_values(item.is_number_integer()
-                                   ? item.get<int64_t>()
-                                   : static_cast<int64_t>(item.get<double>()));
+          empirical.add_values(item.is_number_integer() ? item.get<int64_t>()
+                                                        : static_cast<int64_t>(item.get<double>()));
         } else {
-          errors.Add(path, absl::StrCat("must be an integer (got ",
-                                        JsonForMessage(item), ")"));
+          errors.Add(path, absl::StrCat("must be an integer (got ", JsonForMessage(item), ")"));
         }
       });
   ReadArray(reader, "weights", false,
@@ -67,8 +60,7 @@ bool ReadEmpirical(JsonObjectReader& reader, v1::Distribution& out) {
               if (item.is_number()) {
                 empirical.add_weights(item.get<double>());
               } else {
-                errors.Add(path, absl::StrCat("must be a number (got ",
-                                              JsonForMessage(item), ")"));
+                errors.Add(path, absl::StrCat("must be a number (got ", JsonForMessage(item), ")"));
               }
             });
   return true;
@@ -85,43 +77,37 @@ void WriteEmpirical(const v1::Distribution& d, nlohmann::ordered_json& out) {
   }
 }
 
-std::optional<IntDistribution> CheckEmpirical(const v1::Distribution& d,
-                                              int64_t cap, RuleChecker& check) {
+std::optional<IntDistribution> CheckEmpirical(const v1::Distribution& d, int64_t cap,
+                                              RuleChecker& check) {
   const v1::EmpiricalDistribution& e = d.empirical();
   if (e.values_size() == 0 || e.values_size() > kMaxEmpiricalValues) {
-    check.Fail("values", absl::StrCat("must list 1 to ", kMaxEmpiricalValues,
-                                      " values (got ", e.values_size(), ")"));
+    check.Fail("values", absl::StrCat("must list 1 to ", kMaxEmpiricalValues, " values (got ",
+                                      e.values_size(), ")"));
     return std::nullopt;
   }
   for (int i = 0; i < e.values_size(); ++i) {
     if (e.values(i) < 0 || e.values(i) > kMaxSampleValue) {
-      check.Fail(
-          IndexPath("values", i),
-          absl::StrCat("must be >= 0 and <= 2^62 (got ", e.values(i), ")"));
+      check.Fail(IndexPath("values", i),
+                 absl::StrCat("must be >= 0 and <= 2^62 (got ", e.values(i), ")"));
     }
   }
   if (e.weights_size() != 0 && e.weights_size() != e.values_size()) {
-    check.Fail(
-        "weights",
-        absl::StrCat("must give one weight per value (", e.weights_size(),
-                     " weights, ", e.values_size(), " values) or be left out"));
+    check.Fail("weights", absl::StrCat("must give one weight per value (", e.weights_size(),
+                                       " weights, ", e.values_size(), " values) or be left out"));
   }
   const std::vector<double> weights(e.weights().begin(), e.weights().end());
-  CheckWeights(weights, check,
-               [](size_t i) { return IndexPath("weights", i); });
+  CheckWeights(weights, check, [](size_t i) { return IndexPath("weights", i); });
   if (!check.ok()) return std::nullopt;
   return IntDistribution(
-      EmpiricalParams::Make(
-          std::vector<int64_t>(e.values().begin(), e.values().end()), weights),
+      EmpiricalParams::Make(std::vector<int64_t>(e.values().begin(), e.values().end()), weights),
       0);
 }
 
 }  // namespace
 
 const DistributionKind& EmpiricalKind() {
-  static constexpr DistributionKind kKind = {
-      "empirical",   /*takes_cap=*/false, HoldsEmpirical,
-      ReadEmpirical, WriteEmpirical,      CheckEmpirical};
+  static constexpr DistributionKind kKind = {"empirical",   /*takes_cap=*/false, HoldsEmpirical,
+                                             ReadEmpirical, WriteEmpirical,      CheckEmpirical};
   return kKind;
 }
 

@@ -23,14 +23,12 @@ struct EmpiricalParams {
 
   // values non-empty, each >= 0; weights empty (equal) or one per value,
   // each finite and >= 0, with a positive sum.
-  static EmpiricalParams Make(std::vector<int64_t> values,
-                              const std::vector<double>& weights);
+  static EmpiricalParams Make(std::vector<int64_t> values, const std::vector<double>& weights);
 
   // Returns one value, chosen by weight (one uniform draw).
   int64_t Sample(RandomStream& stream) const;
   // vLLM has no empirical: SampleKeyedByNumpyWord.
-  std::vector<int64_t> SampleLikeVllm(int64_t count, int64_t cap,
-                                      NumpyRandomState& state) const;
+  std::vector<int64_t> SampleLikeVllm(int64_t count, int64_t cap, NumpyRandomState& state) const;
   // Returns e.g. "empirical(4 values)".
   std::string ToString() const;
 };

@@ -9,15 +9,13 @@
 namespace convgen {
 
 int64_t ExponentialParams::Sample(RandomStream& stream) const {
-  return SaturateToInt(
-      std::nearbyint(-mean * std::log1p(-stream.NextDouble())));
+  return SaturateToInt(std::nearbyint(-mean * std::log1p(-stream.NextDouble())));
 }
 
-std::vector<int64_t> ExponentialParams::SampleLikeVllm(
-    int64_t count, int64_t cap, NumpyRandomState& state) const {
-  return SampleKeyedByNumpyWord(count, state, [&](RandomStream& stream) {
-    return ApplyCap(Sample(stream), cap);
-  });
+std::vector<int64_t> ExponentialParams::SampleLikeVllm(int64_t count, int64_t cap,
+                                                       NumpyRandomState& state) const {
+  return SampleKeyedByNumpyWord(
+      count, state, [&](RandomStream& stream) { return ApplyCap(Sample(stream), cap); });
 }
 
 std::string ExponentialParams::ToString() const {
@@ -39,21 +37,19 @@ void WriteExponential(const v1::Distribution& d, nlohmann::ordered_json& out) {
   out["mean"] = NumberToJson(d.exponential().mean());
 }
 
-std::optional<IntDistribution> CheckExponential(const v1::Distribution& d,
-                                                int64_t cap,
+std::optional<IntDistribution> CheckExponential(const v1::Distribution& d, int64_t cap,
                                                 RuleChecker& check) {
   check.CheckNumber(
-      "mean", d.exponential().mean(),
-      [](double v) { return v > 0 && v <= kMaxScale; }, "> 0 and <= 1e15");
+      "mean", d.exponential().mean(), [](double v) { return v > 0 && v <= kMaxScale; },
+      "> 0 and <= 1e15");
   return IntDistribution(ExponentialParams{d.exponential().mean()}, cap);
 }
 
 }  // namespace
 
 const DistributionKind& ExponentialKind() {
-  static constexpr DistributionKind kKind = {
-      "exponential",   /*takes_cap=*/true, HoldsExponential,
-      ReadExponential, WriteExponential,   CheckExponential};
+  static constexpr DistributionKind kKind = {"exponential",   /*takes_cap=*/true, HoldsExponential,
+                                             ReadExponential, WriteExponential,   CheckExponential};
   return kKind;
 }
 

@@ -20,8 +20,7 @@ struct ExponentialParams {
   // Returns one sample, uncapped (inversion of one uniform).
   int64_t Sample(RandomStream& stream) const;
   // vLLM has no exponential: SampleKeyedByNumpyWord, capped.
-  std::vector<int64_t> SampleLikeVllm(int64_t count, int64_t cap,
-                                      NumpyRandomState& state) const;
+  std::vector<int64_t> SampleLikeVllm(int64_t count, int64_t cap, NumpyRandomState& state) const;
   // Returns e.g. "exponential(mean=200)".
   std::string ToString() const;
 };

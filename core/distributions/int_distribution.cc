@@ -14,16 +14,13 @@ IntDistribution IntDistribution::MakeUniform(int64_t min, int64_t max) {
   return IntDistribution(UniformParams{min, max}, 0);
 }
 
-IntDistribution IntDistribution::MakeLognormal(double mu, double sigma,
-                                               int64_t cap) {
+IntDistribution IntDistribution::MakeLognormal(double mu, double sigma, int64_t cap) {
   return IntDistribution(LognormalParams{mu, sigma}, cap);
 }
 
-IntDistribution IntDistribution::MakeLognormalByAverage(double average,
-                                                        double median_ratio,
+IntDistribution IntDistribution::MakeLognormalByAverage(double average, double median_ratio,
                                                         int64_t cap) {
-  return IntDistribution(LognormalParams::ByAverage(average, median_ratio),
-                         cap);
+  return IntDistribution(LognormalParams::ByAverage(average, median_ratio), cap);
 }
 
 IntDistribution IntDistribution::MakeZipf(double alpha, int64_t cap) {
@@ -34,8 +31,7 @@ IntDistribution IntDistribution::MakePoisson(double lambda, int64_t cap) {
   return IntDistribution(PoissonParams{lambda}, cap);
 }
 
-IntDistribution IntDistribution::MakeNormal(double mean, double stddev,
-                                            int64_t min, int64_t cap) {
+IntDistribution IntDistribution::MakeNormal(double mean, double stddev, int64_t min, int64_t cap) {
   return IntDistribution(NormalParams{mean, stddev, min}, cap);
 }
 
@@ -43,32 +39,28 @@ IntDistribution IntDistribution::MakeExponential(double mean, int64_t cap) {
   return IntDistribution(ExponentialParams{mean}, cap);
 }
 
-IntDistribution IntDistribution::MakePareto(double alpha, double scale,
-                                            int64_t cap) {
+IntDistribution IntDistribution::MakePareto(double alpha, double scale, int64_t cap) {
   return IntDistribution(ParetoParams{alpha, scale}, cap);
 }
 
-IntDistribution IntDistribution::MakeEmpirical(
-    std::vector<int64_t> values, const std::vector<double>& weights) {
+IntDistribution IntDistribution::MakeEmpirical(std::vector<int64_t> values,
+                                               const std::vector<double>& weights) {
   return IntDistribution(EmpiricalParams::Make(std::move(values), weights), 0);
 }
 
-IntDistribution IntDistribution::MakeMixture(
-    std::vector<IntDistribution> components, const std::vector<double>& weights,
-    int64_t cap) {
-  return IntDistribution(MixtureParams::Make(std::move(components), weights),
-                         cap);
+IntDistribution IntDistribution::MakeMixture(std::vector<IntDistribution> components,
+                                             const std::vector<double>& weights, int64_t cap) {
+  return IntDistribution(MixtureParams::Make(std::move(components), weights), cap);
 }
 
 int64_t IntDistribution::Sample(RandomStream& stream) const {
-  const int64_t value = std::visit(
-      [&](const auto& params) { return params.Sample(stream); }, params_);
+  const int64_t value =
+      std::visit([&](const auto& params) { return params.Sample(stream); }, params_);
   return ApplyCap(value, cap_);
 }
 
 std::string IntDistribution::ToString() const {
-  std::string text =
-      std::visit([](const auto& params) { return params.ToString(); }, params_);
+  std::string text = std::visit([](const auto& params) { return params.ToString(); }, params_);
   if (cap_ > 0) absl::StrAppend(&text, " capped at ", cap_);
   return text;
 }

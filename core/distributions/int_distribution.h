@@ -37,9 +37,8 @@ class IntDistribution {
   // SampleLikeVllm(count, cap, NumpyRandomState&) and ToString(); sampling
   // visits the variant, so no code switches on the kind.
   using Params =
-      std::variant<ConstantParams, UniformParams, LognormalParams, ZipfParams,
-                   PoissonParams, NormalParams, ExponentialParams, ParetoParams,
-                   EmpiricalParams, MixtureParams>;
+      std::variant<ConstantParams, UniformParams, LognormalParams, ZipfParams, PoissonParams,
+                   NormalParams, ExponentialParams, ParetoParams, EmpiricalParams, MixtureParams>;
 
   // The built-in kinds' parameters by their short names (kept for callers
   // and tests; a new kind needs none).
@@ -55,8 +54,7 @@ class IntDistribution {
   using Mixture = MixtureParams;
 
   // `params` as the kind's checks accept them; cap >= 0, 0 means none.
-  IntDistribution(Params params, int64_t cap)
-      : params_(std::move(params)), cap_(cap) {}
+  IntDistribution(Params params, int64_t cap) : params_(std::move(params)), cap_(cap) {}
 
   // Factories of the built-in kinds, for tests and benchmarks (the config
   // builds distributions through registry.h).
@@ -67,16 +65,13 @@ class IntDistribution {
   // mu finite, sigma finite and >= 0. cap >= 0; 0 means none.
   static IntDistribution MakeLognormal(double mu, double sigma, int64_t cap);
   // LognormalParams::ByAverage. average >= 1, 0 < median_ratio < 1.
-  static IntDistribution MakeLognormalByAverage(double average,
-                                                double median_ratio,
-                                                int64_t cap);
+  static IntDistribution MakeLognormalByAverage(double average, double median_ratio, int64_t cap);
   // 1 < alpha <= 1000.
   static IntDistribution MakeZipf(double alpha, int64_t cap);
   // 0 < lambda <= 1e15.
   static IntDistribution MakePoisson(double lambda, int64_t cap);
   // mean finite, stddev finite and >= 0, 0 <= min, cap 0 or >= min.
-  static IntDistribution MakeNormal(double mean, double stddev, int64_t min,
-                                    int64_t cap);
+  static IntDistribution MakeNormal(double mean, double stddev, int64_t min, int64_t cap);
   // 0 < mean <= 1e15.
   static IntDistribution MakeExponential(double mean, int64_t cap);
   // 0 < alpha <= 1000, 0 < scale <= 1e15.
@@ -86,8 +81,7 @@ class IntDistribution {
                                        const std::vector<double>& weights);
   // MixtureParams::Make's preconditions.
   static IntDistribution MakeMixture(std::vector<IntDistribution> components,
-                                     const std::vector<double>& weights,
-                                     int64_t cap);
+                                     const std::vector<double>& weights, int64_t cap);
 
   // Returns one sample, in [0, kMaxSampleValue], at most cap() if capped.
   int64_t Sample(RandomStream& stream) const;

@@ -10,8 +10,7 @@
 
 namespace convgen {
 
-LognormalParams LognormalParams::ByAverage(double average,
-                                           double median_ratio) {
+LognormalParams LognormalParams::ByAverage(double average, double median_ratio) {
   // mean = exp(mu + sigma^2 / 2) and median = exp(mu), so
   // median / mean = exp(-sigma^2 / 2).
   const double mu = std::log(average * median_ratio);
@@ -24,21 +23,19 @@ int64_t LognormalParams::Sample(RandomStream& stream) const {
   return SaturateToInt(std::nearbyint(x));
 }
 
-std::vector<int64_t> LognormalParams::SampleLikeVllm(
-    int64_t count, int64_t cap, NumpyRandomState& state) const {
+std::vector<int64_t> LognormalParams::SampleLikeVllm(int64_t count, int64_t cap,
+                                                     NumpyRandomState& state) const {
   std::vector<int64_t> out(static_cast<size_t>(count));
   const LognormalParameters p = VllmLognormalParameters(*this);
   std::vector<double> x(out.size());
   for (double& v : x) v = std::exp(p.mu + p.sigma * state.Gauss());
   if (average > 0 && count > 0) {
-    const double mean =
-        NumpyPairwiseSum(x.data(), count) / static_cast<double>(count);
+    const double mean = NumpyPairwiseSum(x.data(), count) / static_cast<double>(count);
     const double factor = average / mean;
     for (double& v : x) v *= factor;
   }
   for (size_t i = 0; i < x.size(); ++i) {
-    const double capped =
-        cap > 0 ? std::min(x[i], static_cast<double>(cap)) : x[i];
+    const double capped = cap > 0 ? std::min(x[i], static_cast<double>(cap)) : x[i];
     out[i] = SaturateToInt(std::nearbyint(capped));
   }
   return out;
@@ -76,9 +73,8 @@ bool ReadLognormal(JsonObjectReader& reader, v1::Distribution& out) {
     return true;
   }
   if (reader.Has("median_ratio")) {
-    reader.errors().Add(
-        reader.PathOf("median_ratio"),
-        "median_ratio needs average; with mean and sigma leave it out");
+    reader.errors().Add(reader.PathOf("median_ratio"),
+                        "median_ratio needs average; with mean and sigma leave it out");
     return false;
   }
   v1::LognormalByMeanSigma& lognormal = *out.mutable_lognormal_mean_sigma();
@@ -99,8 +95,8 @@ void WriteLognormal(const v1::Distribution& d, nlohmann::ordered_json& out) {
   }
 }
 
-std::optional<IntDistribution> CheckLognormal(const v1::Distribution& d,
-                                              int64_t cap, RuleChecker& check) {
+std::optional<IntDistribution> CheckLognormal(const v1::Distribution& d, int64_t cap,
+                                              RuleChecker& check) {
   if (d.has_lognormal_mean_sigma()) {
     const v1::LognormalByMeanSigma& l = d.lognormal_mean_sigma();
     check.CheckNumber(
@@ -112,11 +108,9 @@ std::optional<IntDistribution> CheckLognormal(const v1::Distribution& d,
   const v1::LognormalByAverage& l = d.lognormal_average();
   check.CheckNumber(
       "average", l.average(), [](double v) { return v >= 1; }, ">= 1");
-  const double ratio =
-      l.has_median_ratio() ? l.median_ratio() : kDefaultMedianRatio;
+  const double ratio = l.has_median_ratio() ? l.median_ratio() : kDefaultMedianRatio;
   check.CheckNumber(
-      "median_ratio", ratio, [](double v) { return v > 0 && v < 1; },
-      "in (0, 1), exclusive");
+      "median_ratio", ratio, [](double v) { return v > 0 && v < 1; }, "in (0, 1), exclusive");
   if (!check.ok()) return std::nullopt;
   return IntDistribution(LognormalParams::ByAverage(l.average(), ratio), cap);
 }
@@ -124,9 +118,8 @@ std::optional<IntDistribution> CheckLognormal(const v1::Distribution& d,
 }  // namespace
 
 const DistributionKind& LognormalKind() {
-  static constexpr DistributionKind kKind = {"lognormal",    /*takes_cap=*/true,
-                                             HoldsLognormal, ReadLognormal,
-                                             WriteLognormal, CheckLognormal};
+  static constexpr DistributionKind kKind = {"lognormal",   /*takes_cap=*/true, HoldsLognormal,
+                                             ReadLognormal, WriteLognormal,     CheckLognormal};
   return kKind;
 }
 

@@ -37,8 +37,7 @@ struct LognormalParams {
   // Gaussian; by average, mu and sigma as vLLM computes them and the batch
   // rescaled to mean `average` (numpy's pairwise mean); then capped and
   // rounded half to even.
-  std::vector<int64_t> SampleLikeVllm(int64_t count, int64_t cap,
-                                      NumpyRandomState& state) const;
+  std::vector<int64_t> SampleLikeVllm(int64_t count, int64_t cap, NumpyRandomState& state) const;
   // Returns e.g. "lognormal(mu=6.5, sigma=0.5)".
   std::string ToString() const;
 };

@@ -11,8 +11,7 @@ namespace convgen {
 
 MixtureParams MixtureParams::Make(std::vector<IntDistribution> components,
                                   const std::vector<double>& weights) {
-  return MixtureParams{std::make_shared<const std::vector<IntDistribution>>(
-                           std::move(components)),
+  return MixtureParams{std::make_shared<const std::vector<IntDistribution>>(std::move(components)),
                        RunningSums(weights)};
 }
 
@@ -20,11 +19,10 @@ int64_t MixtureParams::Sample(RandomStream& stream) const {
   return (*components)[PickByWeight(stream, *cumulative)].Sample(stream);
 }
 
-std::vector<int64_t> MixtureParams::SampleLikeVllm(
-    int64_t count, int64_t cap, NumpyRandomState& state) const {
-  return SampleKeyedByNumpyWord(count, state, [&](RandomStream& stream) {
-    return ApplyCap(Sample(stream), cap);
-  });
+std::vector<int64_t> MixtureParams::SampleLikeVllm(int64_t count, int64_t cap,
+                                                   NumpyRandomState& state) const {
+  return SampleKeyedByNumpyWord(
+      count, state, [&](RandomStream& stream) { return ApplyCap(Sample(stream), cap); });
 }
 
 std::string MixtureParams::ToString() const {
@@ -44,8 +42,7 @@ bool HoldsMixture(const v1::Distribution& d) { return d.has_mixture(); }
 
 void ReadComponent(const nlohmann::ordered_json& item, const std::string& path,
                    ConfigErrors& errors, v1::MixtureComponent& component) {
-  if (!RequireObject(item, path, R"({"weight": 0.5, "distribution": {...}})",
-                     errors)) {
+  if (!RequireObject(item, path, R"({"weight": 0.5, "distribution": {...}})", errors)) {
     return;
   }
   JsonObjectReader reader(item, path, errors);
@@ -61,8 +58,7 @@ bool ReadMixture(JsonObjectReader& reader, v1::Distribution& out) {
   v1::MixtureDistribution& mixture = *out.mutable_mixture();
   ReadArray(reader, "components", true,
             [&](const nlohmann::ordered_json& item, const std::string& path) {
-              ReadComponent(item, path, reader.errors(),
-                            *mixture.add_components());
+              ReadComponent(item, path, reader.errors(), *mixture.add_components());
             });
   return true;
 }
@@ -77,28 +73,24 @@ void WriteMixture(const v1::Distribution& d, nlohmann::ordered_json& out) {
   }
 }
 
-std::optional<IntDistribution> CheckMixture(const v1::Distribution& d,
-                                            int64_t cap, RuleChecker& check) {
+std::optional<IntDistribution> CheckMixture(const v1::Distribution& d, int64_t cap,
+                                            RuleChecker& check) {
   const v1::MixtureDistribution& m = d.mixture();
   if (m.components_size() == 0 || m.components_size() > kMaxMixtureComponents) {
-    check.Fail("components",
-               absl::StrCat("must list 1 to ", kMaxMixtureComponents,
-                            " components (got ", m.components_size(), ")"));
+    check.Fail("components", absl::StrCat("must list 1 to ", kMaxMixtureComponents,
+                                          " components (got ", m.components_size(), ")"));
     return std::nullopt;
   }
   std::vector<IntDistribution> components;
   std::vector<double> weights;
   for (int i = 0; i < m.components_size(); ++i) {
-    const std::string component_path =
-        IndexPath(JoinPath(check.path(), "components"), i);
+    const std::string component_path = IndexPath(JoinPath(check.path(), "components"), i);
     if (!m.components(i).has_distribution()) {
-      check.Fail(IndexPath("components", i) + ".distribution",
-                 "missing required field");
+      check.Fail(IndexPath("components", i) + ".distribution", "missing required field");
       continue;
     }
     std::optional<IntDistribution> c = CheckDistribution(
-        m.components(i).distribution(),
-        JoinPath(component_path, "distribution"), check.errors());
+        m.components(i).distribution(), JoinPath(component_path, "distribution"), check.errors());
     if (!c) {
       check.MarkFailed();  // the component reported at its own path
       continue;
@@ -106,19 +98,16 @@ std::optional<IntDistribution> CheckMixture(const v1::Distribution& d,
     components.push_back(*std::move(c));
     weights.push_back(m.components(i).weight());
   }
-  CheckWeights(weights, check,
-               [](size_t i) { return IndexPath("components", i) + ".weight"; });
+  CheckWeights(weights, check, [](size_t i) { return IndexPath("components", i) + ".weight"; });
   if (!check.ok()) return std::nullopt;
-  return IntDistribution(MixtureParams::Make(std::move(components), weights),
-                         cap);
+  return IntDistribution(MixtureParams::Make(std::move(components), weights), cap);
 }
 
 }  // namespace
 
 const DistributionKind& MixtureKind() {
-  static constexpr DistributionKind kKind = {"mixture",    /*takes_cap=*/true,
-                                             HoldsMixture, ReadMixture,
-                                             WriteMixture, CheckMixture};
+  static constexpr DistributionKind kKind = {"mixture",   /*takes_cap=*/true, HoldsMixture,
+                                             ReadMixture, WriteMixture,       CheckMixture};
   return kKind;
 }
 

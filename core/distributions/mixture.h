@@ -32,8 +32,7 @@ struct MixtureParams {
   // uncapped by the mixture's.
   int64_t Sample(RandomStream& stream) const;
   // vLLM has no mixture: SampleKeyedByNumpyWord, capped.
-  std::vector<int64_t> SampleLikeVllm(int64_t count, int64_t cap,
-                                      NumpyRandomState& state) const;
+  std::vector<int64_t> SampleLikeVllm(int64_t count, int64_t cap, NumpyRandomState& state) const;
   // Returns e.g. "mixture(uniform(1..50) | poisson(lambda=150))".
   std::string ToString() const;
 };

@@ -14,16 +14,14 @@ int64_t NormalParams::Sample(RandomStream& stream) const {
   return std::max(min, SaturateToInt(x));
 }
 
-std::vector<int64_t> NormalParams::SampleLikeVllm(
-    int64_t count, int64_t cap, NumpyRandomState& state) const {
-  return SampleKeyedByNumpyWord(count, state, [&](RandomStream& stream) {
-    return ApplyCap(Sample(stream), cap);
-  });
+std::vector<int64_t> NormalParams::SampleLikeVllm(int64_t count, int64_t cap,
+                                                  NumpyRandomState& state) const {
+  return SampleKeyedByNumpyWord(
+      count, state, [&](RandomStream& stream) { return ApplyCap(Sample(stream), cap); });
 }
 
 std::string NormalParams::ToString() const {
-  return absl::StrCat("normal(mean=", mean, ", stddev=", stddev, ", min=", min,
-                      ")");
+  return absl::StrCat("normal(mean=", mean, ", stddev=", stddev, ", min=", min, ")");
 }
 
 namespace {
@@ -44,30 +42,27 @@ void WriteNormal(const v1::Distribution& d, nlohmann::ordered_json& out) {
   if (d.normal().has_min()) out["min"] = d.normal().min();
 }
 
-std::optional<IntDistribution> CheckNormal(const v1::Distribution& d,
-                                           int64_t cap, RuleChecker& check) {
+std::optional<IntDistribution> CheckNormal(const v1::Distribution& d, int64_t cap,
+                                           RuleChecker& check) {
   const v1::NormalDistribution& n = d.normal();
   check.CheckNumber(
       "mean", n.mean(), [](double v) { return std::fabs(v) <= kMaxScale; },
       "finite, |mean| <= 1e15");
   check.CheckNumber(
-      "stddev", n.stddev(), [](double v) { return v >= 0 && v <= kMaxScale; },
-      ">= 0 and <= 1e15");
+      "stddev", n.stddev(), [](double v) { return v >= 0 && v <= kMaxScale; }, ">= 0 and <= 1e15");
   const int64_t min = n.min();
   if (min < 0) check.Fail("min", absl::StrCat("must be >= 0 (got ", min, ")"));
   if (cap > 0 && cap < min) {
     check.Fail("max", absl::StrCat("must be >= min (", cap, " < ", min, ")"));
   }
-  return IntDistribution(
-      NormalParams{n.mean(), n.stddev(), std::max<int64_t>(min, 0)}, cap);
+  return IntDistribution(NormalParams{n.mean(), n.stddev(), std::max<int64_t>(min, 0)}, cap);
 }
 
 }  // namespace
 
 const DistributionKind& NormalKind() {
-  static constexpr DistributionKind kKind = {"normal",    /*takes_cap=*/true,
-                                             HoldsNormal, ReadNormal,
-                                             WriteNormal, CheckNormal};
+  static constexpr DistributionKind kKind = {"normal",   /*takes_cap=*/true, HoldsNormal,
+                                             ReadNormal, WriteNormal,        CheckNormal};
   return kKind;
 }
 

@@ -23,8 +23,7 @@ struct NormalParams {
   // Returns one sample, clamped below at min, uncapped.
   int64_t Sample(RandomStream& stream) const;
   // vLLM has no normal: SampleKeyedByNumpyWord, capped.
-  std::vector<int64_t> SampleLikeVllm(int64_t count, int64_t cap,
-                                      NumpyRandomState& state) const;
+  std::vector<int64_t> SampleLikeVllm(int64_t count, int64_t cap, NumpyRandomState& state) const;
   // Returns e.g. "normal(mean=500, stddev=100, min=0)".
   std::string ToString() const;
 };

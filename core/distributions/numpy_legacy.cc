@@ -19,25 +19,19 @@ double NumpyPairwiseSum(const double* values, int64_t count) {
     for (; i < count - count % 8; i += 8) {
       for (int j = 0; j < 8; ++j) r[j] += values[i + j];
     }
-    double sum =
-        ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+    double sum = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
     for (; i < count; ++i) sum += values[i];
     return sum;
   }
   int64_t half = count / 2;
   half -= half % 8;
-  return NumpyPairwiseSum(values, half) +
-         NumpyPairwiseSum(values + half, count - half);
+  return NumpyPairwiseSum(values, half) + NumpyPairwiseSum(values + half, count - half);
 }
 
-std::vector<int64_t> SampleBatchLikeVllm(const IntDistribution& d,
-                                         int64_t count,
+std::vector<int64_t> SampleBatchLikeVllm(const IntDistribution& d, int64_t count,
                                          NumpyRandomState& state) {
   return std::visit(
-      [&](const auto& params) {
-        return params.SampleLikeVllm(count, d.cap(), state);
-      },
-      d.params());
+      [&](const auto& params) { return params.SampleLikeVllm(count, d.cap(), state); }, d.params());
 }
 
 }  // namespace convgen

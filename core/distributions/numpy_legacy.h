@@ -20,8 +20,7 @@
 namespace convgen {
 
 // Returns d.sample(count) of vLLM's Distribution classes. count >= 0.
-std::vector<int64_t> SampleBatchLikeVllm(const IntDistribution& d,
-                                         int64_t count,
+std::vector<int64_t> SampleBatchLikeVllm(const IntDistribution& d, int64_t count,
                                          NumpyRandomState& state);
 
 // numpy's sum of a float64 array (pairwise, in blocks of 8 up to 128).

@@ -22,8 +22,7 @@ struct ParetoParams {
   // Returns one sample, uncapped (inversion of one uniform).
   int64_t Sample(RandomStream& stream) const;
   // vLLM has no Pareto: SampleKeyedByNumpyWord, capped.
-  std::vector<int64_t> SampleLikeVllm(int64_t count, int64_t cap,
-                                      NumpyRandomState& state) const;
+  std::vector<int64_t> SampleLikeVllm(int64_t count, int64_t cap, NumpyRandomState& state) const;
   // Returns e.g. "pareto(alpha=3, scale=100)".
   std::string ToString() const;
 };

@@ -25,8 +25,7 @@ struct PoissonParams {
   // Returns one sample, uncapped (SamplePoisson).
   int64_t Sample(RandomStream& stream) const;
   // Returns numpy's batch (PoissonDeviate on numpy's doubles), capped.
-  std::vector<int64_t> SampleLikeVllm(int64_t count, int64_t cap,
-                                      NumpyRandomState& state) const;
+  std::vector<int64_t> SampleLikeVllm(int64_t count, int64_t cap, NumpyRandomState& state) const;
   // Returns e.g. "poisson(lambda=140)".
   std::string ToString() const;
 };

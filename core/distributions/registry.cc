@@ -37,8 +37,7 @@ std::string NoCapMessage() {
   if (names.size() == 1) return absl::StrCat(names[0], " takes no cap");
   const absl::string_view last = names.back();
   names.pop_back();
-  return absl::StrCat(absl::StrJoin(names, ", "), " and ", last,
-                      " take no cap");
+  return absl::StrCat(absl::StrJoin(names, ", "), " and ", last, " take no cap");
 }
 
 const DistributionKind* KindNamed(absl::string_view json_name) {
@@ -51,35 +50,31 @@ const DistributionKind* KindNamed(absl::string_view json_name) {
 // Reads the "distribution" key: returns the kind, or null after reporting a
 // missing, non-string or unknown name.
 const DistributionKind* ReadKind(JsonObjectReader& reader) {
-  const Json* name_json =
-      reader.Required("distribution", absl::StrCat("; one of ", KindNames()));
+  const Json* name_json = reader.Required("distribution", absl::StrCat("; one of ", KindNames()));
   if (name_json == nullptr) return nullptr;
   if (!name_json->is_string()) {
-    reader.errors().Add(
-        reader.PathOf("distribution"),
-        absl::StrCat("must be a string, one of ", KindNames(), " (got ",
-                     JsonForMessage(*name_json), ")"));
+    reader.errors().Add(reader.PathOf("distribution"),
+                        absl::StrCat("must be a string, one of ", KindNames(), " (got ",
+                                     JsonForMessage(*name_json), ")"));
     return nullptr;
   }
   const std::string name = name_json->get<std::string>();
   const DistributionKind* kind = KindNamed(name);
   if (kind == nullptr) {
-    reader.errors().Add(reader.PathOf("distribution"),
-                        absl::StrCat("unknown distribution \"", name,
-                                     "\"; expected one of ", KindNames()));
+    reader.errors().Add(
+        reader.PathOf("distribution"),
+        absl::StrCat("unknown distribution \"", name, "\"; expected one of ", KindNames()));
   }
   return kind;
 }
 
 // Checks Distribution.max; returns the cap, 0 if none or invalid.
-int64_t CheckCap(const v1::Distribution& d, const DistributionKind* kind,
-                 RuleChecker& check) {
+int64_t CheckCap(const v1::Distribution& d, const DistributionKind* kind, RuleChecker& check) {
   if (!d.has_max()) return 0;
   if (kind != nullptr && !kind->takes_cap) {
     check.Fail("max", NoCapMessage());
   } else if (d.max() < 0) {
-    check.Fail("max", absl::StrCat("must be >= 0; 0 means no cap (got ",
-                                   d.max(), ")"));
+    check.Fail("max", absl::StrCat("must be >= 0; 0 means no cap (got ", d.max(), ")"));
   } else {
     return d.max();
   }
@@ -93,9 +88,8 @@ absl::Span<const DistributionKind* const> DistributionKinds() {
   // self-registration from static initializers) keeps every kind's object
   // file linked from the static library.
   static const DistributionKind* const kKinds[] = {
-      &ConstantKind(),  &UniformKind(), &LognormalKind(),   &ZipfKind(),
-      &PoissonKind(),   &NormalKind(),  &ExponentialKind(), &ParetoKind(),
-      &EmpiricalKind(), &MixtureKind(),
+      &ConstantKind(), &UniformKind(),     &LognormalKind(), &ZipfKind(),      &PoissonKind(),
+      &NormalKind(),   &ExponentialKind(), &ParetoKind(),    &EmpiricalKind(), &MixtureKind(),
   };
   return kKinds;
 }
@@ -107,11 +101,9 @@ const DistributionKind* KindOf(const v1::Distribution& d) {
   return nullptr;
 }
 
-void ReadDistributionJson(const Json& value, const std::string& path,
-                          ConfigErrors& errors, v1::Distribution& out) {
-  if (!RequireObject(value, path,
-                     R"({"distribution": "uniform", "min": 1, "max": 10})",
-                     errors)) {
+void ReadDistributionJson(const Json& value, const std::string& path, ConfigErrors& errors,
+                          v1::Distribution& out) {
+  if (!RequireObject(value, path, R"({"distribution": "uniform", "min": 1, "max": 10})", errors)) {
     return;
   }
   JsonObjectReader reader(value, path, errors);
@@ -123,8 +115,7 @@ void ReadDistributionJson(const Json& value, const std::string& path,
       out.set_max(*cap);
     }
   }
-  reader.ReportUnknownKeys(
-      absl::StrCat(" for the ", kind->json_name, " distribution"));
+  reader.ReportUnknownKeys(absl::StrCat(" for the ", kind->json_name, " distribution"));
 }
 
 Json DistributionToJson(const v1::Distribution& d) {
@@ -140,15 +131,13 @@ Json DistributionToJson(const v1::Distribution& d) {
   return out;
 }
 
-std::optional<IntDistribution> CheckDistribution(const v1::Distribution& d,
-                                                 const std::string& path,
+std::optional<IntDistribution> CheckDistribution(const v1::Distribution& d, const std::string& path,
                                                  ConfigErrors& errors) {
   RuleChecker check(path, errors);
   const DistributionKind* kind = KindOf(d);
   const int64_t cap = CheckCap(d, kind, check);
   if (kind == nullptr) {
-    check.Fail(
-        "", absl::StrCat("no distribution kind set; use one of ", KindNames()));
+    check.Fail("", absl::StrCat("no distribution kind set; use one of ", KindNames()));
     return std::nullopt;
   }
   std::optional<IntDistribution> result = kind->check(d, cap, check);

@@ -23,10 +23,10 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "convgen/v1/config.pb.h"
+#include "core/distributions/int_distribution.h"
 #include "core/json/config_errors.h"
 #include "core/json/json_fields.h"
 #include "core/json/rule_checker.h"
-#include "core/distributions/int_distribution.h"
 #include "nlohmann/json.hpp"
 
 namespace convgen {
@@ -51,8 +51,8 @@ struct DistributionKind {
   // Checks the kind's rules, reporting each problem through `check`, and
   // returns the distribution (cap: the checked cap, 0 if none). The result
   // is used only if check.ok().
-  std::optional<IntDistribution> (*check)(const v1::Distribution& d,
-                                          int64_t cap, RuleChecker& check);
+  std::optional<IntDistribution> (*check)(const v1::Distribution& d, int64_t cap,
+                                          RuleChecker& check);
 };
 
 // Every kind, in the order error messages list them.
@@ -63,17 +63,15 @@ const DistributionKind* KindOf(const v1::Distribution& d);
 
 // Reads the distribution object `value` at JSON path `path` into `out`,
 // adding every problem (syntax, types, field names) to `errors`.
-void ReadDistributionJson(const nlohmann::ordered_json& value,
-                          const std::string& path, ConfigErrors& errors,
-                          v1::Distribution& out);
+void ReadDistributionJson(const nlohmann::ordered_json& value, const std::string& path,
+                          ConfigErrors& errors, v1::Distribution& out);
 
 // Returns `d` as vLLM's JSON object ("distribution" first, "max" last).
 nlohmann::ordered_json DistributionToJson(const v1::Distribution& d);
 
 // Checks every rule of `d` (at JSON path `path`), adding each problem to
 // `errors`. Returns the distribution iff there were none.
-std::optional<IntDistribution> CheckDistribution(const v1::Distribution& d,
-                                                 const std::string& path,
+std::optional<IntDistribution> CheckDistribution(const v1::Distribution& d, const std::string& path,
                                                  ConfigErrors& errors);
 
 // For kinds with weights (empirical, mixture): checks that each is finite

@@ -25,21 +25,17 @@ double SampleStandardNormal(RandomStream& stream) {
   return x2 * std::sqrt(-2.0 * std::log(r2) / r2);
 }
 
-std::shared_ptr<const std::vector<double>> RunningSums(
-    const std::vector<double>& weights) {
+std::shared_ptr<const std::vector<double>> RunningSums(const std::vector<double>& weights) {
   auto sums = std::make_shared<std::vector<double>>();
   double total = 0;
   for (double w : weights) sums->push_back(total += w);
   return sums;
 }
 
-size_t PickByWeight(RandomStream& stream,
-                    const std::vector<double>& cumulative) {
+size_t PickByWeight(RandomStream& stream, const std::vector<double>& cumulative) {
   const double target = stream.NextDouble() * cumulative.back();
-  const auto it =
-      std::upper_bound(cumulative.begin(), cumulative.end(), target);
-  return std::min(static_cast<size_t>(it - cumulative.begin()),
-                  cumulative.size() - 1);
+  const auto it = std::upper_bound(cumulative.begin(), cumulative.end(), target);
+  return std::min(static_cast<size_t>(it - cumulative.begin()), cumulative.size() - 1);
 }
 
 }  // namespace convgen

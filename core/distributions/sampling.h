@@ -39,20 +39,17 @@ inline int64_t ApplyCap(int64_t value, int64_t cap) {
 double SampleStandardNormal(RandomStream& stream);
 
 // Returns the running sums of `weights` (the table PickByWeight reads).
-std::shared_ptr<const std::vector<double>> RunningSums(
-    const std::vector<double>& weights);
+std::shared_ptr<const std::vector<double>> RunningSums(const std::vector<double>& weights);
 
 // Returns the index whose weight interval holds u * total: one uniform draw.
-size_t PickByWeight(RandomStream& stream,
-                    const std::vector<double>& cumulative);
+size_t PickByWeight(RandomStream& stream, const std::vector<double>& cumulative);
 
 // The numpy_legacy batch of one of convgen's own kinds (vLLM has none to
 // reproduce): one 64-bit word of numpy's generator keys the Philox streams
 // the batch is drawn from, sample i = sample_one(stream (key, i, 0, 0)), so
 // the sequence stays deterministic.
 template <typename SampleOne>
-std::vector<int64_t> SampleKeyedByNumpyWord(int64_t count,
-                                            NumpyRandomState& state,
+std::vector<int64_t> SampleKeyedByNumpyWord(int64_t count, NumpyRandomState& state,
                                             SampleOne sample_one) {
   std::vector<int64_t> out(static_cast<size_t>(count));
   const uint64_t key = state.NextUint64();

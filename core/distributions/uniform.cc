@@ -18,8 +18,7 @@ uint64_t MaskFor(uint64_t range) {
 }
 
 // numpy's random_bounded_uint64_fill with the masked method (legacy randint).
-int64_t BoundedInteger(NumpyRandomState& state, int64_t low, uint64_t range,
-                       uint64_t mask) {
+int64_t BoundedInteger(NumpyRandomState& state, int64_t low, uint64_t range, uint64_t mask) {
   if (range == 0) return low;
   uint64_t value;
   if (range <= 0xffffffffu) {
@@ -30,8 +29,7 @@ int64_t BoundedInteger(NumpyRandomState& state, int64_t low, uint64_t range,
     }
   } else {
     if (range == std::numeric_limits<uint64_t>::max()) {
-      return static_cast<int64_t>(static_cast<uint64_t>(low) +
-                                  state.NextUint64());
+      return static_cast<int64_t>(static_cast<uint64_t>(low) + state.NextUint64());
     }
     while ((value = state.NextUint64() & mask) > range) {
     }
@@ -46,11 +44,10 @@ int64_t UniformParams::Sample(RandomStream& stream) const {
   return min + static_cast<int64_t>(stream.NextBelow(span));
 }
 
-std::vector<int64_t> UniformParams::SampleLikeVllm(
-    int64_t count, int64_t cap, NumpyRandomState& state) const {
+std::vector<int64_t> UniformParams::SampleLikeVllm(int64_t count, int64_t cap,
+                                                   NumpyRandomState& state) const {
   std::vector<int64_t> out(static_cast<size_t>(count));
-  const uint64_t range =
-      static_cast<uint64_t>(max) - static_cast<uint64_t>(min);
+  const uint64_t range = static_cast<uint64_t>(max) - static_cast<uint64_t>(min);
   const uint64_t mask = MaskFor(range);
   for (int64_t& v : out) v = BoundedInteger(state, min, range, mask);
   return out;
@@ -76,15 +73,14 @@ void WriteUniform(const v1::Distribution& d, nlohmann::ordered_json& out) {
   out["max"] = d.uniform().max();
 }
 
-std::optional<IntDistribution> CheckUniform(const v1::Distribution& d,
-                                            int64_t cap, RuleChecker& check) {
+std::optional<IntDistribution> CheckUniform(const v1::Distribution& d, int64_t cap,
+                                            RuleChecker& check) {
   const int64_t min = d.uniform().min();
   const int64_t max = d.uniform().max();
   if (min <= 0) {
     check.Fail("min", absl::StrCat("must be > 0 (got ", min, ")"));
   } else if (max < min) {
-    check.Fail(
-        "", absl::StrCat("uniform max must be >= min (", max, " < ", min, ")"));
+    check.Fail("", absl::StrCat("uniform max must be >= min (", max, " < ", min, ")"));
   }
   return IntDistribution(UniformParams{min, max}, 0);
 }
@@ -92,9 +88,8 @@ std::optional<IntDistribution> CheckUniform(const v1::Distribution& d,
 }  // namespace
 
 const DistributionKind& UniformKind() {
-  static constexpr DistributionKind kKind = {"uniform",    /*takes_cap=*/false,
-                                             HoldsUniform, ReadUniform,
-                                             WriteUniform, CheckUniform};
+  static constexpr DistributionKind kKind = {"uniform",   /*takes_cap=*/false, HoldsUniform,
+                                             ReadUniform, WriteUniform,        CheckUniform};
   return kKind;
 }
 

@@ -23,8 +23,7 @@ struct UniformParams {
   int64_t Sample(RandomStream& stream) const;
   // Returns np.random.randint(min, max + 1, size=count): masked rejection
   // on 32-bit words (64-bit words above a 2^32 range).
-  std::vector<int64_t> SampleLikeVllm(int64_t count, int64_t cap,
-                                      NumpyRandomState& state) const;
+  std::vector<int64_t> SampleLikeVllm(int64_t count, int64_t cap, NumpyRandomState& state) const;
   // Returns e.g. "uniform(1..10)".
   std::string ToString() const;
 };

@@ -21,8 +21,7 @@ int64_t LegacyZipf(NumpyRandomState& state, double alpha) {
     const double u = 1.0 - state.NextDouble();
     const double v = state.NextDouble();
     const double x = std::floor(std::pow(u, -1.0 / am1));
-    if (x > static_cast<double>(std::numeric_limits<int64_t>::max()) ||
-        x < 1.0) {
+    if (x > static_cast<double>(std::numeric_limits<int64_t>::max()) || x < 1.0) {
       continue;
     }
     const double t = std::pow(1.0 + 1.0 / x, am1);
@@ -42,16 +41,13 @@ int64_t SampleZipf(RandomStream& stream, double alpha) {
   while (true) {
     const double u = stream.NextDoubleNonZero();
     const double v = stream.NextDouble();
-    const double x =
-        std::min(std::floor(std::pow(u, -1.0 / am1)), kMaxSampleDouble);
+    const double x = std::min(std::floor(std::pow(u, -1.0 / am1)), kMaxSampleDouble);
     const double t = std::pow(1.0 + 1.0 / x, am1);
     if (v * x * (t - 1.0) / (b - 1.0) <= t / b) return SaturateToInt(x);
   }
 }
 
-int64_t ZipfParams::Sample(RandomStream& stream) const {
-  return SampleZipf(stream, alpha);
-}
+int64_t ZipfParams::Sample(RandomStream& stream) const { return SampleZipf(stream, alpha); }
 
 std::vector<int64_t> ZipfParams::SampleLikeVllm(int64_t count, int64_t cap,
                                                 NumpyRandomState& state) const {
@@ -60,9 +56,7 @@ std::vector<int64_t> ZipfParams::SampleLikeVllm(int64_t count, int64_t cap,
   return out;
 }
 
-std::string ZipfParams::ToString() const {
-  return absl::StrCat("zipf(alpha=", alpha, ")");
-}
+std::string ZipfParams::ToString() const { return absl::StrCat("zipf(alpha=", alpha, ")"); }
 
 namespace {
 
@@ -80,16 +74,16 @@ void WriteZipf(const v1::Distribution& d, nlohmann::ordered_json& out) {
 std::optional<IntDistribution> CheckZipf(const v1::Distribution& d, int64_t cap,
                                          RuleChecker& check) {
   check.CheckNumber(
-      "alpha", d.zipf().alpha(),
-      [](double v) { return v > 1 && v <= kMaxZipfAlpha; }, "> 1 and <= 1000");
+      "alpha", d.zipf().alpha(), [](double v) { return v > 1 && v <= kMaxZipfAlpha; },
+      "> 1 and <= 1000");
   return IntDistribution(ZipfParams{d.zipf().alpha()}, cap);
 }
 
 }  // namespace
 
 const DistributionKind& ZipfKind() {
-  static constexpr DistributionKind kKind = {
-      "zipf", /*takes_cap=*/true, HoldsZipf, ReadZipf, WriteZipf, CheckZipf};
+  static constexpr DistributionKind kKind = {"zipf",   /*takes_cap=*/true, HoldsZipf,
+                                             ReadZipf, WriteZipf,          CheckZipf};
   return kKind;
 }
 

@@ -26,8 +26,7 @@ struct ZipfParams {
   int64_t Sample(RandomStream& stream) const;
   // Returns numpy's legacy_random_zipf batch (draws above int64 rejected),
   // capped.
-  std::vector<int64_t> SampleLikeVllm(int64_t count, int64_t cap,
-                                      NumpyRandomState& state) const;
+  std::vector<int64_t> SampleLikeVllm(int64_t count, int64_t cap, NumpyRandomState& state) const;
   // Returns e.g. "zipf(alpha=1.5)".
   std::string ToString() const;
 };

@@ -39,8 +39,7 @@ absl::Status ConfigErrors::ToStatus() const {
   lines.reserve(errors_.size());
   for (const ConfigError& error : errors_) lines.push_back(error.ToString());
   return absl::InvalidArgumentError(absl::StrCat(
-      "invalid config (", errors_.size(),
-      errors_.size() == 1 ? " problem):\n" : " problems):\n",
+      "invalid config (", errors_.size(), errors_.size() == 1 ? " problem):\n" : " problems):\n",
       absl::StrJoin(lines, "\n")));
 }
 

@@ -9,8 +9,7 @@ namespace convgen {
 
 using Json = nlohmann::ordered_json;
 
-const Json* JsonObjectReader::Required(absl::string_view key,
-                                       absl::string_view hint) {
+const Json* JsonObjectReader::Required(absl::string_view key, absl::string_view hint) {
   const Json* value = Optional(key);
   if (value == nullptr) {
     errors_.Add(PathOf(key), absl::StrCat("missing required field", hint));
@@ -24,8 +23,7 @@ const Json* JsonObjectReader::Optional(absl::string_view key) {
   return it == object_.end() ? nullptr : &*it;
 }
 
-std::optional<int64_t> JsonObjectReader::Int(absl::string_view key,
-                                             bool required) {
+std::optional<int64_t> JsonObjectReader::Int(absl::string_view key, bool required) {
   const Json* value = required ? Required(key) : Optional(key);
   if (value == nullptr) return std::nullopt;
   if (value->is_number_integer()) return value->get<int64_t>();
@@ -36,18 +34,15 @@ std::optional<int64_t> JsonObjectReader::Int(absl::string_view key,
       return static_cast<int64_t>(d);
     }
   }
-  errors_.Add(PathOf(key), absl::StrCat("must be an integer (got ",
-                                        JsonForMessage(*value), ")"));
+  errors_.Add(PathOf(key), absl::StrCat("must be an integer (got ", JsonForMessage(*value), ")"));
   return std::nullopt;
 }
 
-std::optional<double> JsonObjectReader::Number(absl::string_view key,
-                                               bool required) {
+std::optional<double> JsonObjectReader::Number(absl::string_view key, bool required) {
   const Json* value = required ? Required(key) : Optional(key);
   if (value == nullptr) return std::nullopt;
   if (value->is_number()) return value->get<double>();
-  errors_.Add(PathOf(key), absl::StrCat("must be a number (got ",
-                                        JsonForMessage(*value), ")"));
+  errors_.Add(PathOf(key), absl::StrCat("must be a number (got ", JsonForMessage(*value), ")"));
   return std::nullopt;
 }
 
@@ -56,15 +51,14 @@ void JsonObjectReader::ReportUnknownKeys(absl::string_view context) {
     bool is_known = false;
     for (const std::string& known : known_) is_known |= (known == key);
     if (!is_known) {
-      errors_.Add(PathOf(key),
-                  absl::StrCat("unknown field", context, "; expected one of ",
-                               absl::StrJoin(known_, ", ")));
+      errors_.Add(PathOf(key), absl::StrCat("unknown field", context, "; expected one of ",
+                                            absl::StrJoin(known_, ", ")));
     }
   }
 }
 
-bool RequireObject(const Json& value, const std::string& path,
-                   absl::string_view example, ConfigErrors& errors) {
+bool RequireObject(const Json& value, const std::string& path, absl::string_view example,
+                   ConfigErrors& errors) {
   if (value.is_object()) return true;
   errors.Add(path, absl::StrCat("must be an object such as ", example, " (got ",
                                 JsonForMessage(value), ")"));

@@ -31,9 +31,7 @@ class JsonObjectReader {
 
   const std::string& path() const { return path_; }
   ConfigErrors& errors() { return errors_; }
-  std::string PathOf(absl::string_view key) const {
-    return JoinPath(path_, key);
-  }
+  std::string PathOf(absl::string_view key) const { return JoinPath(path_, key); }
 
   // Returns the value at `key`, or null after reporting it missing (`hint`
   // is appended to "missing required field").
@@ -41,9 +39,7 @@ class JsonObjectReader {
   // Returns the value at `key`, or null if absent.
   const Json* Optional(absl::string_view key);
   // Returns true iff the object has `key` (without marking it known).
-  bool Has(absl::string_view key) const {
-    return object_.contains(std::string(key));
-  }
+  bool Has(absl::string_view key) const { return object_.contains(std::string(key)); }
 
   // Returns the integer at `key`; 1e3 and 12.0 count, 1.5 does not.
   std::optional<int64_t> Int(absl::string_view key, bool required);
@@ -70,15 +66,12 @@ bool RequireObject(const nlohmann::ordered_json& value, const std::string& path,
 // item; reports a non-array. Returns false if the key is absent or not an
 // array.
 template <typename ReadItem>
-bool ReadArray(JsonObjectReader& reader, absl::string_view key, bool required,
-               ReadItem read_item) {
-  const nlohmann::ordered_json* v =
-      required ? reader.Required(key) : reader.Optional(key);
+bool ReadArray(JsonObjectReader& reader, absl::string_view key, bool required, ReadItem read_item) {
+  const nlohmann::ordered_json* v = required ? reader.Required(key) : reader.Optional(key);
   if (v == nullptr) return false;
   if (!v->is_array()) {
-    reader.errors().Add(
-        reader.PathOf(key),
-        absl::StrCat("must be a list (got ", JsonForMessage(*v), ")"));
+    reader.errors().Add(reader.PathOf(key),
+                        absl::StrCat("must be a list (got ", JsonForMessage(*v), ")"));
     return false;
   }
   for (size_t i = 0; i < v->size(); ++i) {

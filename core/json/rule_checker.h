@@ -16,8 +16,7 @@ namespace convgen {
 
 class RuleChecker {
  public:
-  RuleChecker(std::string path, ConfigErrors& errors)
-      : path_(std::move(path)), errors_(errors) {}
+  RuleChecker(std::string path, ConfigErrors& errors) : path_(std::move(path)), errors_(errors) {}
 
   // Returns true iff no problem was reported (nor marked) so far.
   bool ok() const { return ok_; }
@@ -29,8 +28,7 @@ class RuleChecker {
   // Reports a problem at `field` of the object, or at the object itself
   // when `field` is empty.
   void Fail(absl::string_view field, std::string message) {
-    errors_.Add(field.empty() ? path_ : JoinPath(path_, field),
-                std::move(message));
+    errors_.Add(field.empty() ? path_ : JoinPath(path_, field), std::move(message));
     ok_ = false;
   }
 

@@ -28,33 +28,29 @@ class StrictBuilder : public nlohmann::json_sax<Json> {
   bool number_integer(number_integer_t value) override { return Put(value); }
   bool number_unsigned(number_unsigned_t value) override {
     if (value > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-      return Fail(CurrentPath(), absl::StrCat("integer ", value,
-                                              " is beyond the int64 range"));
+      return Fail(CurrentPath(), absl::StrCat("integer ", value, " is beyond the int64 range"));
     }
     return Put(static_cast<int64_t>(value));
   }
   bool number_float(number_float_t value, const string_t& raw) override {
     if (raw.find_first_of(".eE") == std::string::npos) {
-      return Fail(CurrentPath(), absl::StrCat("integer ", raw.substr(0, 40),
-                                              " is beyond the int64 range"));
+      return Fail(CurrentPath(),
+                  absl::StrCat("integer ", raw.substr(0, 40), " is beyond the int64 range"));
     }
     if (!std::isfinite(value)) {
-      return Fail(CurrentPath(), absl::StrCat("number ", raw.substr(0, 40),
-                                              " is out of the double range"));
+      return Fail(CurrentPath(),
+                  absl::StrCat("number ", raw.substr(0, 40), " is out of the double range"));
     }
     return Put(value);
   }
   bool string(string_t& value) override { return Put(std::move(value)); }
   bool binary(binary_t& value) override { return Put(Json::binary(value)); }
 
-  bool start_object(std::size_t) override {
-    return Open(Json::object());
-  }
+  bool start_object(std::size_t) override { return Open(Json::object()); }
   bool key(string_t& key) override {
     Frame& frame = stack_.back();
     if (frame.value->contains(key)) {
-      return Fail(JoinPath(frame.path, key),
-                  "duplicate key; each field may appear once");
+      return Fail(JoinPath(frame.path, key), "duplicate key; each field may appear once");
     }
     frame.key = std::move(key);
     return true;
@@ -83,9 +79,8 @@ class StrictBuilder : public nlohmann::json_sax<Json> {
   std::string CurrentPath() const {
     if (stack_.empty()) return "";
     const Frame& frame = stack_.back();
-    return frame.value->is_array()
-               ? IndexPath(frame.path, frame.value->size())
-               : JoinPath(frame.path, frame.key);
+    return frame.value->is_array() ? IndexPath(frame.path, frame.value->size())
+                                   : JoinPath(frame.path, frame.key);
   }
 
   // Stores `value` where the parser is, returning a pointer to it.
@@ -111,8 +106,7 @@ class StrictBuilder : public nlohmann::json_sax<Json> {
 
   bool Open(Json empty) {
     if (static_cast<int>(stack_.size()) >= kMaxJsonDepth) {
-      return Fail(CurrentPath(), absl::StrCat("nesting is deeper than ",
-                                              kMaxJsonDepth, " levels"));
+      return Fail(CurrentPath(), absl::StrCat("nesting is deeper than ", kMaxJsonDepth, " levels"));
     }
     std::string path = CurrentPath();
     Json* value = Store(std::move(empty));
@@ -142,8 +136,7 @@ class StrictBuilder : public nlohmann::json_sax<Json> {
 std::optional<nlohmann::ordered_json> ParseStrictJson(absl::string_view text,
                                                       ConfigErrors& errors) {
   StrictBuilder builder(errors);
-  const bool ok = Json::sax_parse(text.begin(), text.end(), &builder,
-                                  Json::input_format_t::json,
+  const bool ok = Json::sax_parse(text.begin(), text.end(), &builder, Json::input_format_t::json,
                                   /*strict=*/true);
   if (!ok || builder.failed()) {
     if (!builder.failed()) errors.Add("", "invalid JSON");
@@ -154,8 +147,7 @@ std::optional<nlohmann::ordered_json> ParseStrictJson(absl::string_view text,
 
 std::string JsonForMessage(const nlohmann::ordered_json& value) {
   std::string text =
-      value.dump(-1, ' ', /*ensure_ascii=*/false,
-                 nlohmann::ordered_json::error_handler_t::replace);
+      value.dump(-1, ' ', /*ensure_ascii=*/false, nlohmann::ordered_json::error_handler_t::replace);
   constexpr size_t kMaxChars = 60;
   if (text.size() > kMaxChars) {
     size_t cut = kMaxChars;  // back off to a UTF-8 character boundary

@@ -7,8 +7,8 @@
 #define CONVGEN_CORE_JSON_STRICT_JSON_H_
 
 #include <optional>
-#include "absl/strings/string_view.h"
 
+#include "absl/strings/string_view.h"
 #include "core/json/config_errors.h"
 #include "nlohmann/json.hpp"
 
@@ -17,8 +17,7 @@ namespace convgen {
 inline constexpr int kMaxJsonDepth = 32;
 
 // Returns the document, or nullopt after adding at least one error.
-std::optional<nlohmann::ordered_json> ParseStrictJson(absl::string_view text,
-                                                      ConfigErrors& errors);
+std::optional<nlohmann::ordered_json> ParseStrictJson(absl::string_view text, ConfigErrors& errors);
 
 // Returns a JSON value as compact text for error messages, cut to about
 // 60 characters.

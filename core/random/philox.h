@@ -25,10 +25,8 @@ inline PhiloxBlock Philox4x64(PhiloxCounter counter, PhiloxKey key) {
       key[0] += kWeyl0;
       key[1] += kWeyl1;
     }
-    const unsigned __int128 p0 =
-        static_cast<unsigned __int128>(kMul0) * counter[0];
-    const unsigned __int128 p1 =
-        static_cast<unsigned __int128>(kMul1) * counter[2];
+    const unsigned __int128 p0 = static_cast<unsigned __int128>(kMul0) * counter[0];
+    const unsigned __int128 p1 = static_cast<unsigned __int128>(kMul1) * counter[2];
     const uint64_t hi0 = static_cast<uint64_t>(p0 >> 64);
     const uint64_t lo0 = static_cast<uint64_t>(p0);
     const uint64_t hi1 = static_cast<uint64_t>(p1 >> 64);

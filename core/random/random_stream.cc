@@ -15,16 +15,13 @@ uint64_t RandomStream::NextU64() {
   return block_[lane];
 }
 
-double RandomStream::NextDouble() {
-  return static_cast<double>(NextU64() >> 11) * 0x1.0p-53;
-}
+double RandomStream::NextDouble() { return static_cast<double>(NextU64() >> 11) * 0x1.0p-53; }
 
 double RandomStream::NextDoubleNonZero() { return 1.0 - NextDouble(); }
 
 uint64_t RandomStream::NextBelow(uint64_t bound) {
   // Lemire, "Fast Random Integer Generation in an Interval" (2019).
-  unsigned __int128 product =
-      static_cast<unsigned __int128>(NextU64()) * bound;
+  unsigned __int128 product = static_cast<unsigned __int128>(NextU64()) * bound;
   uint64_t low = static_cast<uint64_t>(product);
   if (low < bound) {
     const uint64_t threshold = (0 - bound) % bound;

@@ -33,9 +33,9 @@ absl::Status CheckRequest(const GenerationSpec& spec, const GenerationRequest& r
   CONVGEN_RETURN_IF_ERROR(ConversationPlanner::CheckSeed(spec, request.seed));
   const uint64_t shard_count = request.shard_count == 0 ? 1 : request.shard_count;
   if (request.shard_index >= shard_count) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "shard ", request.shard_index, "/", shard_count,
-        ": the shard index must be below the shard count"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("shard ", request.shard_index, "/", shard_count,
+                     ": the shard index must be below the shard count"));
   }
   if (spec.num_conversations > limits.max_conversations_per_request) {
     return absl::ResourceExhaustedError(absl::StrCat(
@@ -61,16 +61,20 @@ absl::Status CheckPlanner(const ConversationPlanner& planner, const RequestLimit
     return absl::ResourceExhaustedError(absl::StrCat(
         "rng \"numpy_legacy\" would draw ", planner.numpy_legacy_draws(),
         " sizes for this request (as vLLM, one input and one output size per message of every "
-        "conversation), over the limit of ", limits.max_numpy_legacy_draws,
+        "conversation), over the limit of ",
+        limits.max_numpy_legacy_draws,
         "; lower num_conversations or prompt_input.num_turns, or use rng \"philox\""));
   }
   // The common prefix is built with the stream: check its size first.
   const int64_t common = planner.common_prefix_tokens();
   if (limits.max_message_bytes > 0 && common > limits.max_message_bytes) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "the request asks for ", common, " tokens of common prefix in the first message, over "
-        "the limit of ", limits.max_message_bytes, " tokens per message; lower "
-        "prompt_input.common_prefix_num_tokens"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("the request asks for ", common,
+                     " tokens of common prefix in the first message, over "
+                     "the limit of ",
+                     limits.max_message_bytes,
+                     " tokens per message; lower "
+                     "prompt_input.common_prefix_num_tokens"));
   }
   return absl::OkStatus();
 }

@@ -19,9 +19,9 @@
 
 #include "absl/status/statusor.h"
 #include "convgen/v1/config.pb.h"
-#include "core/json/config_errors.h"
 #include "core/config/generation_spec.h"
 #include "core/conversation/conversation_stream.h"
+#include "core/json/config_errors.h"
 #include "core/request/workspace.h"
 
 namespace convgen {

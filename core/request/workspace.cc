@@ -1,14 +1,15 @@
 #include "core/request/workspace.h"
 
 #include <dirent.h>
-#include <algorithm>
 #include <limits.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/match.h"
 #include "core/files.h"
 #include "core/status_macros.h"
 #include "core/tokenizer/hf_tokenizer_json.h"
@@ -38,15 +39,16 @@ absl::StatusOr<std::unique_ptr<Workspace>> Workspace::Create(const WorkspaceOpti
   std::unique_ptr<Workspace> workspace(new Workspace(options));
   const std::string qwen3 = options.data_dir + "/tokenizers/qwen3/tokenizer.json";
   if (!IsFile(qwen3)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the embedded tokenizer is missing: ", qwen3, " (set --data-dir to convgen's data/)"));
+    return absl::FailedPreconditionError(absl::StrCat("the embedded tokenizer is missing: ", qwen3,
+                                                      " (set --data-dir to convgen's data/)"));
   }
   workspace->tokenizer_paths_[kDefaultTokenizer] = qwen3;
   for (const auto& [name, path] : options.tokenizers) {
     if (name.empty() || !IsFile(path)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "tokenizer ", name, "=", path, ": expected NAME=PATH of a readable tokenizer.json or "
-          ".tiktoken file"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("tokenizer ", name, "=", path,
+                       ": expected NAME=PATH of a readable tokenizer.json or "
+                       ".tiktoken file"));
     }
     workspace->tokenizer_paths_[name] = path;
   }
@@ -128,9 +130,10 @@ absl::StatusOr<std::string> Workspace::ResolveCorpusFile(const std::string& name
   const std::string where = absl::StrCat("text_files[", position, "] \"", name, "\"");
   if (name.empty() || name[0] == '/' || name == ".." || absl::StartsWith(name, "../") ||
       absl::StrContains(name, "/../") || absl::EndsWith(name, "/..")) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        where, ": corpus files are named relative to the server's corpus directory, without "
-               "\"..\" or a leading \"/\"; send the text inline instead"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(where,
+                     ": corpus files are named relative to the server's corpus directory, without "
+                     "\"..\" or a leading \"/\"; send the text inline instead"));
   }
   if (!options_.corpus_dir.empty()) {
     const std::string root = RealPath(options_.corpus_dir);
@@ -145,9 +148,9 @@ absl::StatusOr<std::string> Workspace::ResolveCorpusFile(const std::string& name
     }
   }
   if (name == kDefaultCorpus) return options_.data_dir + "/corpus/moby-dick.txt";
-  return absl::NotFoundError(absl::StrCat(where, ": no such corpus; this server has: ",
-                                          absl::StrJoin(CorpusNames(), ", "),
-                                          " (or send the text inline)"));
+  return absl::NotFoundError(
+      absl::StrCat(where, ": no such corpus; this server has: ", absl::StrJoin(CorpusNames(), ", "),
+                   " (or send the text inline)"));
 }
 
 absl::StatusOr<std::shared_ptr<const TokenizedCorpus>> Workspace::GetCorpus(

@@ -75,8 +75,8 @@ class Workspace {
   std::vector<std::string> CorpusNames() const;
 
  private:
-  explicit Workspace(WorkspaceOptions options) : options_(std::move(options)),
-                                                 cache_(options_.corpus_cache_bytes) {}
+  explicit Workspace(WorkspaceOptions options)
+      : options_(std::move(options)), cache_(options_.corpus_cache_bytes) {}
 
   // The path of a text_files entry, or an error naming it.
   absl::StatusOr<std::string> ResolveCorpusFile(const std::string& name, size_t position) const;

@@ -7,10 +7,9 @@ namespace convgen {
 
 AddedTokenMatcher::AddedTokenMatcher(std::vector<AddedToken> tokens)
     : tokens_(std::move(tokens)), by_first_byte_(256) {
-  std::stable_sort(tokens_.begin(), tokens_.end(),
-                   [](const AddedToken& a, const AddedToken& b) {
-                     return a.content.size() > b.content.size();
-                   });
+  std::stable_sort(tokens_.begin(), tokens_.end(), [](const AddedToken& a, const AddedToken& b) {
+    return a.content.size() > b.content.size();
+  });
   for (size_t i = 0; i < tokens_.size(); ++i) {
     if (tokens_[i].content.empty()) continue;
     const auto first = static_cast<unsigned char>(tokens_[i].content[0]);
@@ -19,8 +18,7 @@ AddedTokenMatcher::AddedTokenMatcher(std::vector<AddedToken> tokens)
   }
 }
 
-AddedTokenMatcher::Match AddedTokenMatcher::Find(absl::string_view text,
-                                                 size_t from) const {
+AddedTokenMatcher::Match AddedTokenMatcher::Find(absl::string_view text, size_t from) const {
   if (first_bytes_.any()) {
     for (size_t pos = from; pos < text.size(); ++pos) {
       const auto b = static_cast<unsigned char>(text[pos]);

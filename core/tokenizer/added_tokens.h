@@ -35,7 +35,7 @@ class AddedTokenMatcher {
   const std::vector<AddedToken>& tokens() const { return tokens_; }
 
  private:
-  std::vector<AddedToken> tokens_;  // longest first
+  std::vector<AddedToken> tokens_;                  // longest first
   std::vector<std::vector<size_t>> by_first_byte_;  // indices into tokens_
   std::bitset<256> first_bytes_;
 };

@@ -41,9 +41,9 @@ std::atomic<uint64_t> next_serial{1};
 BpeModel::BpeModel(std::vector<std::string> tokens, const Options& options)
     : tokens_(std::move(tokens)), options_(options), serial_(next_serial++) {}
 
-absl::StatusOr<std::unique_ptr<BpeModel>> BpeModel::Create(
-    std::vector<std::string> tokens, const MergeSource& merge_source,
-    const Options& options) {
+absl::StatusOr<std::unique_ptr<BpeModel>> BpeModel::Create(std::vector<std::string> tokens,
+                                                           const MergeSource& merge_source,
+                                                           const Options& options) {
   std::unique_ptr<BpeModel> model(new BpeModel(std::move(tokens), options));
   model->ids_.reserve(model->tokens_.size());
   for (TokenId id = 0; id < model->tokens_.size(); ++id) {
@@ -55,8 +55,8 @@ absl::StatusOr<std::unique_ptr<BpeModel>> BpeModel::Create(
     for (int b = 0; b < 256; ++b) {
       const auto id = model->Find(std::string(1, static_cast<char>(b)));
       if (!id) {
-        return absl::InvalidArgumentError(absl::StrFormat(
-            "byte-level vocabulary has no token for byte 0x%02X", b));
+        return absl::InvalidArgumentError(
+            absl::StrFormat("byte-level vocabulary has no token for byte 0x%02X", b));
       }
       model->byte_ids_[b] = *id;
     }

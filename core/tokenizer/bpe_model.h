@@ -29,7 +29,6 @@
 
 namespace convgen {
 
-
 // One token of an encoded word and how many bytes of the source text it
 // covers (0 for the virtual leading "▁").
 struct WordToken {
@@ -63,20 +62,18 @@ class BpeModel {
 
   // Computes the merge rules; called once the vocabulary is indexed, so it
   // may use Find().
-  using MergeSource =
-      std::function<absl::StatusOr<std::vector<Merge>>(const BpeModel& model)>;
+  using MergeSource = std::function<absl::StatusOr<std::vector<Merge>>(const BpeModel& model)>;
 
   // `tokens[id]` is the text of token id in the model's alphabet (raw bytes
   // for kBytes; UTF-8 with "▁" for kSentencePiece); empty for unused ids.
-  static absl::StatusOr<std::unique_ptr<BpeModel>> Create(
-      std::vector<std::string> tokens, const MergeSource& merges,
-      const Options& options);
+  static absl::StatusOr<std::unique_ptr<BpeModel>> Create(std::vector<std::string> tokens,
+                                                          const MergeSource& merges,
+                                                          const Options& options);
 
   // Appends the tokens of `word` (source text: spaces are still spaces in the
   // SentencePiece alphabet). `virtual_prefix` adds the leading "▁" that the
   // SentencePiece normalizer prepends.
-  void EncodeWord(absl::string_view word, bool virtual_prefix,
-                  std::vector<WordToken>* out) const;
+  void EncodeWord(absl::string_view word, bool virtual_prefix, std::vector<WordToken>* out) const;
 
   // Returns the id of the token whose model text is `text`, if any.
   std::optional<TokenId> Find(absl::string_view text) const;
@@ -120,9 +117,9 @@ class BpeModel {
   absl::flat_hash_map<std::string, TokenId> ids_;
   absl::flat_hash_map<uint64_t, MergeResult> merges_;
   Options options_;
-  TokenId byte_ids_[256];             // kBytes: the token of each byte
+  TokenId byte_ids_[256];                     // kBytes: the token of each byte
   std::optional<TokenId> fallback_ids_[256];  // kSentencePiece: <0xXX>
-  std::optional<TokenId> space_id_;   // kSentencePiece: "▁"
+  std::optional<TokenId> space_id_;           // kSentencePiece: "▁"
   std::optional<TokenId> unk_id_;
   // kSentencePiece: the characters that some token holds just before "▁".
   std::bitset<128> ascii_before_space_;

@@ -19,9 +19,7 @@ bool IsAscii(absl::string_view text) {
 // the byte XX.
 std::string SentencePieceBytes(absl::string_view text) {
   if (text.size() == 6 && text.substr(0, 3) == "<0x" && text[5] == '>') {
-    const auto hex = [](char c) {
-      return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
-    };
+    const auto hex = [](char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; };
     return std::string(1, static_cast<char>(hex(text[3]) * 16 + hex(text[4])));
   }
   std::string out;
@@ -163,8 +161,8 @@ void BpeTokenizer::EncodeNormalized(absl::string_view text, bool continuation,
       text,
       [&](size_t begin, size_t end) {
         // Only the first segment of a continuation continues a segment.
-        const bool prefix = sentencepiece_ && SegmentGetsPrefix(text, begin, begin == 0,
-                                                                continuation && begin == 0);
+        const bool prefix = sentencepiece_ &&
+                            SegmentGetsPrefix(text, begin, begin == 0, continuation && begin == 0);
         EncodeSegment(text, begin, end, prefix, ids, encoding);
       },
       [&](const AddedTokenMatcher::Match& match) {
@@ -250,13 +248,12 @@ void BpeTokenizer::EncodeSegment(absl::string_view text, size_t begin, size_t en
 }
 
 absl::string_view BpeTokenizer::TokenBytes(TokenId id) const {
-  return id < token_bytes_.size() ? absl::string_view(token_bytes_[id])
-                                  : absl::string_view();
+  return id < token_bytes_.size() ? absl::string_view(token_bytes_[id]) : absl::string_view();
 }
 
 std::string BpeTokenizer::Describe() const {
-  return absl::StrCat(kind_, ", ", token_bytes_.size(), " ids, ",
-                      added_.tokens().size(), " added tokens");
+  return absl::StrCat(kind_, ", ", token_bytes_.size(), " ids, ", added_.tokens().size(),
+                      " added tokens");
 }
 
 }  // namespace convgen

@@ -40,9 +40,9 @@ class BpeTokenizer : public Tokenizer {
 
   // When a SentencePiece-style segment gets a "▁" in front of it.
   enum class SpacePrefix {
-    kNone,           // Replace(" ", "▁") alone (Gemma, Yi); Metaspace "never"
-    kAlways,         // the Prepend("▁") normalizer: every segment, even " x" -> "▁▁x"
-    kUnlessSpace,    // Metaspace "always": a segment that does not start with a space
+    kNone,              // Replace(" ", "▁") alone (Gemma, Yi); Metaspace "never"
+    kAlways,            // the Prepend("▁") normalizer: every segment, even " x" -> "▁▁x"
+    kUnlessSpace,       // Metaspace "always": a segment that does not start with a space
     kFirstUnlessSpace,  // Metaspace "first": the same, only at the start of the text
   };
 
@@ -50,9 +50,9 @@ class BpeTokenizer : public Tokenizer {
     std::unique_ptr<BpeModel> model;
     // Byte alphabet: required. SentencePiece alphabet: none.
     std::unique_ptr<PreTokenizer> pre_tokenizer;
-    std::vector<NormalizerStep> normalizers;  // applied in order
+    std::vector<NormalizerStep> normalizers;        // applied in order
     SpacePrefix space_prefix = SpacePrefix::kNone;  // SentencePiece alphabet
-    bool split_at_spaces = false;  // Metaspace split: each "▁" starts a word
+    bool split_at_spaces = false;                   // Metaspace split: each "▁" starts a word
     std::vector<AddedToken> added_tokens;
     std::string kind;  // for Describe(), e.g. "Hugging Face byte-level BPE"
   };

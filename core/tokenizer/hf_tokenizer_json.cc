@@ -6,9 +6,9 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "core/files.h"
 #include "core/status_macros.h"
 #include "core/tokenizer/bpe_tokenizer.h"
-#include "core/files.h"
 #include "nlohmann/json.hpp"
 
 namespace convgen {
@@ -68,8 +68,8 @@ std::vector<int> ByteLevelDecodeTable() {
   std::vector<int> byte_of_char(512, -1);
   int shifted = 0;
   for (int b = 0; b < 256; ++b) {
-    const bool printable = (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) ||
-                           (b >= 0xAE && b <= 0xFF);
+    const bool printable =
+        (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
     byte_of_char[printable ? b : 256 + shifted++] = b;
   }
   return byte_of_char;
@@ -210,8 +210,12 @@ class TokenizerJsonReader : public nlohmann::json_sax<Json> {
 
   const std::string& error() const { return error_; }
 
-  bool null() override { return Value([&] { return dom_.null(); }); }
-  bool boolean(bool v) override { return Value([&] { return dom_.boolean(v); }); }
+  bool null() override {
+    return Value([&] { return dom_.null(); });
+  }
+  bool boolean(bool v) override {
+    return Value([&] { return dom_.boolean(v); });
+  }
   bool number_integer(number_integer_t v) override {
     if (mode_ == Mode::kVocab) return v >= 0 ? VocabId(static_cast<uint64_t>(v)) : BadId();
     return Value([&] { return dom_.number_integer(v); });
@@ -244,7 +248,9 @@ class TokenizerJsonReader : public nlohmann::json_sax<Json> {
     }
     return false;
   }
-  bool binary(binary_t& v) override { return Value([&] { return dom_.binary(v); }); }
+  bool binary(binary_t& v) override {
+    return Value([&] { return dom_.binary(v); });
+  }
 
   bool start_object(std::size_t n) override {
     if (mode_ != Mode::kDom) {
@@ -351,9 +357,7 @@ class TokenizerJsonReader : public nlohmann::json_sax<Json> {
     out_.vocab.emplace_back(std::move(vocab_key_), static_cast<TokenId>(id));
     return true;
   }
-  bool BadId() {
-    return Fail(absl::StrCat("vocab entry \"", vocab_key_, "\" has a bad id"));
-  }
+  bool BadId() { return Fail(absl::StrCat("vocab entry \"", vocab_key_, "\" has a bad id")); }
   bool Fail(std::string message) {
     if (error_.empty()) error_ = std::move(message);
     return false;
@@ -412,8 +416,8 @@ absl::Status ReadNormalizer(const Json& node, Pipeline& p) {
     // after Replace would see "▁" where convgen sees a space (NFKC maps a
     // no-break space to a space, which Replace would then not see).
     if (p.prepend || p.replace_space) {
-      return Unsupported(absl::StrCat("normalizer ", type,
-                                      " after the SentencePiece Prepend/Replace steps"));
+      return Unsupported(
+          absl::StrCat("normalizer ", type, " after the SentencePiece Prepend/Replace steps"));
     }
     p.normalizers.push_back(*step);
     return absl::OkStatus();
@@ -463,15 +467,16 @@ absl::Status ReadPreTokenizerStep(const Json& node, const HfTokenizerOptions& op
   if (p.byte_level) return Unsupported("a pre-tokenizer step after ByteLevel");
   if (p.metaspace) return Unsupported("a pre-tokenizer step after Metaspace");
   if (type == "ByteLevel") {
-    CONVGEN_ASSIGN_OR_RETURN(const bool add_prefix_space, BoolField(node, "add_prefix_space", false));
+    CONVGEN_ASSIGN_OR_RETURN(const bool add_prefix_space,
+                             BoolField(node, "add_prefix_space", false));
     CONVGEN_ASSIGN_OR_RETURN(const bool use_regex, BoolField(node, "use_regex", true));
     if (add_prefix_space) {
       return Unsupported("ByteLevel pre-tokenizer with add_prefix_space");
     }
     if (use_regex) {
-      CONVGEN_ASSIGN_OR_RETURN(auto split, MakeSplitPreTokenizer(kGpt2Pattern,
-                                                         SplitBehavior::kIsolated,
-                                                         options.force_regex));
+      CONVGEN_ASSIGN_OR_RETURN(
+          auto split,
+          MakeSplitPreTokenizer(kGpt2Pattern, SplitBehavior::kIsolated, options.force_regex));
       p.splits.push_back(std::move(split));
     }
     p.byte_level = true;
@@ -509,17 +514,16 @@ absl::Status ReadPreTokenizerStep(const Json& node, const HfTokenizerOptions& op
       return Unsupported(absl::StrCat("Split pre-tokenizer behavior \"", behavior,
                                       "\" with invert ", invert ? "true" : "false"));
     }
-    CONVGEN_ASSIGN_OR_RETURN(auto split,
-                     MakeSplitPreTokenizer(pattern["Regex"].get<std::string>(),
-                                           split_behavior, options.force_regex));
+    CONVGEN_ASSIGN_OR_RETURN(
+        auto split, MakeSplitPreTokenizer(pattern["Regex"].get<std::string>(), split_behavior,
+                                          options.force_regex));
     p.splits.push_back(std::move(split));
     return absl::OkStatus();
   }
   return Unsupported(absl::StrCat("pre-tokenizer type \"", type, "\""));
 }
 
-absl::Status ReadPreTokenizer(const Json& node, const HfTokenizerOptions& options,
-                              Pipeline& p) {
+absl::Status ReadPreTokenizer(const Json& node, const HfTokenizerOptions& options, Pipeline& p) {
   if (node.is_null()) return absl::OkStatus();
   if (TypeOf(node) == "Sequence") {
     for (const Json& step : Member(node, "pretokenizers")) {
@@ -539,11 +543,11 @@ absl::Status CheckPipeline(const Pipeline& p) {
     return absl::OkStatus();
   }
   if (!p.sentencepiece()) {
-    return Unsupported(
-        p.prepend ? "a Prepend(\"▁\") normalizer without Replace(\" \", \"▁\")"
-                  : "a BPE model that is neither byte-level (ByteLevel pre-tokenizer) nor "
-                    "SentencePiece style (Replace(\" \", \"▁\") normalizer or Metaspace "
-                    "pre-tokenizer)");
+    return Unsupported(p.prepend
+                           ? "a Prepend(\"▁\") normalizer without Replace(\" \", \"▁\")"
+                           : "a BPE model that is neither byte-level (ByteLevel pre-tokenizer) nor "
+                             "SentencePiece style (Replace(\" \", \"▁\") normalizer or Metaspace "
+                             "pre-tokenizer)");
   }
   if (p.metaspace && (p.prepend || p.replace_space)) {
     return Unsupported("a Metaspace pre-tokenizer after Prepend/Replace(\"▁\") normalizers");
@@ -554,8 +558,7 @@ absl::Status CheckPipeline(const Pipeline& p) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<AddedToken>> ReadAddedTokens(const Json& node,
-                                                        const Pipeline& p) {
+absl::StatusOr<std::vector<AddedToken>> ReadAddedTokens(const Json& node, const Pipeline& p) {
   std::vector<AddedToken> tokens;
   if (node.is_null()) return tokens;
   if (!node.is_array()) return Malformed("added_tokens must be a list");
@@ -573,8 +576,7 @@ absl::StatusOr<std::vector<AddedToken>> ReadAddedTokens(const Json& node,
     }
     CONVGEN_ASSIGN_OR_RETURN(const bool normalized, BoolField(t, "normalized", false));
     if (normalized && (!p.normalizers.empty() || p.sentencepiece())) {
-      return Unsupported(absl::StrCat("added token \"", content,
-                                      "\" matched after normalization"));
+      return Unsupported(absl::StrCat("added token \"", content, "\" matched after normalization"));
     }
     // HF reads ids as u32; a larger one must not wrap around to a small id.
     const uint64_t id = t["id"].get<uint64_t>();
@@ -633,8 +635,8 @@ absl::StatusOr<std::vector<std::string>> ReadVocab(ParsedTokenizerJson& parsed, 
     }
     if (id >= tokens.size()) tokens.resize(id + 1);
     if (!tokens[id].empty() || (byte_level && unreachable_ids.contains(id))) {
-      return Malformed(absl::StrCat("vocab entry \"", text, "\" has id ", id,
-                                    ", which another entry has too"));
+      return Malformed(
+          absl::StrCat("vocab entry \"", text, "\" has id ", id, ", which another entry has too"));
     }
     if (byte_level) {
       if (!AppendByteLevelBytes(text, byte_table, &tokens[id]).ok()) {
@@ -666,8 +668,10 @@ absl::StatusOr<BpeModel::Options> ModelOptions(const Json& model_json, bool byte
   BpeModel::Options model_options;
   model_options.alphabet =
       byte_level ? BpeModel::Alphabet::kBytes : BpeModel::Alphabet::kSentencePiece;
-  CONVGEN_ASSIGN_OR_RETURN(model_options.ignore_merges, BoolField(model_json, "ignore_merges", false));
-  CONVGEN_ASSIGN_OR_RETURN(model_options.byte_fallback, BoolField(model_json, "byte_fallback", false));
+  CONVGEN_ASSIGN_OR_RETURN(model_options.ignore_merges,
+                           BoolField(model_json, "ignore_merges", false));
+  CONVGEN_ASSIGN_OR_RETURN(model_options.byte_fallback,
+                           BoolField(model_json, "byte_fallback", false));
   CONVGEN_ASSIGN_OR_RETURN(model_options.fuse_unk, BoolField(model_json, "fuse_unk", false));
   if (model_json.contains("unk_token") && model_json["unk_token"].is_string()) {
     model_options.unk_text = model_json["unk_token"].get<std::string>();
@@ -677,8 +681,8 @@ absl::StatusOr<BpeModel::Options> ModelOptions(const Json& model_json, bool byte
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Tokenizer>> LoadHfTokenizerJson(
-    absl::string_view json, const HfTokenizerOptions& options) {
+absl::StatusOr<std::unique_ptr<Tokenizer>> LoadHfTokenizerJson(absl::string_view json,
+                                                               const HfTokenizerOptions& options) {
   ParsedTokenizerJson parsed;
   {
     TokenizerJsonReader reader(parsed);
@@ -699,20 +703,22 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> LoadHfTokenizerJson(
   CONVGEN_RETURN_IF_ERROR(ReadPreTokenizer(Member(root, "pre_tokenizer"), options, p));
   CONVGEN_RETURN_IF_ERROR(CheckPipeline(p));
   CONVGEN_ASSIGN_OR_RETURN(std::vector<AddedToken> added,
-                   ReadAddedTokens(Member(root, "added_tokens"), p));
+                           ReadAddedTokens(Member(root, "added_tokens"), p));
 
   absl::flat_hash_set<std::string> unreachable;
   const std::vector<int> byte_table = ByteLevelDecodeTable();
   CONVGEN_ASSIGN_OR_RETURN(std::vector<std::string> tokens,
-                   ReadVocab(parsed, p.byte_level, byte_table, added, &unreachable));
-  CONVGEN_ASSIGN_OR_RETURN(const BpeModel::Options model_options, ModelOptions(model_json, p.byte_level));
-  CONVGEN_ASSIGN_OR_RETURN(
-      std::unique_ptr<BpeModel> model,
-      BpeModel::Create(std::move(tokens),
-                       [&](const BpeModel& m) {
-                         return ResolveMerges(parsed.merges, p.byte_level, byte_table, unreachable, m);
-                       },
-                       model_options));
+                           ReadVocab(parsed, p.byte_level, byte_table, added, &unreachable));
+  CONVGEN_ASSIGN_OR_RETURN(const BpeModel::Options model_options,
+                           ModelOptions(model_json, p.byte_level));
+  CONVGEN_ASSIGN_OR_RETURN(std::unique_ptr<BpeModel> model, BpeModel::Create(
+                                                                std::move(tokens),
+                                                                [&](const BpeModel& m) {
+                                                                  return ResolveMerges(
+                                                                      parsed.merges, p.byte_level,
+                                                                      byte_table, unreachable, m);
+                                                                },
+                                                                model_options));
 
   BpeTokenizer::Parts parts;
   parts.model = std::move(model);
@@ -727,8 +733,8 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> LoadHfTokenizerJson(
   return std::unique_ptr<Tokenizer>(new BpeTokenizer(std::move(parts)));
 }
 
-absl::StatusOr<std::unique_ptr<Tokenizer>> LoadHfTokenizerFile(
-    const std::string& path, const HfTokenizerOptions& options) {
+absl::StatusOr<std::unique_ptr<Tokenizer>> LoadHfTokenizerFile(const std::string& path,
+                                                               const HfTokenizerOptions& options) {
   CONVGEN_ASSIGN_OR_RETURN(const std::string text, ReadFileToString(path));
   auto tokenizer = LoadHfTokenizerJson(text, options);
   if (!tokenizer.ok()) {

@@ -30,12 +30,10 @@ using unicode::CharClass;
 
 class RegexPreTokenizer : public PreTokenizer {
  public:
-  RegexPreTokenizer(pcre2_code* code, SplitBehavior behavior)
-      : code_(code), behavior_(behavior) {}
+  RegexPreTokenizer(pcre2_code* code, SplitBehavior behavior) : code_(code), behavior_(behavior) {}
   ~RegexPreTokenizer() override { pcre2_code_free(code_); }
 
-  void Split(absl::string_view text, Piece range,
-             std::vector<Piece>* pieces) const override {
+  void Split(absl::string_view text, Piece range, std::vector<Piece>* pieces) const override {
     pcre2_match_data* match = pcre2_match_data_create_from_pattern(code_, nullptr);
     const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
     // The subject ends at the range's end: HF matches each split of its
@@ -86,8 +84,7 @@ class Cl100kPreTokenizer : public PreTokenizer {
  public:
   explicit Cl100kPreTokenizer(int max_digits) : max_digits_(max_digits) {}
 
-  void Split(absl::string_view text, Piece range,
-             std::vector<Piece>* pieces) const override {
+  void Split(absl::string_view text, Piece range, std::vector<Piece>* pieces) const override {
     Scanner s{text, range.end};
     size_t i = range.begin;
     while (i < range.end) {
@@ -132,8 +129,7 @@ class Cl100kPreTokenizer : public PreTokenizer {
       const Char a = At(pos + 1);
       const char32_t lower = a.c < 0x80 ? (a.c | 0x20) : a.c;
       // Under (?i), U+017F (long s) folds to s.
-      if (lower == 's' || lower == 't' || lower == 'm' || lower == 'd' ||
-          a.c == 0x017F) {
+      if (lower == 's' || lower == 't' || lower == 'm' || lower == 'd' || a.c == 0x017F) {
         return 1 + a.length;
       }
       const size_t second = pos + 1 + a.length;
@@ -215,8 +211,7 @@ class DigitsPreTokenizer : public PreTokenizer {
  public:
   explicit DigitsPreTokenizer(bool individual) : individual_(individual) {}
 
-  void Split(absl::string_view text, Piece range,
-             std::vector<Piece>* pieces) const override {
+  void Split(absl::string_view text, Piece range, std::vector<Piece>* pieces) const override {
     uint32_t start = range.begin;
     bool in_digits = false;
     uint32_t pos = range.begin;
@@ -252,8 +247,7 @@ class SequencePreTokenizer : public PreTokenizer {
   explicit SequencePreTokenizer(std::vector<std::unique_ptr<PreTokenizer>> steps)
       : steps_(std::move(steps)) {}
 
-  void Split(absl::string_view text, Piece range,
-             std::vector<Piece>* pieces) const override {
+  void Split(absl::string_view text, Piece range, std::vector<Piece>* pieces) const override {
     std::vector<Piece> current{range};
     std::vector<Piece> next;
     for (const auto& step : steps_) {
@@ -310,8 +304,9 @@ absl::StatusOr<std::string> TranslateToPcre2(const std::string& pattern) {
   return out;
 }
 
-absl::StatusOr<std::unique_ptr<PreTokenizer>> MakeSplitPreTokenizer(
-    const std::string& pattern, SplitBehavior behavior, bool force_regex) {
+absl::StatusOr<std::unique_ptr<PreTokenizer>> MakeSplitPreTokenizer(const std::string& pattern,
+                                                                    SplitBehavior behavior,
+                                                                    bool force_regex) {
   if (!force_regex) {
     // These patterns match every character, so both behaviors are the same.
     if (pattern == kCl100kPattern) return std::make_unique<Cl100kPreTokenizer>(3);
@@ -322,14 +317,13 @@ absl::StatusOr<std::unique_ptr<PreTokenizer>> MakeSplitPreTokenizer(
   PCRE2_SIZE error_offset = 0;
   pcre2_code* code = pcre2_compile(
       reinterpret_cast<PCRE2_SPTR>(translated.data()), translated.size(),
-      PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF, &error_code, &error_offset,
-      nullptr);
+      PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF, &error_code, &error_offset, nullptr);
   if (code == nullptr) {
     PCRE2_UCHAR message[256];
     pcre2_get_error_message(error_code, message, sizeof(message));
     return absl::InvalidArgumentError(
-        absl::StrCat("pre-tokenizer regex does not compile at offset ", error_offset,
-                     ": ", reinterpret_cast<const char*>(message)));
+        absl::StrCat("pre-tokenizer regex does not compile at offset ", error_offset, ": ",
+                     reinterpret_cast<const char*>(message)));
   }
   if (pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) != 0) {
     // Without JIT the interpreter still gives the same pieces, only slower.

@@ -28,8 +28,7 @@ class PreTokenizer {
  public:
   virtual ~PreTokenizer() = default;
   // Appends the pieces of text[range] to *pieces, in order.
-  virtual void Split(absl::string_view text, Piece range,
-                     std::vector<Piece>* pieces) const = 0;
+  virtual void Split(absl::string_view text, Piece range, std::vector<Piece>* pieces) const = 0;
 };
 
 // What Split does with the text between matches (HF's SplitDelimiterBehavior
@@ -40,8 +39,9 @@ enum class SplitBehavior { kIsolated, kMatchesOnly };
 // Returns a splitter for `pattern` (HF/Oniguruma syntax, which PCRE2 reads
 // the same for the patterns tokenizers use). Uses the hand-written scanner
 // when the pattern is one it implements, unless force_regex.
-absl::StatusOr<std::unique_ptr<PreTokenizer>> MakeSplitPreTokenizer(
-    const std::string& pattern, SplitBehavior behavior, bool force_regex = false);
+absl::StatusOr<std::unique_ptr<PreTokenizer>> MakeSplitPreTokenizer(const std::string& pattern,
+                                                                    SplitBehavior behavior,
+                                                                    bool force_regex = false);
 
 // HF's Digits pre-tokenizer: numeric characters (\p{N}, Rust's
 // char::is_numeric) split from the rest, each on its own (individual) or a
@@ -54,8 +54,8 @@ std::unique_ptr<PreTokenizer> MakeSequencePreTokenizer(
 
 // Well-known patterns.
 extern const char kGpt2Pattern[];
-extern const char kCl100kPattern[];   // also Llama 3
-extern const char kQwen2Pattern[];    // cl100k with single digits
+extern const char kCl100kPattern[];  // also Llama 3
+extern const char kQwen2Pattern[];   // cl100k with single digits
 extern const char kO200kPattern[];
 
 }  // namespace convgen

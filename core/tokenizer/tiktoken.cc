@@ -30,9 +30,7 @@ const EncodingInfo* FindEncoding(absl::string_view name) {
         {"<|fim_middle|>", 100259},
         {"<|fim_suffix|>", 100260},
         {"<|endofprompt|>", 100276}}},
-      {"o200k_base",
-       kO200kPattern,
-       {{"<|endoftext|>", 199999}, {"<|endofprompt|>", 200018}}},
+      {"o200k_base", kO200kPattern, {{"<|endoftext|>", 199999}, {"<|endofprompt|>", 200018}}},
   };
   for (const EncodingInfo& e : *kEncodings) {
     if (e.name == name) return &e;
@@ -52,8 +50,8 @@ absl::StatusOr<std::vector<std::string>> ReadRanks(absl::string_view ranks) {
     uint32_t rank;
     if (fields.size() != 2 || !absl::Base64Unescape(fields[0], &bytes) || bytes.empty() ||
         !absl::SimpleAtoi(fields[1], &rank) || rank >= (1u << 24)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "tiktoken line ", line_number, ": expected \"<base64 token> <rank>\""));
+      return absl::InvalidArgumentError(
+          absl::StrCat("tiktoken line ", line_number, ": expected \"<base64 token> <rank>\""));
     }
     // Ranks are dense; the bound keeps a corrupt file from allocating much.
     if (rank >= 2 * static_cast<uint64_t>(line_number) + 1024) {
@@ -62,8 +60,8 @@ absl::StatusOr<std::vector<std::string>> ReadRanks(absl::string_view ranks) {
     }
     if (rank >= tokens.size()) tokens.resize(rank + 1);
     if (!tokens[rank].empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "tiktoken line ", line_number, ": rank ", rank, " is given to an earlier token too"));
+      return absl::InvalidArgumentError(absl::StrCat("tiktoken line ", line_number, ": rank ", rank,
+                                                     " is given to an earlier token too"));
     }
     tokens[rank] = std::move(bytes);
   }
@@ -76,14 +74,15 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> LoadTiktoken(absl::string_view ranks,
                                                         absl::string_view encoding) {
   const EncodingInfo* info = FindEncoding(encoding);
   if (info == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "unknown tiktoken encoding \"", encoding, "\"; convgen knows cl100k_base and o200k_base"));
+    return absl::InvalidArgumentError(absl::StrCat("unknown tiktoken encoding \"", encoding,
+                                                   "\"; convgen knows cl100k_base and o200k_base"));
   }
   CONVGEN_ASSIGN_OR_RETURN(std::vector<std::string> tokens, ReadRanks(ranks));
   if (tokens.empty()) return absl::InvalidArgumentError("tiktoken file has no tokens");
 
   // Every split of a token into two tokens is a merge, ranked by the token.
-  const auto all_splits = [](const BpeModel& model) -> absl::StatusOr<std::vector<BpeModel::Merge>> {
+  const auto all_splits =
+      [](const BpeModel& model) -> absl::StatusOr<std::vector<BpeModel::Merge>> {
     std::vector<BpeModel::Merge> merges;
     for (TokenId id = 0; id < model.vocab_size(); ++id) {
       const absl::string_view token = model.TokenText(id);
@@ -95,7 +94,8 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> LoadTiktoken(absl::string_view ranks,
     }
     return merges;
   };
-  CONVGEN_ASSIGN_OR_RETURN(auto split, MakeSplitPreTokenizer(info->pattern, SplitBehavior::kMatchesOnly));
+  CONVGEN_ASSIGN_OR_RETURN(auto split,
+                           MakeSplitPreTokenizer(info->pattern, SplitBehavior::kMatchesOnly));
   BpeModel::Options options;
   options.alphabet = BpeModel::Alphabet::kBytes;
   // tiktoken emits a piece that is itself a token without merging.

@@ -68,12 +68,14 @@ std::optional<size_t> FindInvalidUtf8(absl::string_view text) {
     } else if (b0 >= 0xE0 && b0 <= 0xEF) {
       if (!continuation(pos + 1) || !continuation(pos + 2)) return pos;
       const unsigned char b1 = s[pos + 1];
-      if ((b0 == 0xE0 && b1 < 0xA0) || (b0 == 0xED && b1 >= 0xA0)) return pos;  // overlong, surrogate
+      if ((b0 == 0xE0 && b1 < 0xA0) || (b0 == 0xED && b1 >= 0xA0))
+        return pos;  // overlong, surrogate
       pos += 3;
     } else if (b0 >= 0xF0 && b0 <= 0xF4) {
       if (!continuation(pos + 1) || !continuation(pos + 2) || !continuation(pos + 3)) return pos;
       const unsigned char b1 = s[pos + 1];
-      if ((b0 == 0xF0 && b1 < 0x90) || (b0 == 0xF4 && b1 >= 0x90)) return pos;  // overlong, > U+10FFFF
+      if ((b0 == 0xF0 && b1 < 0x90) || (b0 == 0xF4 && b1 >= 0x90))
+        return pos;  // overlong, > U+10FFFF
       pos += 4;
     } else {
       return pos;
@@ -87,9 +89,9 @@ namespace {
 bool IsWhiteSpace(char32_t c) {
   // The Unicode White_Space property (PropList.txt), which Oniguruma's \s
   // matches in Unicode mode.
-  return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 ||
-         c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 ||
-         c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
+  return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 ||
+         (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F ||
+         c == 0x3000;
 }
 
 utf8proc_category_t CategoryOf(char32_t c) {
@@ -120,8 +122,7 @@ CharClass ClassOf(char32_t c) {
 bool IsMark(char32_t c) {
   if (c == kInvalid) return false;
   const utf8proc_category_t cat = CategoryOf(c);
-  return cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_MC ||
-         cat == UTF8PROC_CATEGORY_ME;
+  return cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_MC || cat == UTF8PROC_CATEGORY_ME;
 }
 
 bool IsUpperOrTitleLike(char32_t c) {
@@ -141,10 +142,18 @@ bool IsLowerLike(char32_t c) {
 std::string Normalize(absl::string_view text, NormalizationForm form) {
   int options = UTF8PROC_STABLE;
   switch (form) {
-    case NormalizationForm::kNfc: options |= UTF8PROC_COMPOSE; break;
-    case NormalizationForm::kNfd: options |= UTF8PROC_DECOMPOSE; break;
-    case NormalizationForm::kNfkc: options |= UTF8PROC_COMPOSE | UTF8PROC_COMPAT; break;
-    case NormalizationForm::kNfkd: options |= UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT; break;
+    case NormalizationForm::kNfc:
+      options |= UTF8PROC_COMPOSE;
+      break;
+    case NormalizationForm::kNfd:
+      options |= UTF8PROC_DECOMPOSE;
+      break;
+    case NormalizationForm::kNfkc:
+      options |= UTF8PROC_COMPOSE | UTF8PROC_COMPAT;
+      break;
+    case NormalizationForm::kNfkd:
+      options |= UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT;
+      break;
   }
   std::string out;
   out.reserve(text.size());
@@ -170,10 +179,10 @@ std::string Normalize(absl::string_view text, NormalizationForm form) {
     }
     const absl::string_view span = text.substr(span_start, span_end - span_start);
     utf8proc_uint8_t* mapped = nullptr;
-    const utf8proc_ssize_t length = utf8proc_map(
-        reinterpret_cast<const utf8proc_uint8_t*>(span.data()),
-        static_cast<utf8proc_ssize_t>(span.size()), &mapped,
-        static_cast<utf8proc_option_t>(options));
+    const utf8proc_ssize_t length =
+        utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(span.data()),
+                     static_cast<utf8proc_ssize_t>(span.size()), &mapped,
+                     static_cast<utf8proc_option_t>(options));
     if (length < 0) {
       absl::StrAppend(&out, span);  // invalid UTF-8: left as it is
     } else {
@@ -208,8 +217,8 @@ std::string Lowercase(absl::string_view text) {
       out.append("i\xCC\x87");
     } else {
       utf8proc_uint8_t buffer[4];
-      const utf8proc_ssize_t n = utf8proc_encode_char(
-          utf8proc_tolower(static_cast<utf8proc_int32_t>(c)), buffer);
+      const utf8proc_ssize_t n =
+          utf8proc_encode_char(utf8proc_tolower(static_cast<utf8proc_int32_t>(c)), buffer);
       out.append(reinterpret_cast<const char*>(buffer), static_cast<size_t>(n));
     }
     pos += length;

@@ -26,9 +26,9 @@ std::optional<size_t> FindInvalidUtf8(absl::string_view text);
 // Character classes of the pre-tokenizer patterns.
 enum CharClass : uint8_t {
   kClassOther = 0,
-  kClassLetter = 1,     // \p{L}
-  kClassNumber = 2,     // \p{N}
-  kClassSpace = 3,      // \s: Unicode White_Space (Oniguruma's \s)
+  kClassLetter = 1,  // \p{L}
+  kClassNumber = 2,  // \p{N}
+  kClassSpace = 3,   // \s: Unicode White_Space (Oniguruma's \s)
 };
 CharClass ClassOf(char32_t c);
 

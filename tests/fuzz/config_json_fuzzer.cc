@@ -5,8 +5,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
-#include "absl/strings/string_view.h"
 
+#include "absl/strings/string_view.h"
 #include "core/config/config_json.h"
 #include "core/config/generation_spec.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -15,8 +15,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const absl::string_view text(reinterpret_cast<const char*>(data), size);
   convgen::v1::GenerationConfig config;
   convgen::ConfigErrors errors;
-  std::optional<convgen::GenerationSpec> spec =
-      convgen::SpecFromJson(text, errors, &config);
+  std::optional<convgen::GenerationSpec> spec = convgen::SpecFromJson(text, errors, &config);
   if (!spec) {
     if (errors.empty()) std::abort();  // a refusal must say why
     return 0;

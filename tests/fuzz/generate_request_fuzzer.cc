@@ -39,8 +39,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   limits.max_numpy_legacy_draws = 1 << 20;
   limits.max_inline_corpus_bytes = 1 << 16;
   std::vector<convgen::ConfigError> problems;
-  auto job = convgen::PrepareGeneration(TheWorkspace(), convgen::RequestFromProto(request),
-                                        limits, &problems);
+  auto job = convgen::PrepareGeneration(TheWorkspace(), convgen::RequestFromProto(request), limits,
+                                        &problems);
   if (!job.ok()) {
     if (job.status().message().empty()) std::abort();
     return 0;
@@ -53,7 +53,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   const auto tokenizer = TheWorkspace().GetTokenizer(request.tokenizer());
   if (!tokenizer.ok()) std::abort();  // PrepareGeneration resolved it
-  for (int i = 0; i < 20; ++i) {  // the first conversation at most
+  for (int i = 0; i < 20; ++i) {      // the first conversation at most
     auto event = (*stream)->Next();
     if (!event.ok()) {
       if (event.status().message().empty()) std::abort();

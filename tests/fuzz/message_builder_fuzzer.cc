@@ -41,14 +41,12 @@ std::shared_ptr<const convgen::Tokenizer> TokenizerOf(uint8_t selector) {
   if (slot == nullptr) {
     const std::string name = kFiles[which];
     absl::StatusOr<std::unique_ptr<convgen::Tokenizer>> loaded =
-        name == "qwen3"
-            ? convgen::LoadHfTokenizerFile(std::string(CONVGEN_SOURCE_DIR) +
-                                           "/data/tokenizers/qwen3/tokenizer.json")
-        : name == "o200k_tiktoken"
-            ? convgen::LoadTiktokenFile(std::string(CONVGEN_TEST_DATA_DIR) +
-                                        "/tiktoken/o200k_base.tiktoken")
-            : convgen::LoadHfTokenizerFile(absl::StrCat(CONVGEN_TEST_DATA_DIR, "/", name,
-                                                        "/tokenizer.json"));
+        name == "qwen3"            ? convgen::LoadHfTokenizerFile(std::string(CONVGEN_SOURCE_DIR) +
+                                                                  "/data/tokenizers/qwen3/tokenizer.json")
+        : name == "o200k_tiktoken" ? convgen::LoadTiktokenFile(std::string(CONVGEN_TEST_DATA_DIR) +
+                                                               "/tiktoken/o200k_base.tiktoken")
+                                   : convgen::LoadHfTokenizerFile(absl::StrCat(
+                                         CONVGEN_TEST_DATA_DIR, "/", name, "/tokenizer.json"));
     slot = loaded.ok() ? std::shared_ptr<const convgen::Tokenizer>(*std::move(loaded))
                        : TokenizerOf(0);
   }

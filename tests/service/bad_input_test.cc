@@ -6,8 +6,8 @@
 
 #include <chrono>
 #include <functional>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/config/config_json.h"
@@ -83,8 +83,8 @@ std::vector<BadCase> Cases() {
        [] { return Edited([](Json& c) { c["num_conversations"] = -7; }); }, C::INVALID_ARGUMENT,
        "num_conversations: must be > 0 (got -7)"},
       {"conversations_string",
-       [] { return Edited([](Json& c) { c["num_conversations"] = "lots"; }); },
-       C::INVALID_ARGUMENT, "num_conversations: must be an integer (got \"lots\")"},
+       [] { return Edited([](Json& c) { c["num_conversations"] = "lots"; }); }, C::INVALID_ARGUMENT,
+       "num_conversations: must be an integer (got \"lots\")"},
       {"conversations_overflow",
        [] { return JsonRequest(R"({"num_conversations": 99999999999999999999})"); },
        C::INVALID_ARGUMENT, "is beyond the int64 range"},
@@ -97,8 +97,8 @@ std::vector<BadCase> Cases() {
        "text_files: must list at least one file"},
       {"text_files_string", [] { return Edited([](Json& c) { c["text_files"] = "a.txt"; }); },
        C::INVALID_ARGUMENT, "text_files: must be a list of file names"},
-      {"unknown_distribution", in("num_turns", {{"distribution", "gaussian"}}),
-       C::INVALID_ARGUMENT, "unknown distribution \"gaussian\""},
+      {"unknown_distribution", in("num_turns", {{"distribution", "gaussian"}}), C::INVALID_ARGUMENT,
+       "unknown distribution \"gaussian\""},
       {"uniform_inverted", in("num_turns", {{"distribution", "uniform"}, {"min", 9}, {"max", 3}}),
        C::INVALID_ARGUMENT, "prompt_input.num_turns: uniform max must be >= min (3 < 9)"},
       {"zipf_alpha_one", in("num_turns", {{"distribution", "zipf"}, {"alpha", 1}}),
@@ -106,7 +106,8 @@ std::vector<BadCase> Cases() {
       {"poisson_alpha_zero", in("num_tokens", {{"distribution", "poisson"}, {"alpha", 0}}),
        C::INVALID_ARGUMENT, "prompt_input.num_tokens.alpha: must be > 0"},
       {"median_ratio_two",
-       in("prefix_num_tokens", {{"distribution", "lognormal"}, {"average", 9}, {"median_ratio", 2}}),
+       in("prefix_num_tokens",
+          {{"distribution", "lognormal"}, {"average", 9}, {"median_ratio", 2}}),
        C::INVALID_ARGUMENT, "median_ratio: must be in (0, 1)"},
       {"negative_sigma",
        in("prefix_num_tokens", {{"distribution", "lognormal"}, {"mean", 3}, {"sigma", -1}}),
@@ -163,19 +164,21 @@ std::vector<BadCase> Cases() {
        "relative to the server's corpus directory"},
       {"text_file_absolute", [] { return WithFiles({"/etc/passwd"}); }, C::INVALID_ARGUMENT,
        "relative to the server's corpus directory"},
-      {"text_file_inner_dotdot", [] { return WithFiles({"a/../../b.txt"}); },
-       C::INVALID_ARGUMENT, "relative to the server's corpus directory"},
+      {"text_file_inner_dotdot", [] { return WithFiles({"a/../../b.txt"}); }, C::INVALID_ARGUMENT,
+       "relative to the server's corpus directory"},
       {"text_file_just_dotdot", [] { return WithFiles({".."}); }, C::INVALID_ARGUMENT,
        "relative to the server's corpus directory"},
       {"text_file_missing", [] { return WithFiles({"war-and-peace.txt"}); }, C::NOT_FOUND,
        "no such corpus; this server has: "},
       {"text_file_symlink_out", [] { return WithFiles({"escape.txt"}); }, C::INVALID_ARGUMENT,
        "leads outside the corpus directory"},
-      {"text_file_directory", [] { return WithFiles({"subdir"}); }, C::NOT_FOUND,
-       "no such corpus"},
+      {"text_file_directory", [] { return WithFiles({"subdir"}); }, C::NOT_FOUND, "no such corpus"},
       {"text_file_empty_name", [] { return WithFiles({""}); }, C::INVALID_ARGUMENT,
        "text_files[0]: must be a non-empty file name"},
-      {"second_text_file_bad", [] { return WithFiles({"moby-dick.txt", "../x"}); },
+      {"second_text_file_bad",
+       [] {
+         return WithFiles({"moby-dick.txt", "../x"});
+       },
        C::INVALID_ARGUMENT, "text_files[1] \"../x\""},
       {"inline_not_utf8",
        [] {
@@ -215,7 +218,8 @@ std::vector<BadCase> Cases() {
       {"trillion_token_assistant_messages",
        [] {
          return Edited([](Json& c) {
-           c["prompt_output"]["num_tokens"] = {{"distribution", "constant"}, {"value", 1000000000000}};
+           c["prompt_output"]["num_tokens"] = {{"distribution", "constant"},
+                                               {"value", 1000000000000}};
          });
        },
        C::RESOURCE_EXHAUSTED, "tokens in an assistant message"},

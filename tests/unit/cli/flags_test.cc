@@ -11,8 +11,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-ABSL_FLAG(std::vector<std::string>, cli_test_listen, {"default:1"},
-          "repeatable");
+ABSL_FLAG(std::vector<std::string>, cli_test_listen, {"default:1"}, "repeatable");
 ABSL_FLAG(int64_t, cli_test_count, 1, "a number");
 ABSL_FLAG(bool, cli_test_switch, false, "a bool");
 ABSL_FLAG(std::string, cli_test_name, "", "a string");
@@ -41,8 +40,7 @@ class ParseFlagsTest : public ::testing::Test {
 };
 
 TEST(UnderscoreFlagNameTest, RewritesTheNameOnly) {
-  EXPECT_EQ(UnderscoreFlagName("--metrics-listen=a-b:1"),
-            "--metrics_listen=a-b:1");
+  EXPECT_EQ(UnderscoreFlagName("--metrics-listen=a-b:1"), "--metrics_listen=a-b:1");
   EXPECT_EQ(UnderscoreFlagName("-start-index"), "-start_index");
   EXPECT_EQ(UnderscoreFlagName("--print-stats"), "--print_stats");
   EXPECT_EQ(UnderscoreFlagName("not-a-flag"), "not-a-flag");
@@ -51,9 +49,8 @@ TEST(UnderscoreFlagNameTest, RewritesTheNameOnly) {
 }
 
 TEST_F(ParseFlagsTest, TakesBothSpellingsAndBothValueForms) {
-  const auto parsed =
-      Parse({"generate", "--cli-test-count", "7", "--cli_test_name=x-y",
-             "--cli-test-switch", "extra"});
+  const auto parsed = Parse(
+      {"generate", "--cli-test-count", "7", "--cli_test_name=x-y", "--cli-test-switch", "extra"});
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   EXPECT_THAT(parsed->positional, ElementsAre("generate", "extra"));
   EXPECT_FALSE(parsed->help);
@@ -65,21 +62,17 @@ TEST_F(ParseFlagsTest, TakesBothSpellingsAndBothValueForms) {
 }
 
 TEST_F(ParseFlagsTest, GathersRepeatedOccurrencesAndCommaLists) {
-  ASSERT_TRUE(
-      Parse({"--cli-test-listen", "a:1", "--cli-test-listen=b:2,c:3"}).ok());
-  EXPECT_THAT(absl::GetFlag(FLAGS_cli_test_listen),
-              ElementsAre("a:1", "b:2", "c:3"));
+  ASSERT_TRUE(Parse({"--cli-test-listen", "a:1", "--cli-test-listen=b:2,c:3"}).ok());
+  EXPECT_THAT(absl::GetFlag(FLAGS_cli_test_listen), ElementsAre("a:1", "b:2", "c:3"));
   ASSERT_TRUE(Parse({}).ok());
-  EXPECT_THAT(absl::GetFlag(FLAGS_cli_test_listen),
-              ElementsAre("a:1", "b:2", "c:3"));
+  EXPECT_THAT(absl::GetFlag(FLAGS_cli_test_listen), ElementsAre("a:1", "b:2", "c:3"));
   SetUp();
   ASSERT_TRUE(Parse({"--cli-test-name", "n"}).ok());
   EXPECT_THAT(absl::GetFlag(FLAGS_cli_test_listen), ElementsAre("default:1"));
 }
 
 TEST_F(ParseFlagsTest, DoubleDashEndsTheFlags) {
-  const auto parsed =
-      Parse({"--cli-test-count=2", "--", "--cli-test-count=3", "-x"});
+  const auto parsed = Parse({"--cli-test-count=2", "--", "--cli-test-count=3", "-x"});
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   EXPECT_THAT(parsed->positional, ElementsAre("--cli-test-count=3", "-x"));
   EXPECT_EQ(absl::GetFlag(FLAGS_cli_test_count), 2);
@@ -94,19 +87,15 @@ TEST_F(ParseFlagsTest, HelpIsReportedNotHandled) {
 }
 
 TEST_F(ParseFlagsTest, NamesTheFlagOfEveryUsageError) {
-  EXPECT_EQ(Parse({"--no-such-flag=1"}).status().message(),
-            "unknown flag --no-such-flag");
-  EXPECT_EQ(Parse({"--nocli-test-count"}).status().message(),
-            "unknown flag --nocli-test-count");
-  EXPECT_EQ(Parse({"--cli-test-count"}).status().message(),
-            "--cli-test-count needs a value");
+  EXPECT_EQ(Parse({"--no-such-flag=1"}).status().message(), "unknown flag --no-such-flag");
+  EXPECT_EQ(Parse({"--nocli-test-count"}).status().message(), "unknown flag --nocli-test-count");
+  EXPECT_EQ(Parse({"--cli-test-count"}).status().message(), "--cli-test-count needs a value");
   EXPECT_EQ(Parse({"--cli-test-count", "many"}).status().message(),
             "invalid value \"many\" for --cli-test-count");
   EXPECT_EQ(Parse({"--cli-test-switch=maybe"}).status().message(),
             "invalid value \"maybe\" for --cli-test-switch");
   EXPECT_EQ(Parse({"a", "b", "c"}).status().message(), "unexpected argument c");
-  EXPECT_EQ(Parse({"--cli-test-count=1"}).status().code(),
-            absl::StatusCode::kOk);
+  EXPECT_EQ(Parse({"--cli-test-count=1"}).status().code(), absl::StatusCode::kOk);
 }
 
 TEST(FlagsHelpTest, ListsThisFilesFlagsByDashedName) {

@@ -22,8 +22,7 @@ TEST(ShardFlagTest, ParsesKOfN) {
 }
 
 TEST(ShardFlagTest, RefusesWhatIsNotZeroToNMinusOneOfN) {
-  for (const char* text :
-       {"4/4", "0/0", "1", "1/2/3", "-1/4", "a/4", "1/b", "", "/"}) {
+  for (const char* text : {"4/4", "0/0", "1", "1/2/3", "-1/4", "a/4", "1/b", "", "/"}) {
     Shard shard{1, 2};
     std::string error;
     EXPECT_FALSE(AbslParseFlag(text, &shard, &error)) << text;
@@ -60,21 +59,17 @@ TEST(CheckOptionsTest, NamesWhatIsMissingOrWrong) {
   CommandOptions o;
   EXPECT_THAT(CheckOptions(o).message(), HasSubstr("no command"));
   o.command = "frobnicate";
-  EXPECT_THAT(CheckOptions(o).message(),
-              HasSubstr("unknown command \"frobnicate\""));
+  EXPECT_THAT(CheckOptions(o).message(), HasSubstr("unknown command \"frobnicate\""));
   o.command = "generate";
-  EXPECT_THAT(CheckOptions(o).message(),
-              HasSubstr("generate needs --input-file CONFIG"));
+  EXPECT_THAT(CheckOptions(o).message(), HasSubstr("generate needs --input-file CONFIG"));
   o.input_file = "config.json";
   EXPECT_TRUE(CheckOptions(o).ok());
   o.tls_cert = "client.pem";
-  EXPECT_THAT(CheckOptions(o).message(),
-              HasSubstr("--tls-cert and --tls-key go together"));
+  EXPECT_THAT(CheckOptions(o).message(), HasSubstr("--tls-cert and --tls-key go together"));
   o.tls_cert.clear();
   o.tls_ca = "/nonexistent/ca.pem";
-  EXPECT_EQ(
-      CheckOptions(o).message(),
-      "cannot read --tls-ca /nonexistent/ca.pem: No such file or directory");
+  EXPECT_EQ(CheckOptions(o).message(),
+            "cannot read --tls-ca /nonexistent/ca.pem: No such file or directory");
   o.tls_ca.clear();
   o.command = "describe";
   o.input_file.clear();

@@ -31,8 +31,7 @@ std::vector<v1::GenerateResponse> TwoConversations() {
       t.set_turn_index(turn);
       t.set_num_turns(2);
       t.set_role(turn == 0 ? v1::ROLE_USER : v1::ROLE_ASSISTANT);
-      t.set_content((turn == 0 ? "question " : "answer ") +
-                    std::to_string(index));
+      t.set_content((turn == 0 ? "question " : "answer ") + std::to_string(index));
       t.set_num_tokens(2);
       if (turn == 1) t.set_max_tokens(2);
       events.push_back(message);
@@ -66,9 +65,8 @@ Written WriteFirst(size_t count, OutputFormat format = OutputFormat::kJson) {
   return {out.str(), writer.conversations_written(), writer.next_index()};
 }
 
-constexpr char kFirst[] =
-    R"({"id":"CONV_ID_4","messages":[{"role":"user","content":"question 4"},)"
-    R"({"role":"assistant","content":"answer 4"}]})";
+constexpr char kFirst[] = R"({"id":"CONV_ID_4","messages":[{"role":"user","content":"question 4"},)"
+                          R"({"role":"assistant","content":"answer 4"}]})";
 constexpr char kSecond[] =
     R"({"id":"CONV_ID_7","messages":[{"role":"user","content":"question 7"},)"
     R"({"role":"assistant","content":"answer 7"}]})";
@@ -110,17 +108,15 @@ TEST(ConversationWriterTest, NothingEndedWritesAnEmptyListAndNoIndex) {
   }
 }
 
-TEST(ConversationWriterTest,
-     JsonlCutAfterATurnHoldsTheEndedConversationsMessages) {
+TEST(ConversationWriterTest, JsonlCutAfterATurnHoldsTheEndedConversationsMessages) {
   const Written written = WriteFirst(6, OutputFormat::kJsonl);
-  EXPECT_EQ(
-      written.text,
-      R"({"conversation_id":"CONV_ID_4","conversation_index":4,"turn_index":0,)"
-      R"("role":"user","content":"question 4","num_tokens":2})"
-      "\n"
-      R"({"conversation_id":"CONV_ID_4","conversation_index":4,"turn_index":1,)"
-      R"("role":"assistant","content":"answer 4","num_tokens":2,"max_tokens":2})"
-      "\n");
+  EXPECT_EQ(written.text,
+            R"({"conversation_id":"CONV_ID_4","conversation_index":4,"turn_index":0,)"
+            R"("role":"user","content":"question 4","num_tokens":2})"
+            "\n"
+            R"({"conversation_id":"CONV_ID_4","conversation_index":4,"turn_index":1,)"
+            R"("role":"assistant","content":"answer 4","num_tokens":2,"max_tokens":2})"
+            "\n");
   EXPECT_EQ(written.next_index, 5u);
 }
 

@@ -32,8 +32,8 @@ TEST(ConfigJsonTest, ReferenceFilesRoundTrip) {
     ConfigErrors errors2;
     const v1::GenerationConfig reread = ConfigFromJson(written, errors2);
     ASSERT_TRUE(errors2.empty()) << errors2.ToStatus();
-    EXPECT_TRUE(MessageDifferencer::Equals(config, reread))
-        << config.DebugString() << "\nvs\n" << reread.DebugString();
+    EXPECT_TRUE(MessageDifferencer::Equals(config, reread)) << config.DebugString() << "\nvs\n"
+                                                            << reread.DebugString();
     // The written JSON is the same document vLLM's reader sees.
     EXPECT_EQ(nlohmann::json::parse(written), nlohmann::json::parse(text)) << file;
   }
@@ -57,8 +57,8 @@ TEST(ConfigJsonTest, ConvgensOwnFieldsRoundTrip) {
 }
 
 TEST(ConfigJsonTest, RngRoundTripsAndIsAbsentByDefault) {
-  nlohmann::json doc = nlohmann::json::parse(
-      ReadSourceFile("tests/fixtures/vllm/generate_multi_turn.json"));
+  nlohmann::json doc =
+      nlohmann::json::parse(ReadSourceFile("tests/fixtures/vllm/generate_multi_turn.json"));
   for (const char* rng : {"numpy_legacy", "philox"}) {
     doc["rng"] = rng;
     ConfigErrors errors;
@@ -76,8 +76,8 @@ TEST(ConfigJsonTest, RngRoundTripsAndIsAbsentByDefault) {
 
 TEST(ConfigJsonTest, ReadsTheReferenceConfigIntoTypedFields) {
   ConfigErrors errors;
-  const v1::GenerationConfig c = ConfigFromJson(
-      ReadSourceFile("tests/fixtures/vllm/generate_multi_turn.json"), errors);
+  const v1::GenerationConfig c =
+      ConfigFromJson(ReadSourceFile("tests/fixtures/vllm/generate_multi_turn.json"), errors);
   ASSERT_TRUE(errors.empty()) << errors.ToStatus();
   EXPECT_EQ(c.filetype(), "generate_conversations");
   EXPECT_EQ(c.num_conversations(), 24);
@@ -100,8 +100,7 @@ TEST(ConfigJsonTest, ReadsTheReferenceConfigIntoTypedFields) {
 TEST(ConfigJsonTest, ReadsMeanSigmaZipfPoissonAndAbsentCommonPrefix) {
   ConfigErrors errors;
   const v1::GenerationConfig c = ConfigFromJson(
-      ReadSourceFile("tests/fixtures/vllm/generate_multi_turn_mean_sigma.json"),
-      errors);
+      ReadSourceFile("tests/fixtures/vllm/generate_multi_turn_mean_sigma.json"), errors);
   ASSERT_TRUE(errors.empty()) << errors.ToStatus();
   const v1::PromptInput& in = c.prompt_input();
   EXPECT_EQ(in.num_turns().zipf().alpha(), 1.5);
@@ -198,7 +197,8 @@ TEST(ConfigJsonTest, AcceptsIntegersWrittenAsFloats) {
 TEST(ConfigJsonTest, AcceptsUtf8FileNamesAndByteOrderMark) {
   ConfigErrors errors;
   const v1::GenerationConfig c = ConfigFromJson(
-      "\xEF\xBB\xBF" R"({"filetype": "generate_conversations", "num_conversations": 1,
+      "\xEF\xBB\xBF"
+      R"({"filetype": "generate_conversations", "num_conversations": 1,
         "text_files": ["b\u00e9b\u00e9.txt", "日本.txt"],
         "prompt_input": {"num_turns": {"distribution": "constant", "value": 2},
                          "prefix_num_tokens": {"distribution": "constant", "value": 0},
@@ -206,7 +206,9 @@ TEST(ConfigJsonTest, AcceptsUtf8FileNamesAndByteOrderMark) {
         "prompt_output": {"num_tokens": {"distribution": "constant", "value": 5}}})",
       errors);
   ASSERT_TRUE(errors.empty()) << errors.ToStatus();
-  EXPECT_EQ(c.text_files(0), "b\xC3\xA9" "b\xC3\xA9.txt");
+  EXPECT_EQ(c.text_files(0),
+            "b\xC3\xA9"
+            "b\xC3\xA9.txt");
   EXPECT_EQ(c.text_files(1), "日本.txt");
 }
 

@@ -14,8 +14,8 @@ using testing::ReadSourceFile;
 
 TEST(GenerationSpecTest, ReferenceConfigBecomesTheExpectedDistributions) {
   v1::GenerationConfig config;
-  const absl::StatusOr<GenerationSpec> spec = LoadSpecFromJson(
-      ReadSourceFile("tests/fixtures/vllm/generate_multi_turn.json"), &config);
+  const absl::StatusOr<GenerationSpec> spec =
+      LoadSpecFromJson(ReadSourceFile("tests/fixtures/vllm/generate_multi_turn.json"), &config);
   ASSERT_TRUE(spec.ok()) << spec.status();
   EXPECT_EQ(config.num_conversations(), 24);
   EXPECT_EQ(spec->num_conversations, 24);
@@ -25,24 +25,21 @@ TEST(GenerationSpecTest, ReferenceConfigBecomesTheExpectedDistributions) {
   const auto& turns = std::get<IntDistribution::Uniform>(spec->num_turns.params());
   EXPECT_EQ(turns.min, 12);
   EXPECT_EQ(turns.max, 18);
-  EXPECT_EQ(std::get<IntDistribution::Constant>(
-                spec->common_prefix_num_tokens.params()).value, 500);
+  EXPECT_EQ(std::get<IntDistribution::Constant>(spec->common_prefix_num_tokens.params()).value,
+            500);
   // average 1000 with the default median ratio 0.85.
-  const auto& prefix =
-      std::get<IntDistribution::Lognormal>(spec->prefix_num_tokens.params());
+  const auto& prefix = std::get<IntDistribution::Lognormal>(spec->prefix_num_tokens.params());
   EXPECT_DOUBLE_EQ(prefix.mu, std::log(850.0));
   EXPECT_DOUBLE_EQ(prefix.sigma, std::sqrt(2 * std::log(1 / 0.85)));
   EXPECT_EQ(spec->prefix_num_tokens.cap(), 5000);
-  EXPECT_EQ(std::get<IntDistribution::Uniform>(spec->input_num_tokens.params()).min,
-            120);
-  EXPECT_EQ(std::get<IntDistribution::Uniform>(spec->output_num_tokens.params()).max,
-            120);
+  EXPECT_EQ(std::get<IntDistribution::Uniform>(spec->input_num_tokens.params()).min, 120);
+  EXPECT_EQ(std::get<IntDistribution::Uniform>(spec->output_num_tokens.params()).max, 120);
 }
 
 TEST(GenerationSpecTest, EveryExampleConfigLoads) {
-  for (const char* file : {"generate_multi_turn.json", "lognormal_mean_sigma.json",
-                           "chat_short.json", "long_context.json", "constant_smoke.json",
-                           "numpy_legacy.json", "workload_shapes.json"}) {
+  for (const char* file :
+       {"generate_multi_turn.json", "lognormal_mean_sigma.json", "chat_short.json",
+        "long_context.json", "constant_smoke.json", "numpy_legacy.json", "workload_shapes.json"}) {
     const std::string text = ReadSourceFile(std::string("examples/") + file);
     ASSERT_FALSE(text.empty()) << file;
     const absl::StatusOr<GenerationSpec> spec = LoadSpecFromJson(text);
@@ -56,19 +53,16 @@ TEST(GenerationSpecTest, EveryExampleConfigLoads) {
 }
 
 TEST(GenerationSpecTest, MissingCommonPrefixIsConstantZero) {
-  const absl::StatusOr<GenerationSpec> spec = LoadSpecFromJson(
-      ReadSourceFile("tests/fixtures/vllm/generate_multi_turn_mean_sigma.json"));
+  const absl::StatusOr<GenerationSpec> spec =
+      LoadSpecFromJson(ReadSourceFile("tests/fixtures/vllm/generate_multi_turn_mean_sigma.json"));
   ASSERT_TRUE(spec.ok()) << spec.status();
-  EXPECT_EQ(std::get<IntDistribution::Constant>(
-                spec->common_prefix_num_tokens.params()).value, 0);
-  const auto& prefix =
-      std::get<IntDistribution::Lognormal>(spec->prefix_num_tokens.params());
+  EXPECT_EQ(std::get<IntDistribution::Constant>(spec->common_prefix_num_tokens.params()).value, 0);
+  const auto& prefix = std::get<IntDistribution::Lognormal>(spec->prefix_num_tokens.params());
   EXPECT_EQ(prefix.mu, 6.5);
   EXPECT_EQ(prefix.sigma, 0.5);
   EXPECT_EQ(std::get<IntDistribution::Zipf>(spec->num_turns.params()).alpha, 1.5);
   EXPECT_EQ(spec->num_turns.cap(), 20);
-  EXPECT_EQ(std::get<IntDistribution::Poisson>(spec->input_num_tokens.params()).lambda,
-            140);
+  EXPECT_EQ(std::get<IntDistribution::Poisson>(spec->input_num_tokens.params()).lambda, 140);
   EXPECT_EQ(spec->input_num_tokens.cap(), 400);
 }
 

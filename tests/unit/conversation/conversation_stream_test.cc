@@ -4,8 +4,8 @@
 #include <atomic>
 #include <map>
 #include <set>
-#include <variant>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -51,9 +51,9 @@ TEST(ConversationStreamTest, ShardUnionsEqualTheFullRun) {
   for (uint64_t count : {1, 2, 3, 7}) {
     std::map<uint64_t, std::string> by_index;
     for (uint64_t shard = 0; shard < count; ++shard) {
-      const testing::Run part = Generate(
-          spec, {.seed = 9, .shard_index = shard, .shard_count = count}, DefaultCorpus("qwen3"),
-          qwen3);
+      const testing::Run part =
+          Generate(spec, {.seed = 9, .shard_index = shard, .shard_count = count},
+                   DefaultCorpus("qwen3"), qwen3);
       for (const Message& t : part.messages) {
         EXPECT_EQ(t.conversation_index % count, shard);
         by_index[t.conversation_index] += testing::Serialize(t);
@@ -79,9 +79,9 @@ TEST(ConversationStreamTest, ResumingEqualsTheTailOfTheFullRun) {
     EXPECT_EQ(tail.serialized, expected) << "start " << start;
   }
   // A shard resumed mid-way.
-  const testing::Run shard_tail = Generate(
-      spec, {.seed = 9, .shard_index = 2, .shard_count = 3, .start_index = 10},
-      DefaultCorpus("qwen3"), qwen3);
+  const testing::Run shard_tail =
+      Generate(spec, {.seed = 9, .shard_index = 2, .shard_count = 3, .start_index = 10},
+               DefaultCorpus("qwen3"), qwen3);
   ASSERT_FALSE(shard_tail.messages.empty());
   EXPECT_EQ(shard_tail.messages.front().conversation_index, 11u);
 }
@@ -152,8 +152,8 @@ TEST(ConversationStreamTest, TinyTargetsAreRaisedAndCounted) {
       EXPECT_EQ(t.num_tokens, 1);
     }
     if (t.role == Role::kUser) {
-      const std::string fixed =
-          std::to_string(t.conversation_index) + " is a nice number... " + std::string(kInstruction);
+      const std::string fixed = std::to_string(t.conversation_index) + " is a nice number... " +
+                                std::string(kInstruction);
       // Exactly the unavoidable minimum: header and instruction.
       EXPECT_EQ(t.content.rfind(fixed, 0), 0u);
       EXPECT_EQ(t.num_tokens, static_cast<int64_t>(qwen3.Count(fixed)));
@@ -241,12 +241,13 @@ TEST(ConversationStreamTest, EdgeCases) {
 
 TEST(ConversationStreamTest, EmptyCorpusIsAnErrorNamingIt) {
   const Tokenizer& qwen3 = SharedTestTokenizer("qwen3");
-  auto stream = testing::OpenStream(SpecFromJsonOrDie(kSmall), {},
-                                           testing::Tokenize("", qwen3, "empty.txt"),
-                                           testing::Borrow(qwen3));
+  auto stream =
+      testing::OpenStream(SpecFromJsonOrDie(kSmall), {}, testing::Tokenize("", qwen3, "empty.txt"),
+                          testing::Borrow(qwen3));
   ASSERT_FALSE(stream.ok());
   EXPECT_EQ(stream.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(std::string(stream.status().message()), ::testing::HasSubstr("corpus empty.txt is empty"));
+  EXPECT_THAT(std::string(stream.status().message()),
+              ::testing::HasSubstr("corpus empty.txt is empty"));
 }
 
 TEST(ConversationStreamTest, SummaryMatchesTheTurns) {
@@ -344,7 +345,8 @@ TEST(ConversationStreamTest, EventsFrameEachConversationAndTheSummaryComesLast) 
 TEST(ConversationStreamTest, CancellationEndsALongSearch) {
   const Tokenizer& qwen3 = SharedTestTokenizer("qwen3");
   const auto corpus = testing::Tokenize(std::string(200000, '!'), qwen3, "bangs.txt");
-  const GenerationSpec spec = SpecFromJsonOrDie(R"({"filetype": "generate_conversations", "num_conversations": 1,
+  const GenerationSpec spec =
+      SpecFromJsonOrDie(R"({"filetype": "generate_conversations", "num_conversations": 1,
       "text_files": ["bangs.txt"],
       "prompt_input": {"num_turns": {"distribution": "constant", "value": 2},
                        "prefix_num_tokens": {"distribution": "constant", "value": 0},
@@ -355,7 +357,8 @@ TEST(ConversationStreamTest, CancellationEndsALongSearch) {
   ASSERT_TRUE(stream.ok()) << stream.status();
   const absl::Status status = testing::Drain(**stream).status;
   EXPECT_EQ(status.code(), absl::StatusCode::kCancelled) << status;
-  EXPECT_THAT(std::string(status.message()), ::testing::StartsWith("CONV_ID_0 message 0: cancelled"));
+  EXPECT_THAT(std::string(status.message()),
+              ::testing::StartsWith("CONV_ID_0 message 0: cancelled"));
 }
 
 }  // namespace

@@ -48,8 +48,8 @@ TEST_P(ExactnessTest, EveryMessageHasExactlyItsTargetTokens) {
       ++messages;
       const auto count = static_cast<int64_t>(tokenizer.Count(turn.content));
       if (count != turn.num_tokens && ++wrong <= 5) {
-        ADD_FAILURE() << turn.conversation_id << " turn " << turn.message_index << ": "
-                      << count << " tokens, target " << turn.num_tokens;
+        ADD_FAILURE() << turn.conversation_id << " turn " << turn.message_index << ": " << count
+                      << " tokens, target " << turn.num_tokens;
       }
       if (turn.role == Role::kAssistant) {
         EXPECT_EQ(turn.max_tokens, turn.num_tokens);

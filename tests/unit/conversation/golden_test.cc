@@ -39,38 +39,31 @@ class GoldenTest : public ::testing::TestWithParam<GoldenCase> {};
 TEST_P(GoldenTest, ReferenceConfigRunEqualsItsGoldenFile) {
   const GoldenCase& c = GetParam();
   const Tokenizer& qwen3 = testing::SharedTestTokenizer("qwen3");
-  const testing::Run run = testing::Generate(
-      testing::SpecFromJsonOrDie(Reference(c.config)), {.seed = c.seed},
-      testing::DefaultCorpus("qwen3"), qwen3);
+  const testing::Run run =
+      testing::Generate(testing::SpecFromJsonOrDie(Reference(c.config)), {.seed = c.seed},
+                        testing::DefaultCorpus("qwen3"), qwen3);
   ASSERT_FALSE(run.serialized.empty());
   // The per-message lines describe exactly the run's messages.
   std::string rejoined;
-  for (const testing::SerializedMessage& m :
-       testing::ParseSerializedRun(run.serialized)) {
-    absl::StrAppend(&rejoined, absl::StrJoin(m.fields, "\t"), "\t", m.content,
-                    "\n");
+  for (const testing::SerializedMessage& m : testing::ParseSerializedRun(run.serialized)) {
+    absl::StrAppend(&rejoined, absl::StrJoin(m.fields, "\t"), "\t", m.content, "\n");
   }
   EXPECT_EQ(rejoined, run.serialized);
   const std::string text = testing::DescribeSerializedRun(
-      absl::StrCat("tests/fixtures/vllm/", c.config,
-                   " (text_files: moby-dick.txt), seed ", c.seed,
+      absl::StrCat("tests/fixtures/vllm/", c.config, " (text_files: moby-dick.txt), seed ", c.seed,
                    ", tokenizer qwen3"),
       run.serialized);
-  EXPECT_TRUE(
-      testing::MatchesGoldenFile("tests/fixtures/golden/" + c.golden, text));
+  EXPECT_TRUE(testing::MatchesGoldenFile("tests/fixtures/golden/" + c.golden, text));
 }
 
 INSTANTIATE_TEST_SUITE_P(
     ReferenceConfigs, GoldenTest,
-    ::testing::Values(GoldenCase{"generate_multi_turn.json", 0,
-                                 "generate_multi_turn.seed0.txt"},
-                      GoldenCase{"generate_multi_turn.json", 42,
-                                 "generate_multi_turn.seed42.txt"},
+    ::testing::Values(GoldenCase{"generate_multi_turn.json", 0, "generate_multi_turn.seed0.txt"},
+                      GoldenCase{"generate_multi_turn.json", 42, "generate_multi_turn.seed42.txt"},
                       GoldenCase{"generate_multi_turn_mean_sigma.json", 42,
                                  "generate_multi_turn_mean_sigma.seed42.txt"}),
     [](const auto& info) {
-      std::string name =
-          info.param.golden.substr(0, info.param.golden.size() - 4);
+      std::string name = info.param.golden.substr(0, info.param.golden.size() - 4);
       for (char& ch : name) {
         if (ch == '.') ch = '_';
       }
@@ -79,12 +72,10 @@ INSTANTIATE_TEST_SUITE_P(
 
 // The golden machinery itself: a difference is shown as a diff, not a digest.
 TEST(GoldenDiffTest, ShowsTheChangedLinesWithContext) {
-  const std::string diff = testing::UnifiedDiff(
-      "a\nb\nc\nd\ne\n", "a\nb\nC\nd\ne\n", "tests/fixtures/golden/x.txt");
+  const std::string diff =
+      testing::UnifiedDiff("a\nb\nc\nd\ne\n", "a\nb\nC\nd\ne\n", "tests/fixtures/golden/x.txt");
   EXPECT_NE(diff.find("-c\n+C\n"), std::string::npos) << diff;
-  EXPECT_NE(diff.find("--- tests/fixtures/golden/x.txt (golden)"),
-            std::string::npos)
-      << diff;
+  EXPECT_NE(diff.find("--- tests/fixtures/golden/x.txt (golden)"), std::string::npos) << diff;
   const std::string fallback =
       testing::LineDiff("a\nb\nc\nd\ne\nf\ng\nh\n", "a\nb\nc\nd\nE\nf\ng\nh\n");
   EXPECT_EQ(fallback, "@@ -2,7 +2,7 @@\n b\n c\n d\n-e\n+E\n f\n g\n h\n");

@@ -21,13 +21,30 @@ namespace {
 std::string HostileCorpus() {
   const std::string moby = testing::ReadSourceFile("data/corpus/moby-dick.txt").substr(0, 60000);
   const char* const kInserts[] = {
-      "<s>", "</s>", "<unk>", "<|im_start|>", "<|endoftext|>", "<start_of_turn>",
-      "\xE2\x96\x81", "\xE2\x96\x81\xE2\x96\x81", "a\xE2\x96\x81" "b",  // ▁, ▁▁, a▁b
-      "\xC2\xA0", "\xEF\xBB\xBF", "\xE2\x80\xA8", "\r\n", "\r", "\t",  // NBSP BOM U+2028
-      "e\xCC\x81", "\xE4\xBD\xA0\xE5\xA5\xBD\xEF\xBC\x8C\xE4\xB8\x96\xE7\x95\x8C",  // é, 你好，世界
+      "<s>",
+      "</s>",
+      "<unk>",
+      "<|im_start|>",
+      "<|endoftext|>",
+      "<start_of_turn>",
+      "\xE2\x96\x81",
+      "\xE2\x96\x81\xE2\x96\x81",
+      "a\xE2\x96\x81"
+      "b",  // ▁, ▁▁, a▁b
+      "\xC2\xA0",
+      "\xEF\xBB\xBF",
+      "\xE2\x80\xA8",
+      "\r\n",
+      "\r",
+      "\t",  // NBSP BOM U+2028
+      "e\xCC\x81",
+      "\xE4\xBD\xA0\xE5\xA5\xBD\xEF\xBC\x8C\xE4\xB8\x96\xE7\x95\x8C",  // é, 你好，世界
       "\xF0\x9F\x91\xA8\xE2\x80\x8D\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x91\xA7",  // family ZWJ
-      "\xEF\xAC\x81" "ne \xE2\x91\xA0",  // ﬁne ①
-      "1234567890", "!!!!!!!!", "    "};
+      "\xEF\xAC\x81"
+      "ne \xE2\x91\xA0",  // ﬁne ①
+      "1234567890",
+      "!!!!!!!!",
+      "    "};
   std::string out;
   size_t words = 0, next = 0;
   for (char c : moby) {
@@ -66,8 +83,8 @@ GenerationSpec ConstantSpec(const ConstantSizes& sizes) {
       sizes.conversations,
       R"(, "prompt_input": {"num_turns": {"distribution": "constant", "value": )", sizes.messages,
       R"(}, "prefix_num_tokens": {"distribution": "constant", "value": 0},
-          "num_tokens": {"distribution": "constant", "value": )", sizes.user,
-      R"(}}, "prompt_output": {"num_tokens": {"distribution": "constant", "value": )",
+          "num_tokens": {"distribution": "constant", "value": )",
+      sizes.user, R"(}}, "prompt_output": {"num_tokens": {"distribution": "constant", "value": )",
       sizes.assistant, "}}}"));
 }
 
@@ -103,10 +120,9 @@ TEST_P(HostileTextTest, EveryMessageIsValidUtf8AndExact) {
 // normalizer, tiktoken, and every SentencePiece-style variant (Prepend,
 // Replace alone, vocabularies that merge after some characters).
 INSTANTIATE_TEST_SUITE_P(Tokenizers, HostileTextTest,
-                         ::testing::Values("qwen3", "llama3", "o200k", "o200k_tiktoken",
-                                           "mistral", "gemma", "gemma3", "deepseek_v3",
-                                           "command_r_plus", "claude", "internlm2",
-                                           "chatglm3"),
+                         ::testing::Values("qwen3", "llama3", "o200k", "o200k_tiktoken", "mistral",
+                                           "gemma", "gemma3", "deepseek_v3", "command_r_plus",
+                                           "claude", "internlm2", "chatglm3"),
                          [](const auto& info) { return info.param; });
 
 // Found by a hostile tester: Old Italic letters (each four byte-fallback
@@ -117,7 +133,8 @@ TEST(ScarceCutsTest, ShortTargetsOverByteFallbackTextAreFound) {
   const Tokenizer& tokenizer = testing::SharedTestTokenizer("gemma");
   const auto corpus = testing::Tokenize(
       testing::ReadSourceFile("tests/fixtures/corpus/old-italic-mixed.txt"), tokenizer);
-  const GenerationSpec spec = ConstantSpec({.conversations = 6, .messages = 4, .user = 30, .assistant = 6});
+  const GenerationSpec spec =
+      ConstantSpec({.conversations = 6, .messages = 4, .user = 30, .assistant = 6});
   const testing::Run run =
       testing::Generate(spec, {.seed = 1, .include_token_ids = true}, corpus, tokenizer);
   ASSERT_EQ(run.messages.size(), 24u);
@@ -181,7 +198,8 @@ TEST(MessageGuardTest, AMessageWhoseIdsDisagreeEndsTheStreamNamingIt) {
   const OffByOneWhenWhole tokenizer(testing::SharedTestTokenizer("qwen3"));
   const auto corpus = testing::Tokenize(
       testing::ReadSourceFile("data/corpus/moby-dick.txt").substr(0, 100000), tokenizer);
-  const GenerationSpec spec = ConstantSpec({.conversations = 5, .messages = 2, .user = 1000, .assistant = 50});
+  const GenerationSpec spec =
+      ConstantSpec({.conversations = 5, .messages = 2, .user = 1000, .assistant = 50});
   StreamOptions options;
   options.include_token_ids = true;
   auto stream = testing::OpenStream(spec, options, corpus, testing::Borrow(tokenizer));

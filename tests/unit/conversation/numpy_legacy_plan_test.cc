@@ -84,7 +84,8 @@ TEST_P(NumpyLegacyPlanTest, SizesEqualVllmsForEverySeed) {
 }
 
 INSTANTIATE_TEST_SUITE_P(ReferenceConfigs, NumpyLegacyPlanTest,
-                         ::testing::Values("generate_multi_turn", "generate_multi_turn_mean_sigma"));
+                         ::testing::Values("generate_multi_turn",
+                                           "generate_multi_turn_mean_sigma"));
 
 TEST(NumpyLegacyStreamTest, SeedsAboveNumpysRangeAreRefused) {
   nlohmann::json config = nlohmann::json::parse(
@@ -148,8 +149,8 @@ TEST(NumpyLegacyStreamTest, ExactShardableResumableWithVllmsSizes) {
   std::string merged;
   for (const auto& [index, text] : by_index) merged += text;
   EXPECT_EQ(merged, full.serialized);
-  const testing::Run tail = Generate(spec, {.seed = seed, .start_index = 17}, DefaultCorpus("qwen3"),
-                                     qwen3);
+  const testing::Run tail =
+      Generate(spec, {.seed = seed, .start_index = 17}, DefaultCorpus("qwen3"), qwen3);
   std::string expected_tail;
   for (const Message& t : full.messages) {
     if (t.conversation_index >= 17) expected_tail += testing::Serialize(t);

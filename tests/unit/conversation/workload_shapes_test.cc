@@ -69,7 +69,8 @@ TEST(WorkloadShapesTest, FirstTurnSizesReplaceTheFirstExchangeOnly) {
 
 TEST(WorkloadShapesTest, ThinkTimeOnEveryUserTurnOnly) {
   nlohmann::json config = BaseConfig(40);
-  config["prompt_input"]["think_time_ms"] = {{"distribution", "uniform"}, {"min", 100}, {"max", 2000}};
+  config["prompt_input"]["think_time_ms"] = {
+      {"distribution", "uniform"}, {"min", 100}, {"max", 2000}};
   const GenerationSpec spec = testing::SpecFromJsonOrDie(config.dump());
   const testing::Run run =
       Generate(spec, {.seed = 11}, DefaultCorpus("qwen3"), testing::SharedTestTokenizer("qwen3"));
@@ -85,8 +86,9 @@ TEST(WorkloadShapesTest, ThinkTimeOnEveryUserTurnOnly) {
   }
   EXPECT_GT(distinct.size(), 50u);
   // Without the field, no turn has one.
-  const testing::Run plain = Generate(testing::SpecFromJsonOrDie(BaseConfig(5).dump()), {.seed = 11},
-                                      DefaultCorpus("qwen3"), testing::SharedTestTokenizer("qwen3"));
+  const testing::Run plain =
+      Generate(testing::SpecFromJsonOrDie(BaseConfig(5).dump()), {.seed = 11},
+               DefaultCorpus("qwen3"), testing::SharedTestTokenizer("qwen3"));
   for (const Message& t : plain.messages) EXPECT_EQ(t.think_time_ms, -1);
 }
 
@@ -94,7 +96,9 @@ TEST(WorkloadShapesTest, PrefixGroupsShareTheirPrefixAndFollowPopularity) {
   nlohmann::json config = BaseConfig(1500);
   config["prompt_input"]["num_turns"] = {{"distribution", "constant"}, {"value", 2}};
   config["prompt_input"]["prefix_groups"] = {
-      {"num_groups", 5}, {"popularity", "zipf"}, {"alpha", 1.2},
+      {"num_groups", 5},
+      {"popularity", "zipf"},
+      {"alpha", 1.2},
       {"prefix_num_tokens", {{"distribution", "uniform"}, {"min", 200}, {"max", 400}}}};
   const GenerationSpec spec = testing::SpecFromJsonOrDie(config.dump());
   const Tokenizer& qwen3 = testing::SharedTestTokenizer("qwen3");
@@ -109,7 +113,8 @@ TEST(WorkloadShapesTest, PrefixGroupsShareTheirPrefixAndFollowPopularity) {
     if (t.message_index != 0) continue;
     counts[t.prefix_group]++;
     // The text before the header: common prefix then the group's prefix.
-    const std::string before = t.content.substr(0, t.content.find(absl::StrCat(t.conversation_index, " is a nice number")));
+    const std::string before = t.content.substr(
+        0, t.content.find(absl::StrCat(t.conversation_index, " is a nice number")));
     auto [it, inserted] = first_of_group.emplace(t.prefix_group, before);
     if (!inserted) {
       EXPECT_EQ(before, it->second) << t.conversation_id;
@@ -152,15 +157,21 @@ TEST(WorkloadShapesTest, ShardsAndResumesStayByteIdenticalWithEveryShape) {
     config["prompt_input"]["first_turn_num_tokens"] = {
         {"distribution", "mixture"},
         {"components",
-         {{{"weight", 3}, {"distribution", {{"distribution", "normal"}, {"mean", 300}, {"stddev", 50}, {"min", 100}}}},
-          {{"weight", 1}, {"distribution", {{"distribution", "empirical"}, {"values", {1000, 1500}}}}}}}};
+         {{{"weight", 3},
+           {"distribution",
+            {{"distribution", "normal"}, {"mean", 300}, {"stddev", 50}, {"min", 100}}}},
+          {{"weight", 1},
+           {"distribution", {{"distribution", "empirical"}, {"values", {1000, 1500}}}}}}}};
     config["prompt_input"]["prefix_groups"] = {
-        {"num_groups", 3}, {"prefix_num_tokens", {{"distribution", "pareto"}, {"alpha", 2}, {"scale", 100}, {"max", 800}}}};
+        {"num_groups", 3},
+        {"prefix_num_tokens",
+         {{"distribution", "pareto"}, {"alpha", 2}, {"scale", 100}, {"max", 800}}}};
     const GenerationSpec spec = testing::SpecFromJsonOrDie(config.dump());
     const Tokenizer& qwen3 = testing::SharedTestTokenizer("qwen3");
     const testing::Run full = Generate(spec, {.seed = 8}, DefaultCorpus("qwen3"), qwen3);
     ASSERT_EQ(full.summary.conversations, 24) << rng;
-    for (const Message& t : full.messages) EXPECT_EQ(static_cast<int64_t>(qwen3.Count(t.content)), t.num_tokens);
+    for (const Message& t : full.messages)
+      EXPECT_EQ(static_cast<int64_t>(qwen3.Count(t.content)), t.num_tokens);
     std::map<uint64_t, std::string> by_index;
     for (uint64_t shard = 0; shard < 4; ++shard) {
       const testing::Run part = Generate(spec, {.seed = 8, .shard_index = shard, .shard_count = 4},
@@ -170,7 +181,8 @@ TEST(WorkloadShapesTest, ShardsAndResumesStayByteIdenticalWithEveryShape) {
     std::string merged;
     for (const auto& [index, text] : by_index) merged += text;
     EXPECT_EQ(merged, SerializeAll(full.messages)) << rng;
-    const testing::Run tail = Generate(spec, {.seed = 8, .start_index = 13}, DefaultCorpus("qwen3"), qwen3);
+    const testing::Run tail =
+        Generate(spec, {.seed = 8, .start_index = 13}, DefaultCorpus("qwen3"), qwen3);
     std::vector<Message> expected;
     for (const Message& t : full.messages) {
       if (t.conversation_index >= 13) expected.push_back(t);

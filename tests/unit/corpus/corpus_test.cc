@@ -32,8 +32,7 @@ TEST(CorpusTextTest, DefaultCorpusHasItsPublishedChecksum) {
   const auto corpus =
       LoadCorpusFile(std::string(CONVGEN_SOURCE_DIR) + "/data/corpus/moby-dick.txt");
   ASSERT_TRUE(corpus.ok()) << corpus.status();
-  EXPECT_EQ(corpus->sha256(),
-            "fe282a57094ed62e7144fb7c804a9748fc1c909bf3b49d06e7276015f9f67240");
+  EXPECT_EQ(corpus->sha256(), "fe282a57094ed62e7144fb7c804a9748fc1c909bf3b49d06e7276015f9f67240");
   EXPECT_EQ(corpus->text().size(), 1204997u);
 }
 
@@ -41,8 +40,8 @@ class TokenizedCorpusTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(TokenizedCorpusTest, OffsetsAndPiecesDescribeTheText) {
   const Tokenizer& tokenizer = testing::SharedTestTokenizer(GetParam());
-  const auto text = CorpusText::FromBytes(
-      "moby-dick.txt", testing::ReadSourceFile("data/corpus/moby-dick.txt"));
+  const auto text =
+      CorpusText::FromBytes("moby-dick.txt", testing::ReadSourceFile("data/corpus/moby-dick.txt"));
   ASSERT_TRUE(text.ok());
   const TokenizedCorpus corpus(*text, tokenizer);
   ASSERT_EQ(corpus.offsets().size(), corpus.num_tokens());
@@ -72,8 +71,8 @@ TEST_P(TokenizedCorpusTest, OffsetsAndPiecesDescribeTheText) {
         corpus.offsets()[first], corpus.offsets()[last] - corpus.offsets()[first]);
     Encoding encoding;
     tokenizer.EncodeWithOffsets(slice, /*continuation=*/true, &encoding);
-    exact += encoding.ids == std::vector<TokenId>(corpus.ids().begin() + first,
-                                                   corpus.ids().begin() + last);
+    exact += encoding.ids ==
+             std::vector<TokenId>(corpus.ids().begin() + first, corpus.ids().begin() + last);
   }
   EXPECT_GT(exact, kTrials * 9 / 10) << exact << " of " << kTrials;
 }
@@ -107,7 +106,8 @@ TEST(CorpusCacheTest, SharesByContentAndTokenizerWithinTheBound) {
 
 TEST(CorpusCacheTest, ConcurrentGetsAgree) {
   const Tokenizer& tokenizer = testing::SharedTestTokenizer("qwen3");
-  const auto text = *CorpusText::FromBytes("t", "It was the best of times. " + std::string(200, 'a'));
+  const auto text =
+      *CorpusText::FromBytes("t", "It was the best of times. " + std::string(200, 'a'));
   CorpusCache cache(1 << 20);
   std::vector<std::shared_ptr<const TokenizedCorpus>> results(4);
   std::vector<std::thread> threads;

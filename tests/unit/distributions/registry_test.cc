@@ -16,8 +16,7 @@ using google::protobuf::FieldDescriptor;
 using google::protobuf::OneofDescriptor;
 
 TEST(DistributionRegistryTest, EveryProtoKindHasExactlyOneRegisteredKind) {
-  const OneofDescriptor* oneof =
-      v1::Distribution::descriptor()->FindOneofByName("kind");
+  const OneofDescriptor* oneof = v1::Distribution::descriptor()->FindOneofByName("kind");
   ASSERT_NE(oneof, nullptr);
   for (int i = 0; i < oneof->field_count(); ++i) {
     const FieldDescriptor* field = oneof->field(i);
@@ -38,8 +37,7 @@ TEST(DistributionRegistryTest, JsonNamesAreUniqueInTheDocumentedOrder) {
   std::string names;
   std::set<std::string> seen;
   for (const DistributionKind* kind : DistributionKinds()) {
-    EXPECT_TRUE(seen.insert(std::string(kind->json_name)).second)
-        << kind->json_name;
+    EXPECT_TRUE(seen.insert(std::string(kind->json_name)).second) << kind->json_name;
     names += (names.empty() ? "" : ", ") + std::string(kind->json_name);
   }
   EXPECT_EQ(names,
@@ -50,9 +48,8 @@ TEST(DistributionRegistryTest, JsonNamesAreUniqueInTheDocumentedOrder) {
 TEST(DistributionRegistryTest, MessagesListTheKindsFromTheTable) {
   ConfigErrors errors;
   v1::Distribution d;
-  ReadDistributionJson(
-      nlohmann::ordered_json::parse(R"({"distribution": "gamma", "alpha": 2})"),
-      "prompt_input.num_tokens", errors, d);
+  ReadDistributionJson(nlohmann::ordered_json::parse(R"({"distribution": "gamma", "alpha": 2})"),
+                       "prompt_input.num_tokens", errors, d);
   ASSERT_EQ(errors.errors().size(), 1u);
   EXPECT_EQ(errors.errors()[0].ToString(),
             "prompt_input.num_tokens.distribution: unknown distribution "

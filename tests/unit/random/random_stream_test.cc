@@ -16,21 +16,21 @@ namespace {
 // and key = 7 + (123 << 64), counter = 4 + (9 << 64) + (3 << 128), 8 words.
 TEST(PhiloxTest, MatchesNumpyPhilox) {
   EXPECT_EQ(Philox4x64({1, 0, 0, 0}, {0, 0}),
-            (PhiloxBlock{0x02f4ba6408e4d89bULL, 0x3dd62b0b9ca8c5b2ULL,
-                         0x1c8667a55d902e79ULL, 0x907d7a052fd5b4dcULL}));
+            (PhiloxBlock{0x02f4ba6408e4d89bULL, 0x3dd62b0b9ca8c5b2ULL, 0x1c8667a55d902e79ULL,
+                         0x907d7a052fd5b4dcULL}));
   EXPECT_EQ(Philox4x64({5, 9, 3, 0}, {7, 123}),
-            (PhiloxBlock{0x20e8bf80e517b845ULL, 0x23bc1e8bb2852115ULL,
-                         0x5b1a368242267c6cULL, 0x53b78be719c9c05fULL}));
+            (PhiloxBlock{0x20e8bf80e517b845ULL, 0x23bc1e8bb2852115ULL, 0x5b1a368242267c6cULL,
+                         0x53b78be719c9c05fULL}));
   EXPECT_EQ(Philox4x64({6, 9, 3, 0}, {7, 123}),
-            (PhiloxBlock{0x8e8c54ca27a6d700ULL, 0xbf3431dcee39cadbULL,
-                         0x6bb62e895ffa7fbeULL, 0x2137ee6d5649f978ULL}));
+            (PhiloxBlock{0x8e8c54ca27a6d700ULL, 0xbf3431dcee39cadbULL, 0x6bb62e895ffa7fbeULL,
+                         0x2137ee6d5649f978ULL}));
 }
 
 // Known-answer vector of Random123's kat_vectors for philox4x64_10.
 TEST(PhiloxTest, MatchesRandom123KnownAnswer) {
   EXPECT_EQ(Philox4x64({0, 0, 0, 0}, {0, 0}),
-            (PhiloxBlock{0x16554d9eca36314cULL, 0xdb20fe9d672d0fdcULL,
-                         0xd7e772cee186176bULL, 0x7e68b68aec7ba23bULL}));
+            (PhiloxBlock{0x16554d9eca36314cULL, 0xdb20fe9d672d0fdcULL, 0xd7e772cee186176bULL,
+                         0x7e68b68aec7ba23bULL}));
 }
 
 TEST(RandomStreamTest, WordsAreThePhiloxBlocksOfTheKey) {

@@ -22,7 +22,8 @@ std::unique_ptr<Workspace> TestWorkspace() {
   return *std::move(workspace);
 }
 
-constexpr char kConfig[] = R"({"filetype": "generate_conversations", "num_conversations": 10, "text_files": ["moby-dick.txt"],
+constexpr char kConfig[] =
+    R"({"filetype": "generate_conversations", "num_conversations": 10, "text_files": ["moby-dick.txt"],
     "prompt_input": {"num_turns": {"distribution": "constant", "value": 4},
                      "prefix_num_tokens": {"distribution": "constant", "value": 5},
                      "common_prefix_num_tokens": {"distribution": "constant", "value": 25},

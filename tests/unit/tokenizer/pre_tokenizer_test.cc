@@ -15,7 +15,8 @@ std::vector<std::string> SplitToStrings(const PreTokenizer& p, const std::string
   std::vector<Piece> pieces;
   p.Split(text, {0, static_cast<uint32_t>(text.size())}, &pieces);
   std::vector<std::string> out;
-  for (const Piece& piece : pieces) out.push_back(text.substr(piece.begin, piece.end - piece.begin));
+  for (const Piece& piece : pieces)
+    out.push_back(text.substr(piece.begin, piece.end - piece.begin));
   return out;
 }
 
@@ -23,8 +24,8 @@ TEST(PreTokenizerTest, Cl100kPiecesOfAKnownString) {
   auto scanner = MakeSplitPreTokenizer(kCl100kPattern, SplitBehavior::kIsolated);
   ASSERT_TRUE(scanner.ok());
   EXPECT_EQ(SplitToStrings(**scanner, "I'm here  now,\t12345 ok!\n\n  x"),
-            (std::vector<std::string>{"I", "'m", " here", " ", " now", ",", "\t", "123",
-                                      "45", " ok", "!\n\n", " ", " x"}));
+            (std::vector<std::string>{"I", "'m", " here", " ", " now", ",", "\t", "123", "45",
+                                      " ok", "!\n\n", " ", " x"}));
 }
 
 TEST(PreTokenizerTest, QwenSplitsDigitsOneByOne) {
@@ -43,13 +44,73 @@ TEST(PreTokenizerTest, BadRegexIsAnError) {
 
 // Characters that exercise every branch of the patterns.
 const std::vector<std::string>& CharPool() {
-  static const auto* pool = new std::vector<std::string>{
-      "a", "Z", "é", "e\xCC\x81", "ß", "ſ", "s", "t", "r", "e", "v", "l", "m", "d", "L",
-      "D", "R", "E", "中", "ア", "한", "ж", "ع", "क", "ि", "0", "7", "٣", "१", "½", "Ⅻ",
-      " ", " ", "  ", "\t", "\n", "\r", "\r\n", "\xC2\xA0", "\xE3\x80\x80", "\xE2\x80\xA8",
-      "\xE1\xA0\x8E", "\xC2\x85", "\x0B", "\x0C", "'", "'", "’", ".", ",", "!", "?", "-",
-      "/", "#", "$", "😀", "👍🏽", "\xE2\x80\x8D", "\xCC\x81", "\xEE\x80\x80", "_", "\"", "(",
-      "<", ">", "|"};
+  static const auto* pool = new std::vector<std::string>{"a",
+                                                         "Z",
+                                                         "é",
+                                                         "e\xCC\x81",
+                                                         "ß",
+                                                         "ſ",
+                                                         "s",
+                                                         "t",
+                                                         "r",
+                                                         "e",
+                                                         "v",
+                                                         "l",
+                                                         "m",
+                                                         "d",
+                                                         "L",
+                                                         "D",
+                                                         "R",
+                                                         "E",
+                                                         "中",
+                                                         "ア",
+                                                         "한",
+                                                         "ж",
+                                                         "ع",
+                                                         "क",
+                                                         "ि",
+                                                         "0",
+                                                         "7",
+                                                         "٣",
+                                                         "१",
+                                                         "½",
+                                                         "Ⅻ",
+                                                         " ",
+                                                         " ",
+                                                         "  ",
+                                                         "\t",
+                                                         "\n",
+                                                         "\r",
+                                                         "\r\n",
+                                                         "\xC2\xA0",
+                                                         "\xE3\x80\x80",
+                                                         "\xE2\x80\xA8",
+                                                         "\xE1\xA0\x8E",
+                                                         "\xC2\x85",
+                                                         "\x0B",
+                                                         "\x0C",
+                                                         "'",
+                                                         "'",
+                                                         "’",
+                                                         ".",
+                                                         ",",
+                                                         "!",
+                                                         "?",
+                                                         "-",
+                                                         "/",
+                                                         "#",
+                                                         "$",
+                                                         "😀",
+                                                         "👍🏽",
+                                                         "\xE2\x80\x8D",
+                                                         "\xCC\x81",
+                                                         "\xEE\x80\x80",
+                                                         "_",
+                                                         "\"",
+                                                         "(",
+                                                         "<",
+                                                         ">",
+                                                         "|"};
   return *pool;
 }
 
@@ -75,8 +136,8 @@ TEST_P(ScannerMatchesRegexTest, OnRandomHardTextAndTheFixtures) {
                                      /*force_regex=*/true);
   ASSERT_TRUE(scanner.ok() && regex.ok());
   std::vector<std::string> texts;
-  for (const auto& text : nlohmann::json::parse(
-           testing::ReadSourceFile("tests/oracle/hard_strings.json"))) {
+  for (const auto& text :
+       nlohmann::json::parse(testing::ReadSourceFile("tests/oracle/hard_strings.json"))) {
     texts.push_back(text.get<std::string>());
   }
   RandomStream stream({.seed = 2026, .field = 1});

@@ -18,8 +18,8 @@ nlohmann::json TinyByteLevel() {
   nlohmann::json vocab = nlohmann::json::object();
   int next = 0;
   for (int b = 0; b < 256; ++b) {
-    const bool printable = (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) ||
-                           (b >= 0xAE && b <= 0xFF);
+    const bool printable =
+        (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
     const int c = printable ? b : 256 + next++;
     std::string utf8;
     if (c < 0x80) {
@@ -34,16 +34,28 @@ nlohmann::json TinyByteLevel() {
       {"version", "1.0"},
       {"truncation", nullptr},
       {"padding", nullptr},
-      {"added_tokens", {{{"id", 257}, {"content", "<|end|>"}, {"single_word", false},
-                         {"lstrip", false}, {"rstrip", false}, {"normalized", false},
-                         {"special", true}}}},
+      {"added_tokens",
+       {{{"id", 257},
+         {"content", "<|end|>"},
+         {"single_word", false},
+         {"lstrip", false},
+         {"rstrip", false},
+         {"normalized", false},
+         {"special", true}}}},
       {"normalizer", nullptr},
-      {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false},
-                         {"trim_offsets", true}, {"use_regex", true}}},
+      {"pre_tokenizer",
+       {{"type", "ByteLevel"},
+        {"add_prefix_space", false},
+        {"trim_offsets", true},
+        {"use_regex", true}}},
       {"post_processor", nullptr},
       {"decoder", nullptr},
-      {"model", {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", nullptr},
-                 {"vocab", vocab}, {"merges", {"a b"}}}},
+      {"model",
+       {{"type", "BPE"},
+        {"dropout", nullptr},
+        {"unk_token", nullptr},
+        {"vocab", vocab},
+        {"merges", {"a b"}}}},
   };
 }
 
@@ -62,12 +74,18 @@ TEST(TokenizerLoadTest, TinyByteLevelTokenizerWorks) {
 TEST(TokenizerLoadTest, VocabTokenOutsideTheByteAlphabetIsNeverProduced) {
   nlohmann::json t = TinyByteLevel();
   t["model"]["vocab"]["\xE4\xB8\xAD"] = 300;  // 中, not in the byte alphabet
-  t["model"]["vocab"]["\xE4\xB8\xAD" "a"] = 301;
+  t["model"]["vocab"]
+   ["\xE4\xB8\xAD"
+    "a"] = 301;
   t["model"]["merges"] = {"a b", "\xE4\xB8\xAD a"};
   auto tokenizer = LoadHfTokenizerJson(t.dump());
   ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
   std::vector<TokenId> ids;
-  (*tokenizer)->Encode("\xE4\xB8\xAD" "ab", &ids);
+  (*tokenizer)
+      ->Encode(
+          "\xE4\xB8\xAD"
+          "ab",
+          &ids);
   // The three bytes of 中 (0xE4 0xB8 0xAD are ids 228, 184, 173 here), then "ab".
   EXPECT_THAT(ids, ::testing::ElementsAre(228, 184, 173, 256));
 }
@@ -111,15 +129,17 @@ INSTANTIATE_TEST_SUITE_P(
         // the refusal still names the model type, not a malformed vocab.
         RefusalCase{"unigram_vocab_list",
                     [](auto& t) {
-                      t["model"] = {{"type", "Unigram"},
-                                    {"unk_id", 0},
-                                    {"vocab", nlohmann::json::array(
-                                                  {nlohmann::json::array({"<unk>", 0.0}),
-                                                   nlohmann::json::array({"a", -1.5})})}};
+                      t["model"] = {
+                          {"type", "Unigram"},
+                          {"unk_id", 0},
+                          {"vocab", nlohmann::json::array({nlohmann::json::array({"<unk>", 0.0}),
+                                                           nlohmann::json::array({"a", -1.5})})}};
                     },
                     "model type \"Unigram\" is not supported by convgen"},
         RefusalCase{"strip_normalizer",
-                    [](auto& t) { t["normalizer"] = {{"type", "Strip"}, {"left", true}}; },
+                    [](auto& t) {
+                      t["normalizer"] = {{"type", "Strip"}, {"left", true}};
+                    },
                     "normalizer {\"left\":true,\"type\":\"Strip\"} is not supported"},
         RefusalCase{"bert_normalizer_in_sequence",
                     [](auto& t) {
@@ -127,23 +147,22 @@ INSTANTIATE_TEST_SUITE_P(
                                          {"normalizers", {{{"type", "BertNormalizer"}}}}};
                     },
                     "normalizer {\"type\":\"BertNormalizer\"} is not supported"},
-        RefusalCase{"nfkc_after_replace",
-                    [](auto& t) {
-                      t["normalizer"] = {
-                          {"type", "Sequence"},
-                          {"normalizers",
-                           {{{"type", "Replace"}, {"pattern", {{"String", " "}}},
-                             {"content", "\u2581"}},
-                            {{"type", "NFKC"}}}}};
-                    },
-                    "normalizer NFKC after the SentencePiece Prepend/Replace steps"},
+        RefusalCase{
+            "nfkc_after_replace",
+            [](auto& t) {
+              t["normalizer"] = {
+                  {"type", "Sequence"},
+                  {"normalizers",
+                   {{{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", "\u2581"}},
+                    {{"type", "NFKC"}}}}};
+            },
+            "normalizer NFKC after the SentencePiece Prepend/Replace steps"},
         RefusalCase{"metaspace_then_byte_level",
                     [](auto& t) {
-                      t["pre_tokenizer"] = {
-                          {"type", "Sequence"},
-                          {"pretokenizers",
-                           {{{"type", "Metaspace"}, {"replacement", "\u2581"}},
-                            {{"type", "ByteLevel"}}}}};
+                      t["pre_tokenizer"] = {{"type", "Sequence"},
+                                            {"pretokenizers",
+                                             {{{"type", "Metaspace"}, {"replacement", "\u2581"}},
+                                              {{"type", "ByteLevel"}}}}};
                     },
                     "a pre-tokenizer step after Metaspace"},
         RefusalCase{"metaspace_other_replacement",
@@ -152,7 +171,9 @@ INSTANTIATE_TEST_SUITE_P(
                     },
                     "Metaspace pre-tokenizer with replacement \"_\""},
         RefusalCase{"whitespace_pre_tokenizer",
-                    [](auto& t) { t["pre_tokenizer"] = {{"type", "Whitespace"}}; },
+                    [](auto& t) {
+                      t["pre_tokenizer"] = {{"type", "Whitespace"}};
+                    },
                     "pre-tokenizer type \"Whitespace\" is not supported"},
         RefusalCase{"digits_alone",
                     [](auto& t) {
@@ -162,38 +183,48 @@ INSTANTIATE_TEST_SUITE_P(
                     "neither byte-level"},
         RefusalCase{"split_merged_with_previous",
                     [](auto& t) {
-                      t["pre_tokenizer"] = {
-                          {"type", "Sequence"},
-                          {"pretokenizers",
-                           {{{"type", "Split"}, {"pattern", {{"Regex", "\\s+"}}},
-                             {"behavior", "MergedWithPrevious"}, {"invert", false}},
-                            {{"type", "ByteLevel"}, {"use_regex", false}}}}};
+                      t["pre_tokenizer"] = {{"type", "Sequence"},
+                                            {"pretokenizers",
+                                             {{{"type", "Split"},
+                                               {"pattern", {{"Regex", "\\s+"}}},
+                                               {"behavior", "MergedWithPrevious"},
+                                               {"invert", false}},
+                                              {{"type", "ByteLevel"}, {"use_regex", false}}}}};
                     },
                     "Split pre-tokenizer behavior \"MergedWithPrevious\" with invert false"},
         RefusalCase{"split_string_pattern",
                     [](auto& t) {
-                      t["pre_tokenizer"] = {{"type", "Split"}, {"pattern", {{"String", " "}}},
-                                            {"behavior", "Isolated"}, {"invert", false}};
+                      t["pre_tokenizer"] = {{"type", "Split"},
+                                            {"pattern", {{"String", " "}}},
+                                            {"behavior", "Isolated"},
+                                            {"invert", false}};
                     },
                     "Split pre-tokenizer pattern {\"String\":\" \"}"},
         RefusalCase{"bad_regex",
                     [](auto& t) {
-                      t["pre_tokenizer"] = {{"type", "Split"}, {"pattern", {{"Regex", "(["}}},
-                                            {"behavior", "Isolated"}, {"invert", false}};
+                      t["pre_tokenizer"] = {{"type", "Split"},
+                                            {"pattern", {{"Regex", "(["}}},
+                                            {"behavior", "Isolated"},
+                                            {"invert", false}};
                     },
                     "pre-tokenizer regex does not compile"},
         RefusalCase{"add_prefix_space",
                     [](auto& t) { t["pre_tokenizer"]["add_prefix_space"] = true; },
                     "ByteLevel pre-tokenizer with add_prefix_space is not supported"},
-        RefusalCase{"lstrip_added_token",
-                    [](auto& t) { t["added_tokens"][0]["lstrip"] = true; },
+        RefusalCase{"lstrip_added_token", [](auto& t) { t["added_tokens"][0]["lstrip"] = true; },
                     "added token \"<|end|>\" with lstrip is not supported"},
         RefusalCase{"single_word_added_token",
                     [](auto& t) { t["added_tokens"][0]["single_word"] = true; },
                     "added token \"<|end|>\" with single_word"},
-        RefusalCase{"truncation", [](auto& t) { t["truncation"] = {{"max_length", 512}}; },
+        RefusalCase{"truncation",
+                    [](auto& t) {
+                      t["truncation"] = {{"max_length", 512}};
+                    },
                     "\"truncation\" (it would change the encoding) is not supported"},
-        RefusalCase{"padding", [](auto& t) { t["padding"] = {{"strategy", "BatchLongest"}}; },
+        RefusalCase{"padding",
+                    [](auto& t) {
+                      t["padding"] = {{"strategy", "BatchLongest"}};
+                    },
                     "\"padding\""},
         RefusalCase{"dropout", [](auto& t) { t["model"]["dropout"] = 0.1; },
                     "BPE dropout (it makes encoding random)"},
@@ -201,13 +232,10 @@ INSTANTIATE_TEST_SUITE_P(
                     [](auto& t) { t["model"]["continuing_subword_prefix"] = "##"; },
                     "BPE continuing_subword_prefix"},
         RefusalCase{"no_byte_level_nor_sentencepiece",
-                    [](auto& t) { t["pre_tokenizer"] = nullptr; },
-                    "neither byte-level"},
-        RefusalCase{"merge_of_unknown_token",
-                    [](auto& t) { t["model"]["merges"] = {"a q"}; },
+                    [](auto& t) { t["pre_tokenizer"] = nullptr; }, "neither byte-level"},
+        RefusalCase{"merge_of_unknown_token", [](auto& t) { t["model"]["merges"] = {"a q"}; },
                     "merge \"a q\" uses or makes a token missing from the vocab"},
-        RefusalCase{"merge_with_three_parts",
-                    [](auto& t) { t["model"]["merges"] = {"a b c"}; },
+        RefusalCase{"merge_with_three_parts", [](auto& t) { t["model"]["merges"] = {"a b c"}; },
                     "merge \"a b c\" is not two tokens"},
         // A merge may only name a token outside the byte alphabet that the
         // vocabulary lists (then it never fires).
@@ -215,9 +243,15 @@ INSTANTIATE_TEST_SUITE_P(
                     [](auto& t) { t["model"]["merges"] = {"\xE4\xB8\xAD a"}; },
                     "has a character outside the byte alphabet"},
         RefusalCase{"missing_byte_token",
-                    [](auto& t) { t["model"]["vocab"].erase("a"); t["model"]["merges"] = nlohmann::json::array(); },
+                    [](auto& t) {
+                      t["model"]["vocab"].erase("a");
+                      t["model"]["merges"] = nlohmann::json::array();
+                    },
                     "byte-level vocabulary has no token for byte 0x61"},
-        RefusalCase{"vocab_not_object", [](auto& t) { t["model"]["vocab"] = {1, 2}; },
+        RefusalCase{"vocab_not_object",
+                    [](auto& t) {
+                      t["model"]["vocab"] = {1, 2};
+                    },
                     "model.vocab must be an object"},
         // Found by the fuzzer: nlohmann's value() threw on a type mismatch.
         RefusalCase{"ignore_merges_number", [](auto& t) { t["model"]["ignore_merges"] = 3; },
@@ -229,8 +263,7 @@ INSTANTIATE_TEST_SUITE_P(
         RefusalCase{"two_vocab_entries_with_one_id",
                     [](auto& t) { t["model"]["vocab"]["zz"] = 256; },
                     "has id 256, which another entry has too"},
-        RefusalCase{"added_token_without_id",
-                    [](auto& t) { t["added_tokens"][0].erase("id"); },
+        RefusalCase{"added_token_without_id", [](auto& t) { t["added_tokens"][0].erase("id"); },
                     "needs id and content"}),
     [](const auto& info) { return info.param.name; });
 
@@ -254,10 +287,9 @@ TEST(TokenizerLoadTest, MissingFileNamesThePath) {
 TEST(TokenizerLoadTest, TiktokenErrors) {
   EXPECT_THAT(std::string(LoadTiktoken("IQ== 0\n", "p50k_base").status().message()),
               HasSubstr("unknown tiktoken encoding \"p50k_base\""));
-  EXPECT_THAT(std::string(LoadTiktoken("IQ== 0\n!!!notbase64 1\n", "cl100k_base")
-                              .status()
-                              .message()),
-              HasSubstr("tiktoken line 2: expected \"<base64 token> <rank>\""));
+  EXPECT_THAT(
+      std::string(LoadTiktoken("IQ== 0\n!!!notbase64 1\n", "cl100k_base").status().message()),
+      HasSubstr("tiktoken line 2: expected \"<base64 token> <rank>\""));
   EXPECT_THAT(std::string(LoadTiktoken("", "cl100k_base").status().message()),
               HasSubstr("tiktoken file has no tokens"));
   // Ranks without all 256 bytes cannot encode arbitrary text.

@@ -62,43 +62,44 @@ constexpr std::pair<RngChoice, absl::string_view> kRngs[] = {
     {RngChoice::kPhilox, "philox"},
     {RngChoice::kNumpyLegacy, "numpy_legacy"}};
 
-}  // namespace
-
-bool AbslParseFlag(absl::string_view text, Format* format, std::string* error) {
-  for (const auto& [value, name] : kFormats) {
-    if (text == name) {
-      *format = value;
+// An enum flag's value by its name in `table`, and back.
+template <class E, size_t N>
+bool FindByName(const std::pair<E, absl::string_view> (&table)[N], absl::string_view name,
+                E* value) {
+  for (const auto& [v, n] : table) {
+    if (n == name) {
+      *value = v;
       return true;
     }
   }
+  return false;
+}
+
+template <class E, size_t N>
+std::string NameOf(const std::pair<E, absl::string_view> (&table)[N], E value) {
+  for (const auto& [v, n] : table) {
+    if (v == value) return std::string(n);
+  }
+  return "";
+}
+
+}  // namespace
+
+bool AbslParseFlag(absl::string_view text, Format* format, std::string* error) {
+  if (FindByName(kFormats, text, format)) return true;
   *error = "must be json, jsonl, jsonl-ids or openai-jsonl";
   return false;
 }
 
-std::string AbslUnparseFlag(Format format) {
-  for (const auto& [value, name] : kFormats) {
-    if (value == format) return std::string(name);
-  }
-  return "";
-}
+std::string AbslUnparseFlag(Format format) { return NameOf(kFormats, format); }
 
 bool AbslParseFlag(absl::string_view text, RngChoice* rng, std::string* error) {
-  for (const auto& [value, name] : kRngs) {
-    if (text == name) {
-      *rng = value;
-      return true;
-    }
-  }
+  if (FindByName(kRngs, text, rng)) return true;
   *error = "must be philox or numpy_legacy";
   return false;
 }
 
-std::string AbslUnparseFlag(RngChoice rng) {
-  for (const auto& [value, name] : kRngs) {
-    if (value == rng) return std::string(name);
-  }
-  return "";
-}
+std::string AbslUnparseFlag(RngChoice rng) { return NameOf(kRngs, rng); }
 
 absl::Status CheckOptions(const CommandOptions& o) {
   if (o.command.empty()) return absl::InvalidArgumentError("no command");

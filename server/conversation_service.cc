@@ -166,7 +166,8 @@ ConversationServiceImpl::ConversationServiceImpl(Workspace* workspace, ServiceLi
       metrics_(metrics),
       executor_(limits.worker_threads > 0
                     ? limits.worker_threads
-                    : std::max(2, static_cast<int>(std::thread::hardware_concurrency()))) {}
+                    : std::max(2, static_cast<int>(std::thread::hardware_concurrency())),
+                limits.max_worker_threads) {}
 
 grpc::ServerWriteReactor<v1::GenerateResponse>* ConversationServiceImpl::Generate(
     grpc::CallbackServerContext* context, const v1::GenerateRequest* request) {

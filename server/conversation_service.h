@@ -6,7 +6,9 @@
 // Validate, Describe, OnWriteDone, OnCancel) never do slow work: preparing a
 // request (which may tokenize a corpus) and building a conversation (which
 // may search long) run on the service's Executor, which then starts the
-// write or finishes the call. A reaction runs the next step itself only
+// write or finishes the call (the pool grows while every thread is busy, so
+// slow requests share the cores rather than queue the others). A reaction
+// runs the next step itself only
 // when it is cheap (the next event of a conversation already built). A
 // Generate stream has one write or one executor task in flight at a time:
 // the next message is generated only once the last one was written, so
@@ -32,9 +34,12 @@ namespace convgen {
 
 struct ServiceLimits : RequestLimits {
   int64_t max_concurrent_streams = 256;
-  // Threads that prepare requests and build conversations; 0 for one per
-  // core (at least 2, so that one slow request leaves a thread to others).
+  // Threads that prepare requests and build conversations (see Executor):
+  // at first worker_threads (0: one per core, at least 2), growing while
+  // tasks wait up to max_worker_threads, so that slow requests share the
+  // cores with the others instead of holding them back.
   int worker_threads = 0;
+  int max_worker_threads = 64;
 };
 
 class ConversationServiceImpl final : public v1::ConversationService::CallbackService {

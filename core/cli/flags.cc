@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
+#include "core/status_macros.h"
 
 namespace convgen::cli {
 namespace {
@@ -43,6 +44,34 @@ std::string UnderscoreFlagName(absl::string_view arg) {
   return out;
 }
 
+namespace {
+
+// Parses each repeatable flag once, from all its values joined by commas.
+absl::Status ParseGathered(const std::map<std::string, std::vector<std::string>>& gathered) {
+  for (const auto& [name, values] : gathered) {
+    const std::string joined = absl::StrJoin(values, ",");
+    std::string error;
+    if (!absl::FindCommandLineFlag(name)->ParseFrom(joined, &error)) {
+      return InvalidValue(name, joined, error);
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The flag `name` stands for: itself, or for --nofoo (without a value) the
+// bool flag foo, with the value "false". Null if none.
+absl::CommandLineFlag* FindFlag(absl::string_view name, absl::string_view* value, bool* has_value) {
+  absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+  if (flag != nullptr || *has_value || !absl::StartsWith(name, "no")) return flag;
+  flag = absl::FindCommandLineFlag(name.substr(2));
+  if (flag == nullptr || !flag->IsOfType<bool>()) return nullptr;
+  *value = "false";
+  *has_value = true;
+  return flag;
+}
+
+}  // namespace
+
 absl::StatusOr<CommandLine> ParseFlags(int argc, char** argv, size_t max_positional,
                                        absl::Span<const absl::string_view> repeatable) {
   CommandLine result;
@@ -72,13 +101,7 @@ absl::StatusOr<CommandLine> ParseFlags(int argc, char** argv, size_t max_positio
       result.help = true;
       continue;
     }
-    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
-    if (flag == nullptr && !has_value && absl::StartsWith(name, "no")) {
-      flag = absl::FindCommandLineFlag(name.substr(2));
-      if (flag != nullptr && !flag->IsOfType<bool>()) flag = nullptr;
-      value = "false";
-      has_value = true;
-    }
+    absl::CommandLineFlag* flag = FindFlag(name, &value, &has_value);
     if (flag == nullptr) return absl::InvalidArgumentError(absl::StrCat("unknown flag ", shown));
     if (!has_value) {
       if (flag->IsOfType<bool>()) {
@@ -97,13 +120,7 @@ absl::StatusOr<CommandLine> ParseFlags(int argc, char** argv, size_t max_positio
     std::string error;
     if (!flag->ParseFrom(value, &error)) return InvalidValue(flag_name, value, error);
   }
-  for (const auto& [name, values] : gathered) {
-    const std::string joined = absl::StrJoin(values, ",");
-    std::string error;
-    if (!absl::FindCommandLineFlag(name)->ParseFrom(joined, &error)) {
-      return InvalidValue(name, joined, error);
-    }
-  }
+  CONVGEN_RETURN_IF_ERROR(ParseGathered(gathered));
   if (result.positional.size() > max_positional) {
     return absl::InvalidArgumentError(
         absl::StrCat("unexpected argument ", result.positional[max_positional]));

@@ -1,7 +1,14 @@
-// Executor: a fixed pool of threads that runs submitted tasks in the order
-// they were submitted. The gRPC service runs the slow part of each request
-// here (preparing it, building conversations), so that gRPC's own threads
-// only start writes and hand off.
+// Executor: a pool of threads that runs submitted tasks in the order they
+// were submitted. The gRPC service runs the slow part of each request here
+// (preparing it, building conversations), so that gRPC's own threads only
+// start writes and hand off.
+//
+// The pool starts with `min_threads` and grows by one whenever a task is
+// submitted while no thread is idle, up to `max_threads`: a task that runs
+// for seconds (a degenerate corpus) then holds a thread, not the queue, and
+// the operating system shares the cores among the running tasks, so one
+// slow request slows the others by its share of the CPU instead of blocking
+// them. Only past max_threads running tasks do new ones wait.
 //
 // The queue is unbounded here; its callers bound it: a stream has at most
 // one task queued or running, and streams are limited in number.
@@ -20,8 +27,9 @@ namespace convgen {
 
 class Executor {
  public:
-  // Starts `threads` threads (at least 1).
-  explicit Executor(int threads);
+  // Starts min_threads threads (at least 1); grows to max_threads (at least
+  // min_threads) as described above.
+  Executor(int min_threads, int max_threads);
   ~Executor();
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
@@ -29,12 +37,15 @@ class Executor {
   // Queues `task`; one of the threads runs it.
   void Submit(std::function<void()> task);
 
-  int threads() const { return static_cast<int>(threads_.size()); }
+  // The threads started so far.
+  int threads() const;
 
  private:
   void Work();
 
-  std::mutex mutex_;
+  const int max_threads_;
+  mutable std::mutex mutex_;
+  int idle_ = 0;  // threads waiting for a task
   std::condition_variable ready_;
   std::deque<std::function<void()>> tasks_;
   bool stopping_ = false;

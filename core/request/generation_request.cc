@@ -27,6 +27,15 @@ std::optional<GenerationSpec> ReadConfig(const GenerationRequest& request, Confi
   return SpecFromConfig(*config, errors);
 }
 
+// The conversations a request produces: those of its shard from its start
+// index on.
+int64_t ConversationsOf(const GenerationSpec& spec, uint64_t shard_index, uint64_t shard_count,
+                        uint64_t start_index) {
+  const uint64_t first = FirstIndexOfShard(start_index, shard_index, shard_count);
+  const auto total = static_cast<uint64_t>(spec.num_conversations);
+  return first >= total ? 0 : static_cast<int64_t>((total - first - 1) / shard_count + 1);
+}
+
 // The request's own fields against the config and the limits.
 absl::Status CheckRequest(const GenerationSpec& spec, const GenerationRequest& request,
                           const RequestLimits& limits) {
@@ -37,11 +46,15 @@ absl::Status CheckRequest(const GenerationSpec& spec, const GenerationRequest& r
         absl::StrCat("shard ", request.shard_index, "/", shard_count,
                      ": the shard index must be below the shard count"));
   }
-  if (spec.num_conversations > limits.max_conversations_per_request) {
+  // The limit is on what this request produces (its shard, from its start
+  // index), so that splitting a workload as the message says succeeds.
+  const int64_t produced =
+      ConversationsOf(spec, request.shard_index, shard_count, request.start_index);
+  if (produced > limits.max_conversations_per_request) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "num_conversations ", spec.num_conversations, " is over this server's limit of ",
-        limits.max_conversations_per_request,
-        " per request; split the workload into several requests with start_index, or shards"));
+        limits.max_conversations_per_request, " per request (this request would produce ", produced,
+        "); split the workload into several requests with start_index, or shards"));
   }
   int64_t inline_bytes = 0;
   for (const InlineText& text : request.inline_texts) {
@@ -95,10 +108,7 @@ StreamOptions OptionsOf(const GenerationRequest& request, const RequestLimits& l
 }  // namespace
 
 int64_t GenerationJob::conversations() const {
-  const uint64_t first =
-      FirstIndexOfShard(options_.start_index, options_.shard_index, options_.shard_count);
-  const auto total = static_cast<uint64_t>(spec_.num_conversations);
-  return first >= total ? 0 : static_cast<int64_t>((total - first - 1) / options_.shard_count + 1);
+  return ConversationsOf(spec_, options_.shard_index, options_.shard_count, options_.start_index);
 }
 
 std::string GenerationJob::normalized_config_json() const { return ConfigToJson(config_); }

@@ -461,6 +461,36 @@ absl::Status ReadMetaspace(const Json& node, Pipeline& p) {
   return absl::OkStatus();
 }
 
+// A Split pre-tokenizer step: a regex, isolated or (inverted) kept alone.
+absl::Status ReadSplit(const Json& node, const HfTokenizerOptions& options, Pipeline& p) {
+  const Json& pattern = Member(node, "pattern");
+  const std::string behavior = StringField(node, "behavior");
+  CONVGEN_ASSIGN_OR_RETURN(const bool invert, BoolField(node, "invert", false));
+  if (p.replace_space && StringField(pattern, "String") == " ") {
+    // Gemma: the Replace normalizer has already turned every space into
+    // "▁", so a split on " " never matches (HF pre-tokenizes normalized
+    // text): it is a no-op whatever its behavior.
+    return absl::OkStatus();
+  }
+  if (!pattern.contains("Regex") || !pattern["Regex"].is_string()) {
+    return Unsupported(
+        absl::StrCat("Split pre-tokenizer pattern ", Shown(pattern), " (only Regex patterns are)"));
+  }
+  SplitBehavior split_behavior;
+  if (behavior == "Isolated" && !invert) {
+    split_behavior = SplitBehavior::kIsolated;
+  } else if (behavior == "Removed" && invert) {
+    split_behavior = SplitBehavior::kMatchesOnly;
+  } else {
+    return Unsupported(absl::StrCat("Split pre-tokenizer behavior \"", behavior, "\" with invert ",
+                                    invert ? "true" : "false"));
+  }
+  CONVGEN_ASSIGN_OR_RETURN(auto split, MakeSplitPreTokenizer(pattern["Regex"].get<std::string>(),
+                                                             split_behavior, options.force_regex));
+  p.splits.push_back(std::move(split));
+  return absl::OkStatus();
+}
+
 absl::Status ReadPreTokenizerStep(const Json& node, const HfTokenizerOptions& options,
                                   Pipeline& p) {
   const std::string type = TypeOf(node);
@@ -491,35 +521,7 @@ absl::Status ReadPreTokenizerStep(const Json& node, const HfTokenizerOptions& op
     p.splits.push_back(MakeDigitsPreTokenizer(individual));
     return absl::OkStatus();
   }
-  if (type == "Split") {
-    const Json& pattern = Member(node, "pattern");
-    const std::string behavior = StringField(node, "behavior");
-    CONVGEN_ASSIGN_OR_RETURN(const bool invert, BoolField(node, "invert", false));
-    if (p.replace_space && StringField(pattern, "String") == " ") {
-      // Gemma: the Replace normalizer has already turned every space into
-      // "▁", so a split on " " never matches (HF pre-tokenizes normalized
-      // text): it is a no-op whatever its behavior.
-      return absl::OkStatus();
-    }
-    if (!pattern.contains("Regex") || !pattern["Regex"].is_string()) {
-      return Unsupported(absl::StrCat("Split pre-tokenizer pattern ", Shown(pattern),
-                                      " (only Regex patterns are)"));
-    }
-    SplitBehavior split_behavior;
-    if (behavior == "Isolated" && !invert) {
-      split_behavior = SplitBehavior::kIsolated;
-    } else if (behavior == "Removed" && invert) {
-      split_behavior = SplitBehavior::kMatchesOnly;
-    } else {
-      return Unsupported(absl::StrCat("Split pre-tokenizer behavior \"", behavior,
-                                      "\" with invert ", invert ? "true" : "false"));
-    }
-    CONVGEN_ASSIGN_OR_RETURN(
-        auto split, MakeSplitPreTokenizer(pattern["Regex"].get<std::string>(), split_behavior,
-                                          options.force_regex));
-    p.splits.push_back(std::move(split));
-    return absl::OkStatus();
-  }
+  if (type == "Split") return ReadSplit(node, options, p);
   return Unsupported(absl::StrCat("pre-tokenizer type \"", type, "\""));
 }
 

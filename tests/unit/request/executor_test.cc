@@ -14,7 +14,7 @@ namespace {
 TEST(ExecutorTest, OneThreadRunsTasksInTheOrderSubmitted) {
   std::vector<int> order;
   {
-    Executor executor(1);
+    Executor executor(1, 1);
     for (int i = 0; i < 100; ++i) executor.Submit([&order, i] { order.push_back(i); });
   }  // the destructor runs what is queued, then joins
   ASSERT_EQ(order.size(), 100u);
@@ -29,7 +29,7 @@ TEST(ExecutorTest, ABlockedTaskDoesNotHoldBackTheOtherThreads) {
   bool release = false;
   std::atomic<int> done{0};
   {
-    Executor executor(2);
+    Executor executor(2, 2);
     EXPECT_EQ(executor.threads(), 2);
     executor.Submit([&] {
       std::unique_lock<std::mutex> lock(mutex);
@@ -55,7 +55,54 @@ TEST(ExecutorTest, ABlockedTaskDoesNotHoldBackTheOtherThreads) {
   EXPECT_EQ(done, 50);
 }
 
-TEST(ExecutorTest, AtLeastOneThread) { EXPECT_EQ(Executor(0).threads(), 1); }
+TEST(ExecutorTest, AtLeastOneThread) { EXPECT_EQ(Executor(0, 0).threads(), 1); }
+
+// Tasks that block every thread do not queue the next one: the pool grows
+// (up to its maximum), so a task submitted behind three blocked ones runs.
+TEST(ExecutorTest, ThePoolGrowsWhileEveryThreadIsBusy) {
+  std::mutex mutex;
+  std::condition_variable changed;
+  bool release = false;
+  bool ran = false;
+  {
+    Executor executor(1, 8);
+    for (int i = 0; i < 3; ++i) {
+      executor.Submit([&] {
+        std::unique_lock<std::mutex> lock(mutex);
+        changed.wait(lock, [&] { return release; });
+      });
+    }
+    executor.Submit([&] {
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        ran = true;
+      }
+      changed.notify_all();
+    });
+    std::unique_lock<std::mutex> lock(mutex);
+    EXPECT_TRUE(changed.wait_for(lock, std::chrono::seconds(30), [&] { return ran; }))
+        << "a task waited behind blocked ones";
+    // At least one per task running; a thread just started may not yet count
+    // as idle, so a submit can start one more than needed (never past 8).
+    EXPECT_GE(executor.threads(), 4);
+    EXPECT_LE(executor.threads(), 8);
+    release = true;
+    lock.unlock();
+    changed.notify_all();
+  }
+  EXPECT_TRUE(ran);
+}
+
+// At the maximum, tasks wait for a thread, and all of them run.
+TEST(ExecutorTest, AtTheMaximumTasksWaitAndAllRun) {
+  std::atomic<int> done{0};
+  {
+    Executor executor(1, 2);
+    for (int i = 0; i < 200; ++i) executor.Submit([&] { ++done; });
+    EXPECT_LE(executor.threads(), 2);
+  }
+  EXPECT_EQ(done, 200);
+}
 
 }  // namespace
 }  // namespace convgen

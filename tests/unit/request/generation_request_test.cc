@@ -110,7 +110,16 @@ TEST(GenerationRequestTest, ShardSeedAndLimitsAreCheckedWithClearErrors) {
   few.max_conversations_per_request = 9;
   EXPECT_EQ(error(Request(), few).code(), absl::StatusCode::kResourceExhausted);
   EXPECT_THAT(std::string(error(Request(), few).message()),
-              HasSubstr("num_conversations 10 is over this server's limit of 9"));
+              HasSubstr("num_conversations 10 is over this server's limit of 9 per request (this "
+                        "request would produce 10)"));
+  // The limit counts what the request produces: split as the message says,
+  // the same workload is served.
+  GenerationRequest half = Request();
+  half.shard_count = 2;
+  EXPECT_TRUE(PrepareGeneration(*workspace, half, few).ok());
+  GenerationRequest tail = Request();
+  tail.start_index = 5;
+  EXPECT_TRUE(PrepareGeneration(*workspace, tail, few).ok());
 
   RequestLimits small_inline;
   small_inline.max_inline_corpus_bytes = 3;

@@ -147,6 +147,7 @@ absl::StatusOr<std::unique_ptr<GenerationJob>> PrepareGeneration(
   // Built once: with numpy_legacy it draws every turn count of the request.
   ConversationPlanner planner(job->spec_, job->options_.seed);
   CONVGEN_RETURN_IF_ERROR(CheckPlanner(planner, limits));
+  job->common_prefix_tokens_ = planner.common_prefix_tokens();
   CONVGEN_ASSIGN_OR_RETURN(job->stream_,
                            ConversationStream::Create(job->spec_, job->options_, std::move(planner),
                                                       std::move(corpus), std::move(tokenizer)));

@@ -70,7 +70,7 @@ class GenerationJob {
   // Conversations the stream will produce (of the shard, from the start
   // index).
   int64_t conversations() const;
-  int64_t common_prefix_tokens() const { return stream_->common_prefix_tokens(); }
+  int64_t common_prefix_tokens() const { return common_prefix_tokens_; }
 
   // Hands over the event stream; call once. *cancelled, if given, must
   // outlive the stream: once true, a long build ends with Cancelled.
@@ -87,6 +87,7 @@ class GenerationJob {
   StreamOptions options_;
   std::string tokenizer_name_;
   int64_t corpus_tokens_ = 0;
+  int64_t common_prefix_tokens_ = 0;
   // Made by PrepareGeneration, so that every check it makes (an empty
   // corpus too) is made before Validate answers; nothing is built yet.
   std::unique_ptr<ConversationStream> stream_;

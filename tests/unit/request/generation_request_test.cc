@@ -66,6 +66,8 @@ TEST(GenerationRequestTest, AJobAnswersValidatesQuestionsAndStreamsTheSameRun) {
   EXPECT_EQ(run.serialized, direct.serialized);
 
   EXPECT_EQ((*job)->OpenStream().status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ((*job)->common_prefix_tokens(), 25);  // still answers after the stream left
+  EXPECT_EQ((*job)->conversations(), 2);
 }
 
 TEST(GenerationRequestTest, ConfigProblemsAreListedWithTheirPaths) {

@@ -3,8 +3,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -191,6 +193,12 @@ int Generate(const CommandOptions& o) {
   if (progress) std::fprintf(stderr, "\n");
   writer.Finish();
   const grpc::Status status = reader->Finish();
+  // A full disk or a closed pipe: the output is not what it claims to be.
+  if (!out->flush()) {
+    std::fprintf(stderr, "convgen: cannot write --output %s: %s\n", o.output.c_str(),
+                 std::strerror(errno));
+    return 1;
+  }
   if (!status.ok()) {
     const int code = ServerError(status);
     const grpc::StatusCode c = status.error_code();

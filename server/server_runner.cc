@@ -117,6 +117,9 @@ std::unique_ptr<grpc::Server> StartServer(const ServerOptions& options,
   // Drivers may ping every 10 s on long, slow streams.
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  // A port another process listens on is an error, not a shared port
+  // (gRPC sets SO_REUSEPORT by default).
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   return builder.BuildAndStart();
 }
 
@@ -177,7 +180,14 @@ int RunServer(const ServerOptions& options) {
   ServiceMetrics metrics;
   std::unique_ptr<prometheus::Exposer> exposer;
   if (!options.metrics_listen.empty()) {
-    exposer = std::make_unique<prometheus::Exposer>(options.metrics_listen);
+    // civetweb reports a port it cannot bind by throwing.
+    try {
+      exposer = std::make_unique<prometheus::Exposer>(options.metrics_listen);
+    } catch (const std::exception& e) {
+      return fail(absl::FailedPreconditionError(
+          absl::StrCat("cannot serve metrics on --metrics-listen ", options.metrics_listen,
+                       " (in use?): ", e.what())));
+    }
     exposer->RegisterCollectable(metrics.registry());
     spdlog::info("metrics on http://{}/metrics", options.metrics_listen);
   }

@@ -482,6 +482,43 @@ class TlsTest(unittest.TestCase):
             server.stop()
 
 
+class FailFastTest(unittest.TestCase):
+    """A full disk and ports in use end in an error naming them, not in a silent success."""
+
+    def test_full_disk_is_an_error_not_a_success(self):
+        server = Server()
+        try:
+            config = os.path.join(SOURCE, "examples/generate_multi_turn.json")
+            result = client("generate", "--server", server.address, "--input-file", config,
+                            "--output", "/dev/full", check=False)
+            self.assertEqual(result.returncode, 1, result.stderr)
+            self.assertIn("convgen: cannot write --output /dev/full: No space left on device",
+                          result.stderr)
+        finally:
+            server.stop()
+
+    def test_ports_in_use_stop_the_server_at_start(self):
+        first = Server()
+        try:
+            port = first.address.rsplit(":", 1)[1]
+            result = subprocess.run([SERVER, "--listen", f"127.0.0.1:{port}"],
+                                    capture_output=True, text=True, timeout=60)
+            self.assertEqual(result.returncode, 2, result.stderr)
+            self.assertNotIn("listening", result.stdout)
+            self.assertIn("cannot listen", result.stderr)
+            result = subprocess.run(
+                [SERVER, "--listen", "127.0.0.1:0",
+                 "--metrics-listen", f"127.0.0.1:{first.metrics_port}"],
+                capture_output=True, text=True, timeout=60)
+            self.assertEqual(result.returncode, 2, result.stderr)
+            self.assertIn(f"cannot serve metrics on --metrics-listen 127.0.0.1:{first.metrics_port}",
+                          result.stderr)
+            # The first server is untouched by either attempt.
+            self.assertEqual(client("health", "--server", first.address).stdout.strip(), "SERVING")
+        finally:
+            first.stop()
+
+
 class BrokenStreamTest(unittest.TestCase):
     def test_killed_server_resume_gives_exactly_the_missing_conversations(self):
         with open(EXAMPLE) as f:

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "core/json/tree_builder.h"
 
 namespace convgen {
 namespace {
@@ -18,7 +19,7 @@ using Json = nlohmann::ordered_json;
 // being built so that every problem names where it is.
 class StrictBuilder : public nlohmann::json_sax<Json> {
  public:
-  explicit StrictBuilder(ConfigErrors& errors) : errors_(errors) {}
+  explicit StrictBuilder(ConfigErrors& errors) : errors_(errors), tree_(root_) {}
 
   Json TakeRoot() { return std::move(root_); }
   bool failed() const { return failed_; }
@@ -48,11 +49,10 @@ class StrictBuilder : public nlohmann::json_sax<Json> {
 
   bool start_object(std::size_t) override { return Open(Json::object()); }
   bool key(string_t& key) override {
-    Frame& frame = stack_.back();
-    if (frame.value->contains(key)) {
-      return Fail(JoinPath(frame.path, key), "duplicate key; each field may appear once");
+    if (tree_.open()->contains(key)) {
+      return Fail(JoinPath(paths_.back(), key), "duplicate key; each field may appear once");
     }
-    frame.key = std::move(key);
+    tree_.SetKey(std::move(key));
     return true;
   }
   bool end_object() override { return Close(); }
@@ -70,52 +70,31 @@ class StrictBuilder : public nlohmann::json_sax<Json> {
   }
 
  private:
-  struct Frame {
-    Json* value;
-    std::string path;
-    std::string key;  // pending key, for objects
-  };
-
+  // The path of the value the parser is at.
   std::string CurrentPath() const {
-    if (stack_.empty()) return "";
-    const Frame& frame = stack_.back();
-    return frame.value->is_array() ? IndexPath(frame.path, frame.value->size())
-                                   : JoinPath(frame.path, frame.key);
-  }
-
-  // Stores `value` where the parser is, returning a pointer to it.
-  Json* Store(Json value) {
-    if (stack_.empty()) {
-      root_ = std::move(value);
-      return &root_;
-    }
-    Frame& frame = stack_.back();
-    if (frame.value->is_array()) {
-      frame.value->push_back(std::move(value));
-      return &frame.value->back();
-    }
-    Json& slot = (*frame.value)[frame.key];
-    slot = std::move(value);
-    return &slot;
+    const Json* open = tree_.open();
+    if (open == nullptr) return "";
+    return open->is_array() ? IndexPath(paths_.back(), open->size())
+                            : JoinPath(paths_.back(), tree_.key());
   }
 
   bool Put(Json value) {
-    Store(std::move(value));
+    tree_.Store(std::move(value));
     return true;
   }
 
   bool Open(Json empty) {
-    if (static_cast<int>(stack_.size()) >= kMaxJsonDepth) {
+    if (static_cast<int>(tree_.depth()) >= kMaxJsonDepth) {
       return Fail(CurrentPath(), absl::StrCat("nesting is deeper than ", kMaxJsonDepth, " levels"));
     }
-    std::string path = CurrentPath();
-    Json* value = Store(std::move(empty));
-    stack_.push_back({value, std::move(path), ""});
+    paths_.push_back(CurrentPath());
+    tree_.Open(std::move(empty));
     return true;
   }
 
   bool Close() {
-    stack_.pop_back();
+    tree_.Close();
+    paths_.pop_back();
     return true;
   }
 
@@ -127,7 +106,8 @@ class StrictBuilder : public nlohmann::json_sax<Json> {
 
   ConfigErrors& errors_;
   Json root_;
-  std::vector<Frame> stack_;
+  JsonTreeBuilder<Json> tree_;
+  std::vector<std::string> paths_;  // of each open container
   bool failed_ = false;
 };
 

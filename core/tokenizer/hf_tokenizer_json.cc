@@ -7,6 +7,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "core/files.h"
+#include "core/json/tree_builder.h"
 #include "core/status_macros.h"
 #include "core/tokenizer/bpe_tokenizer.h"
 #include "nlohmann/json.hpp"
@@ -148,12 +149,11 @@ struct ParsedTokenizerJson {
   std::vector<MergeText> merges;
 };
 
-// Builds a document from SAX events, as nlohmann's own builder (which is in
-// its detail namespace, not its API) does. Holds pointers only to open
-// containers, each the last member of its parent, so they stay valid.
+// Builds a document from SAX events (nlohmann's own builder is in its
+// detail namespace, not its API).
 class DomBuilder {
  public:
-  explicit DomBuilder(Json& root) : root_(root) {}
+  explicit DomBuilder(Json& root) : tree_(root) {}
 
   bool null() { return Put(Json(nullptr)); }
   bool boolean(bool v) { return Put(Json(v)); }
@@ -164,7 +164,7 @@ class DomBuilder {
   bool binary(Json::binary_t& v) { return Put(Json::binary(std::move(v))); }
   bool start_object(std::size_t) { return Open(Json::object()); }
   bool key(Json::string_t& k) {
-    key_ = k;
+    tree_.SetKey(k);
     return true;
   }
   bool end_object() { return Close(); }
@@ -172,36 +172,20 @@ class DomBuilder {
   bool end_array() { return Close(); }
 
  private:
-  Json* Insert(Json value) {
-    if (open_.empty()) {
-      root_ = std::move(value);
-      return &root_;
-    }
-    Json& parent = *open_.back();
-    if (parent.is_array()) {
-      parent.push_back(std::move(value));
-      return &parent.back();
-    }
-    Json& slot = parent[key_];
-    slot = std::move(value);
-    return &slot;
-  }
   bool Put(Json value) {
-    Insert(std::move(value));
+    tree_.Store(std::move(value));
     return true;
   }
   bool Open(Json container) {
-    open_.push_back(Insert(std::move(container)));
+    tree_.Open(std::move(container));
     return true;
   }
   bool Close() {
-    open_.pop_back();
+    tree_.Close();
     return true;
   }
 
-  Json& root_;
-  std::vector<Json*> open_;
-  std::string key_;
+  JsonTreeBuilder<Json> tree_;
 };
 
 class TokenizerJsonReader : public nlohmann::json_sax<Json> {

@@ -34,7 +34,11 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
  public:
   GenerateReactor(ConversationServiceImpl* service, grpc::CallbackServerContext* context,
                   const v1::GenerateRequest* request)
-      : service_(service), context_(context), request_(request), start_(Clock::now()) {
+      : service_(service),
+        context_(context),
+        request_(request),
+        start_(Clock::now()),
+        stop_(service->limits_.max_build_cpu_seconds) {
     service_->metrics_->RpcStarted("Generate");
     ++service_->active_streams_;
     service_->metrics_->active_streams().Increment();
@@ -74,7 +78,7 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
     }
   }
 
-  void OnCancel() override { cancelled_ = true; }
+  void OnCancel() override { stop_.Stop(); }
 
   void OnDone() override {
     service_->active_streams_--;
@@ -87,13 +91,15 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
   // On the executor: the request into a stream, then its first event.
   void Prepare() {
     if (Cancelled()) return;
+    GenerationRequest request = RequestFromProto(*request_);
+    request.stop = &stop_;
     absl::StatusOr<std::unique_ptr<GenerationJob>> job =
-        PrepareGeneration(*service_->workspace_, RequestFromProto(*request_), service_->limits_);
+        PrepareGeneration(*service_->workspace_, request, service_->limits_);
     if (!job.ok()) {
       FinishOnce(ToGrpcStatus(job.status()));
       return;
     }
-    absl::StatusOr<std::unique_ptr<ConversationStream>> stream = (*job)->OpenStream(&cancelled_);
+    absl::StatusOr<std::unique_ptr<ConversationStream>> stream = (*job)->OpenStream(&stop_);
     if (!stream.ok()) {
       FinishOnce(ToGrpcStatus(stream.status()));
       return;
@@ -133,7 +139,7 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
 
   // Finishes the call if it was cancelled (also by its deadline).
   bool Cancelled() {
-    if (!cancelled_ && !context_->IsCancelled()) return false;
+    if (!stop_.stopped() && !context_->IsCancelled()) return false;
     FinishOnce(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"));
     return true;
   }
@@ -153,7 +159,7 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
   std::unique_ptr<ConversationStream> stream_;
   v1::GenerateResponse response_;
   bool first_write_ = true;
-  std::atomic<bool> cancelled_{false};
+  StopSignal stop_;  // set by OnCancel; the CPU limit of each build
   std::mutex mutex_;
   bool finished_ = false;
   grpc::StatusCode final_code_ = grpc::StatusCode::OK;
@@ -184,8 +190,11 @@ grpc::ServerUnaryReactor* ConversationServiceImpl::Validate(grpc::CallbackServer
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   executor_.Submit([this, start, request, response, reactor] {
     std::vector<ConfigError> problems;
+    StopSignal stop(limits_.max_build_cpu_seconds);
+    GenerationRequest generation = RequestFromProto(*request);
+    generation.stop = &stop;
     absl::StatusOr<std::unique_ptr<GenerationJob>> job =
-        PrepareGeneration(*workspace_, RequestFromProto(*request), limits_, &problems);
+        PrepareGeneration(*workspace_, generation, limits_, &problems);
     grpc::Status status = grpc::Status::OK;
     if (job.ok()) {
       JobToProto(**job, response);

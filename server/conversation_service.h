@@ -40,6 +40,9 @@ struct ServiceLimits : RequestLimits {
   // cores with the others instead of holding them back.
   int worker_threads = 0;
   int max_worker_threads = 64;
+  // CPU one piece of a request's work may use (preparing it, which may
+  // tokenize its corpus; building one conversation); 0: no limit.
+  double max_build_cpu_seconds = 10;
 };
 
 class ConversationServiceImpl final : public v1::ConversationService::CallbackService {

@@ -27,6 +27,14 @@ ABSL_FLAG(int64_t, max_inline_corpus_bytes, 64 << 20, "Largest inline corpus per
 ABSL_FLAG(int64_t, max_message_bytes, 16 << 20,
           "Largest message text; larger token targets are refused up front");
 ABSL_FLAG(int64_t, max_messages_per_conversation, 65536, "Messages (num_turns) per conversation");
+ABSL_FLAG(int64_t, max_memory, int64_t{768} << 20,
+          "Bytes the server may hold (0: no limit); requests that would exceed it are refused "
+          "with RESOURCE_EXHAUSTED before the work");
+ABSL_FLAG(int64_t, max_corpus_bytes, int64_t{64} << 20,
+          "Largest corpus per request (its text_files, or its inline texts, together)");
+ABSL_FLAG(double, max_build_cpu_seconds, 10,
+          "CPU seconds one piece of a request's work may use: preparing it (tokenizing its "
+          "corpus) or building one conversation (0: no limit)");
 ABSL_FLAG(double, drain_seconds, 25, "On SIGTERM/SIGINT, how long open streams may finish");
 ABSL_FLAG(std::string, log_format, "text", "text or json");
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error");
@@ -76,6 +84,9 @@ int main(int argc, char** argv) {
   options.limits.max_inline_corpus_bytes = absl::GetFlag(FLAGS_max_inline_corpus_bytes);
   options.limits.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   options.limits.max_messages_per_conversation = absl::GetFlag(FLAGS_max_messages_per_conversation);
+  options.max_memory_bytes = absl::GetFlag(FLAGS_max_memory);
+  options.max_corpus_bytes = absl::GetFlag(FLAGS_max_corpus_bytes);
+  options.limits.max_build_cpu_seconds = absl::GetFlag(FLAGS_max_build_cpu_seconds);
   options.drain_seconds = absl::GetFlag(FLAGS_drain_seconds);
   options.log_format = absl::GetFlag(FLAGS_log_format);
   options.log_level = absl::GetFlag(FLAGS_log_level);

@@ -1,9 +1,11 @@
 #include "server/server_runner.h"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <memory>
@@ -57,11 +59,40 @@ void SetUpLogging(const ServerOptions& options) {
   spdlog::set_level(spdlog::level::from_str(options.log_level));
 }
 
+// Limits that make no sense, named by their flag.
+absl::Status CheckOptions(const ServerOptions& options) {
+  const auto bad = [](absl::string_view flag, absl::string_view expected) {
+    return absl::InvalidArgumentError(absl::StrCat("--", flag, ": expected ", expected));
+  };
+  if (options.max_memory_bytes < 0) return bad("max-memory", "bytes >= 0 (0: no limit)");
+  if (options.max_corpus_bytes <= 0) return bad("max-corpus-bytes", "bytes > 0");
+  const double cpu = options.limits.max_build_cpu_seconds;
+  if (!(cpu >= 0) || std::isinf(cpu)) {
+    return bad("max-build-cpu-seconds", "a number of seconds >= 0 (0: no limit)");
+  }
+  return absl::OkStatus();
+}
+
+// The bytes the process holds in memory now.
+int64_t ResidentBytes() {
+  long pages = 0, resident = 0;
+  if (FILE* statm = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(statm, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    std::fclose(statm);
+  }
+  return static_cast<int64_t>(resident) * sysconf(_SC_PAGESIZE);
+}
+
 // Every tokenizer is loaded and checked before the server listens.
 absl::StatusOr<std::unique_ptr<Workspace>> MakeWorkspace(const ServerOptions& options) {
   WorkspaceOptions workspace_options;
   workspace_options.data_dir = options.data_dir;
   workspace_options.corpus_dir = options.corpus_dir;
+  workspace_options.memory_budget_bytes = options.max_memory_bytes;
+  workspace_options.max_corpus_bytes = options.max_corpus_bytes;
+  if (options.max_memory_bytes > 0) {
+    workspace_options.corpus_cache_bytes = static_cast<size_t>(options.max_memory_bytes / 4);
+  }
   for (const std::string& flag : options.tokenizers) {
     const std::vector<std::string> parts = absl::StrSplit(flag, absl::MaxSplits('=', 1));
     if (parts.size() != 2) {
@@ -73,6 +104,23 @@ absl::StatusOr<std::unique_ptr<Workspace>> MakeWorkspace(const ServerOptions& op
                            Workspace::Create(workspace_options));
   CONVGEN_RETURN_IF_ERROR(workspace->LoadAllTokenizers());
   return workspace;
+}
+
+// What the process holds once its tokenizers are loaded, reserved for good
+// in the memory budget, so that requests get the rest.
+absl::StatusOr<MemoryBudget::Reservation> ReserveBaseline(Workspace& workspace,
+                                                          const ServerOptions& options) {
+  const int64_t resident = ResidentBytes();
+  absl::StatusOr<MemoryBudget::Reservation> reserved =
+      workspace.memory_budget().Reserve(resident, "the server's tokenizers and code");
+  if (!reserved.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--max-memory ", options.max_memory_bytes, " is below what the server holds once its ",
+        "tokenizers are loaded (", resident, " bytes); raise it (0: no limit)"));
+  }
+  spdlog::info("memory: {} MiB held at start, of --max-memory {} MiB", resident >> 20,
+               options.max_memory_bytes >> 20);
+  return reserved;
 }
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials(
@@ -174,8 +222,11 @@ int RunServer(const ServerOptions& options) {
     std::fprintf(stderr, "convgen-server: %s\n", std::string(status.message()).c_str());
     return 2;
   };
+  if (absl::Status status = CheckOptions(options); !status.ok()) return fail(status);
   absl::StatusOr<std::unique_ptr<Workspace>> workspace = MakeWorkspace(options);
   if (!workspace.ok()) return fail(workspace.status());
+  absl::StatusOr<MemoryBudget::Reservation> baseline = ReserveBaseline(**workspace, options);
+  if (!baseline.ok()) return fail(baseline.status());
 
   ServiceMetrics metrics;
   std::unique_ptr<prometheus::Exposer> exposer;

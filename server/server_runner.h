@@ -22,6 +22,13 @@ struct ServerOptions {
   std::string corpus_dir;               // empty: only the embedded corpus
   std::string metrics_listen;           // empty: no metrics endpoint
   ServiceLimits limits;
+  // What the process may hold (0: no limit): what it holds once its
+  // tokenizers are loaded counts against it, the rest is the requests'
+  // budget (see MemoryBudget); a quarter of the limit keeps tokenized
+  // corpora for later requests. The default leaves room under the
+  // manifests' 1 GiB for gRPC's buffers and the allocator.
+  int64_t max_memory_bytes = int64_t{768} << 20;
+  int64_t max_corpus_bytes = int64_t{64} << 20;  // per request, files or inline
   double drain_seconds = 25;
   std::string log_format = "text";  // text or json
   std::string log_level = "info";

@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
   workspace_options.data_dir = data_dir;
   auto workspace = *Workspace::Create(workspace_options);
   auto tokenizer = *workspace->GetTokenizer("");
-  auto corpus = *workspace->GetCorpus(spec->text_files, {}, "", *tokenizer);
+  auto corpus = *workspace->GetCorpus(spec->text_files, {}, "", *tokenizer, nullptr);
   auto stream = *ConversationStream::Create(*spec, {.seed = seed}, ConversationPlanner(*spec, seed),
                                             corpus, tokenizer);
   std::vector<v1::GenerateResponse> responses;

@@ -56,6 +56,7 @@ absl::StatusOr<const StreamEvent*> ConversationStream::Next() {
   if (summary_returned_) return nullptr;
   summary_returned_ = true;
   events_.clear();
+  memory_.Release();
   summary_ = StreamSummary{stats_, next_index_};
   return &summary_;
 }
@@ -210,14 +211,45 @@ absl::StatusOr<Message> ConversationStream::BuildMessage(const ConversationPlan&
   return message;
 }
 
+absl::Status ConversationStream::ReserveMemory(const ConversationPlan& plan) {
+  if (options_.budget == nullptr) return absl::OkStatus();
+  // The plan's sizes passed CheckLimits, so the sum cannot overflow a
+  // double's precision in any way that matters here.
+  double tokens = static_cast<double>(planner_.common_prefix_tokens() + plan.group_prefix_tokens +
+                                      plan.prefix_tokens);
+  for (size_t t = 0; t < plan.user_tokens.size(); ++t) {
+    tokens += static_cast<double>(plan.user_tokens[t] + plan.assistant_tokens[t]);
+  }
+  // Text at twice the corpus's bytes per token (cut text can be denser than
+  // the average), the ids if asked for, and each message's fixed cost.
+  const TokenizedCorpus& corpus = builder_->corpus();
+  const double bytes_per_token =
+      2.0 * static_cast<double>(corpus.text().size()) / static_cast<double>(corpus.num_tokens()) +
+      (options_.include_token_ids ? sizeof(TokenId) : 0);
+  const double bytes = tokens * bytes_per_token + 512.0 * static_cast<double>(plan.num_messages);
+  memory_.Release();
+  absl::StatusOr<MemoryBudget::Reservation> reserved = options_.budget->Reserve(
+      static_cast<int64_t>(std::min(bytes, 1e18)),
+      absl::StrCat("building CONV_ID_", plan.index, " (", static_cast<int64_t>(tokens),
+                   " tokens in ", plan.num_messages, " messages)"));
+  if (!reserved.ok()) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat(reserved.status().message(), "; resume with start_index ", plan.index));
+  }
+  memory_ = *std::move(reserved);
+  return absl::OkStatus();
+}
+
 absl::Status ConversationStream::BuildConversation(uint64_t index) {
+  if (stop_ != nullptr) stop_->StartWork();
   CONVGEN_ASSIGN_OR_RETURN(const ConversationPlan plan, planner_.Plan(index));
   CONVGEN_RETURN_IF_ERROR(CheckLimits(plan));
+  events_.clear();
+  CONVGEN_RETURN_IF_ERROR(ReserveMemory(plan));
   const std::string header = absl::StrCat(index, " is a nice number... ");
   const MessagePart user_fixed = builder_->Literal(absl::StrCat(header, kInstruction));
   const int64_t min_user = builder_->Count(user_fixed.text);
 
-  events_.clear();
   events_.reserve(plan.num_messages + 2);
   const std::string id = absl::StrCat("CONV_ID_", index);
   events_.emplace_back(ConversationStart{index, id, plan.num_messages});

@@ -39,7 +39,9 @@
 #include "core/conversation/conversation_planner.h"
 #include "core/conversation/message_builder.h"
 #include "core/corpus/corpus.h"
+#include "core/memory_budget.h"
 #include "core/stats/summary_stats.h"
+#include "core/stop_signal.h"
 #include "core/tokenizer/tokenizer.h"
 
 namespace convgen {
@@ -105,6 +107,9 @@ struct StreamOptions {
   int64_t max_message_bytes = 0;
   // Fill Message::token_ids (one more encoding of every message).
   bool include_token_ids = false;
+  // Where the conversation being built and sent reserves its memory
+  // (nullptr: nowhere).
+  MemoryBudget* budget = nullptr;
 };
 
 class ConversationStream {
@@ -116,8 +121,13 @@ class ConversationStream {
       const GenerationSpec& spec, const StreamOptions& options, ConversationPlanner planner,
       std::shared_ptr<const TokenizedCorpus> corpus, std::shared_ptr<const Tokenizer> tokenizer);
 
-  // From now on a long build ends with Cancelled once *cancelled is true.
-  void set_cancelled(const std::atomic<bool>* cancelled) { builder_->set_cancelled(cancelled); }
+  // From now on a long build ends (with stop's reason) once
+  // stop->ShouldStop(); each conversation's build is one piece of work for
+  // the stop's CPU limit.
+  void set_stop(StopSignal* stop) {
+    stop_ = stop;
+    builder_->set_stop(stop);
+  }
 
   // The common prefix's size, drawn once per request.
   int64_t common_prefix_tokens() const { return planner_.common_prefix_tokens(); }
@@ -150,6 +160,8 @@ class ConversationStream {
                                           int64_t* target, int64_t* count);
   // Builds conversation `index` into events_.
   absl::Status BuildConversation(uint64_t index);
+  // Reserves what building the planned conversation may hold.
+  absl::Status ReserveMemory(const ConversationPlan& plan);
   absl::StatusOr<Message> BuildMessage(const ConversationPlan& plan, int64_t m,
                                        const std::string& header, const MessagePart& user_fixed,
                                        int64_t min_user);
@@ -159,6 +171,8 @@ class ConversationStream {
   StreamOptions options_;
   ConversationPlanner planner_;
   std::unique_ptr<MessageBuilder> builder_;
+  StopSignal* stop_ = nullptr;
+  MemoryBudget::Reservation memory_;  // the current conversation's
   MessagePart common_prefix_;
   bool common_prefix_wrapped_ = false;
 

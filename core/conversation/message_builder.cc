@@ -98,12 +98,10 @@ MessageBuilder::MessageBuilder(std::shared_ptr<const TokenizedCorpus> corpus,
   }
 }
 
-bool MessageBuilder::Cancelled() const {
-  return cancelled_ != nullptr && cancelled_->load(std::memory_order_relaxed);
-}
+bool MessageBuilder::Cancelled() const { return stop_ != nullptr && stop_->ShouldStop(); }
 
-absl::Status MessageBuilder::CancelledError() {
-  return absl::CancelledError("cancelled while searching for an exact cut");
+absl::Status MessageBuilder::CancelledError() const {
+  return stop_->Reason("searching for an exact cut");
 }
 
 uint32_t MessageBuilder::Offset(uint64_t k) const {

@@ -28,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "core/corpus/corpus.h"
+#include "core/stop_signal.h"
 #include "core/tokenizer/tokenizer.h"
 
 namespace convgen {
@@ -53,9 +54,9 @@ class MessageBuilder {
   static absl::StatusOr<std::unique_ptr<MessageBuilder>> Create(
       std::shared_ptr<const TokenizedCorpus> corpus, std::shared_ptr<const Tokenizer> tokenizer);
 
-  // From now on a long search for a cut ends with Cancelled once *cancelled
-  // is true (nullptr: never).
-  void set_cancelled(const std::atomic<bool>* cancelled) { cancelled_ = cancelled; }
+  // From now on a long search for a cut ends (with stop's reason) once
+  // stop->ShouldStop() (nullptr: never).
+  void set_stop(const StopSignal* stop) { stop_ = stop; }
 
   // Returns a literal part holding text as the tokenizer normalizes it (a
   // Lowercase normalizer lowercases it), so that message text is already
@@ -103,7 +104,7 @@ class MessageBuilder {
                  std::shared_ptr<const Tokenizer> tokenizer);
 
   bool Cancelled() const;
-  static absl::Status CancelledError();
+  absl::Status CancelledError() const;
 
   // Byte offset of corpus token k (the text's end for k == num_tokens).
   uint32_t Offset(uint64_t k) const;
@@ -163,7 +164,7 @@ class MessageBuilder {
 
   std::shared_ptr<const TokenizedCorpus> corpus_;
   std::shared_ptr<const Tokenizer> tokenizer_;
-  const std::atomic<bool>* cancelled_ = nullptr;
+  const StopSignal* stop_ = nullptr;
   bool sentencepiece_;
   // Token indices where a body may start or end (see the class comment).
   std::vector<uint32_t> cuts_;

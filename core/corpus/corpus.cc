@@ -28,15 +28,50 @@ TokenizedCorpus::TokenizedCorpus(const CorpusText& corpus, const Tokenizer& toke
   tokenizer.EncodeWithOffsets(text_, /*continuation=*/false, &encoding_);
 }
 
+absl::StatusOr<std::shared_ptr<const TokenizedCorpus>> TokenizedCorpus::Build(
+    const CorpusText& corpus, const Tokenizer& tokenizer, MemoryBudget& budget,
+    const StopSignal* stop, const std::function<void()>& on_short) {
+  const std::string what = absl::StrCat("tokenizing corpus ", corpus.name());
+  std::shared_ptr<TokenizedCorpus> built(new TokenizedCorpus());
+  built->name_ = corpus.name();
+  CONVGEN_ASSIGN_OR_RETURN(built->reservation_, budget.Reserve(0, what));
+  bool freed = false;
+  const auto reserve = [&](size_t bytes) {
+    absl::Status status = built->reservation_.Resize(static_cast<int64_t>(bytes), what);
+    if (status.ok() || freed || !on_short) return status;
+    freed = true;
+    on_short();
+    return built->reservation_.Resize(static_cast<int64_t>(bytes), what);
+  };
+  // The normalized copy, then the encoding as it grows, with room for the
+  // next doubling of its vectors (half of what they hold).
+  CONVGEN_RETURN_IF_ERROR(reserve(corpus.text().size()));
+  built->text_ = tokenizer.Normalize(corpus.text());
+  const size_t text_bytes = built->text_.capacity();
+  CONVGEN_RETURN_IF_ERROR(reserve(text_bytes));
+  absl::Status refused;
+  const bool complete = tokenizer.EncodeCorpus(
+      built->text_,
+      [&](size_t held) {
+        if (stop != nullptr && stop->ShouldStop()) return false;
+        refused = reserve(text_bytes + held + held / 2);
+        return refused.ok();
+      },
+      &built->encoding_);
+  if (!complete) return refused.ok() ? stop->Reason(what) : refused;
+  CONVGEN_RETURN_IF_ERROR(built->reservation_.Resize(built->memory_bytes(), what));
+  return built;
+}
+
 size_t TokenizedCorpus::memory_bytes() const {
   return sizeof(*this) + text_.capacity() + encoding_.ids.capacity() * sizeof(TokenId) +
          encoding_.offsets.capacity() * sizeof(uint32_t) +
          encoding_.piece_starts.capacity() * sizeof(uint32_t);
 }
 
-std::shared_ptr<const TokenizedCorpus> CorpusCache::Get(const CorpusText& corpus,
-                                                        const std::string& tokenizer_key,
-                                                        const Tokenizer& tokenizer) {
+absl::StatusOr<std::shared_ptr<const TokenizedCorpus>> CorpusCache::Get(
+    const CorpusText& corpus, const std::string& tokenizer_key, const Tokenizer& tokenizer,
+    MemoryBudget* budget, const StopSignal* stop) {
   Key key{corpus.sha256(), tokenizer_key};
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -48,7 +83,13 @@ std::shared_ptr<const TokenizedCorpus> CorpusCache::Get(const CorpusText& corpus
   }
   // Tokenize outside the lock: it takes a while, and other corpora may be
   // served meanwhile. Two racing misses build twice; the first one stays.
-  auto built = std::make_shared<const TokenizedCorpus>(corpus, tokenizer);
+  std::shared_ptr<const TokenizedCorpus> built;
+  if (budget != nullptr) {
+    CONVGEN_ASSIGN_OR_RETURN(
+        built, TokenizedCorpus::Build(corpus, tokenizer, *budget, stop, [this] { DropUnused(); }));
+  } else {
+    built = std::make_shared<const TokenizedCorpus>(corpus, tokenizer);
+  }
   std::lock_guard<std::mutex> lock(mutex_);
   const auto it = index_.find(key);
   if (it != index_.end()) return it->second->corpus;
@@ -66,6 +107,19 @@ void CorpusCache::EvictLocked() {
     bytes_ -= victim.corpus->memory_bytes();
     index_.erase(victim.key);
     lru_.pop_back();
+  }
+}
+
+void CorpusCache::DropUnused() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto it = lru_.begin(); it != lru_.end();) {
+    if (it->corpus.use_count() == 1) {
+      bytes_ -= it->corpus->memory_bytes();
+      index_.erase(it->key);
+      it = lru_.erase(it);
+    } else {
+      ++it;
+    }
   }
 }
 

@@ -4,7 +4,8 @@
 // normalized and encoded once by one tokenizer, with each token's byte
 // offset and the tokens that start pre-tokens, so that conversations can cut
 // text at boundaries the tokenizer respects. CorpusCache shares tokenized
-// corpora by (content SHA-256, tokenizer fingerprint) within a memory bound.
+// corpora by (content SHA-256, tokenizer fingerprint) within a memory bound,
+// and builds them within a server's MemoryBudget and a StopSignal.
 //
 // CorpusText and TokenizedCorpus are immutable; share TokenizedCorpus as
 // shared_ptr<const TokenizedCorpus>. CorpusCache is thread-safe.
@@ -12,6 +13,7 @@
 #define CONVGEN_CORE_CORPUS_CORPUS_H_
 
 #include <cstddef>
+#include <functional>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -23,6 +25,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "core/memory_budget.h"
+#include "core/stop_signal.h"
 #include "core/tokenizer/tokenizer.h"
 
 namespace convgen {
@@ -53,6 +57,16 @@ class TokenizedCorpus {
  public:
   TokenizedCorpus(const CorpusText& corpus, const Tokenizer& tokenizer);
 
+  // Tokenizes corpus holding what it takes reserved in *budget, from the
+  // normalized text on and growing with the encoding (the reservation lives
+  // as long as the corpus); `on_short` is called once when the budget is
+  // short, to free what it can (e.g. a cache's unused entries). Stops when
+  // stop->ShouldStop(). Errors: ResourceExhausted naming the corpus, or
+  // the stop's reason.
+  static absl::StatusOr<std::shared_ptr<const TokenizedCorpus>> Build(
+      const CorpusText& corpus, const Tokenizer& tokenizer, MemoryBudget& budget,
+      const StopSignal* stop, const std::function<void()>& on_short);
+
   const std::string& name() const { return name_; }
   // The normalized text; offsets index it.
   const std::string& text() const { return text_; }
@@ -66,22 +80,29 @@ class TokenizedCorpus {
   size_t memory_bytes() const;
 
  private:
+  TokenizedCorpus() = default;
+
   std::string name_;
   std::string text_;
   Encoding encoding_;
+  MemoryBudget::Reservation reservation_;
 };
 
 class CorpusCache {
  public:
   explicit CorpusCache(size_t max_bytes) : max_bytes_(max_bytes) {}
 
-  // Returns the corpus tokenized by `tokenizer`, building it on a miss. The
-  // least recently used entries are dropped when the cache holds more than
-  // its bound (callers holding a corpus keep it alive). `tokenizer_key`
+  // Returns the corpus tokenized by `tokenizer`, building it on a miss (in
+  // *budget if given, until *stop says stop; see TokenizedCorpus::Build;
+  // entries no caller holds are dropped first when the budget is short).
+  // The least recently used entries are dropped when the cache holds more
+  // than its bound (callers holding a corpus keep it alive). `tokenizer_key`
   // must identify the tokenizer's content (e.g. its file's SHA-256).
-  std::shared_ptr<const TokenizedCorpus> Get(const CorpusText& corpus,
-                                             const std::string& tokenizer_key,
-                                             const Tokenizer& tokenizer);
+  absl::StatusOr<std::shared_ptr<const TokenizedCorpus>> Get(const CorpusText& corpus,
+                                                             const std::string& tokenizer_key,
+                                                             const Tokenizer& tokenizer,
+                                                             MemoryBudget* budget = nullptr,
+                                                             const StopSignal* stop = nullptr);
 
   size_t size_bytes() const;
   size_t entries() const;
@@ -94,6 +115,8 @@ class CorpusCache {
   };
 
   void EvictLocked();
+  // Drops the entries no caller holds.
+  void DropUnused();
 
   const size_t max_bytes_;
   mutable std::mutex mutex_;

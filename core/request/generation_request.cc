@@ -92,7 +92,8 @@ absl::Status CheckPlanner(const ConversationPlanner& planner, const RequestLimit
   return absl::OkStatus();
 }
 
-StreamOptions OptionsOf(const GenerationRequest& request, const RequestLimits& limits) {
+StreamOptions OptionsOf(const GenerationRequest& request, const RequestLimits& limits,
+                        MemoryBudget* budget) {
   StreamOptions options;
   options.seed = request.seed;
   options.shard_index = request.shard_index;
@@ -102,6 +103,7 @@ StreamOptions OptionsOf(const GenerationRequest& request, const RequestLimits& l
   options.max_message_tokens = limits.max_message_bytes;
   options.max_message_bytes = limits.max_message_bytes;
   options.max_messages_per_conversation = limits.max_messages_per_conversation;
+  options.budget = budget;
   return options;
 }
 
@@ -113,18 +115,18 @@ int64_t GenerationJob::conversations() const {
 
 std::string GenerationJob::normalized_config_json() const { return ConfigToJson(config_); }
 
-absl::StatusOr<std::unique_ptr<ConversationStream>> GenerationJob::OpenStream(
-    const std::atomic<bool>* cancelled) {
+absl::StatusOr<std::unique_ptr<ConversationStream>> GenerationJob::OpenStream(StopSignal* stop) {
   if (stream_ == nullptr) {
     return absl::FailedPreconditionError("GenerationJob::OpenStream called twice");
   }
-  stream_->set_cancelled(cancelled);
+  stream_->set_stop(stop);
   return std::move(stream_);
 }
 
 absl::StatusOr<std::unique_ptr<GenerationJob>> PrepareGeneration(
     Workspace& workspace, const GenerationRequest& request, const RequestLimits& limits,
     std::vector<ConfigError>* problems) {
+  if (request.stop != nullptr) request.stop->StartWork();
   std::unique_ptr<GenerationJob> job(new GenerationJob());
   ConfigErrors errors;
   std::optional<GenerationSpec> spec = ReadConfig(request, errors, &job->config_);
@@ -136,13 +138,13 @@ absl::StatusOr<std::unique_ptr<GenerationJob>> PrepareGeneration(
   }
   job->spec_ = *std::move(spec);
   CONVGEN_RETURN_IF_ERROR(CheckRequest(job->spec_, request, limits));
-  job->options_ = OptionsOf(request, limits);
+  job->options_ = OptionsOf(request, limits, &workspace.memory_budget());
   job->tokenizer_name_ = Workspace::TokenizerName(request.tokenizer);
   CONVGEN_ASSIGN_OR_RETURN(std::shared_ptr<const Tokenizer> tokenizer,
                            workspace.GetTokenizer(job->tokenizer_name_));
   CONVGEN_ASSIGN_OR_RETURN(std::shared_ptr<const TokenizedCorpus> corpus,
                            workspace.GetCorpus(job->spec_.text_files, request.inline_texts,
-                                               job->tokenizer_name_, *tokenizer));
+                                               job->tokenizer_name_, *tokenizer, request.stop));
   job->corpus_tokens_ = static_cast<int64_t>(corpus->num_tokens());
   // Built once: with numpy_legacy it draws every turn count of the request.
   ConversationPlanner planner(job->spec_, job->options_.seed);

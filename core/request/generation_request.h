@@ -23,6 +23,7 @@
 #include "core/conversation/conversation_stream.h"
 #include "core/json/config_errors.h"
 #include "core/request/workspace.h"
+#include "core/stop_signal.h"
 
 namespace convgen {
 
@@ -41,6 +42,9 @@ struct GenerationRequest {
   std::string tokenizer;  // "" for the default
   std::vector<InlineText> inline_texts;
   bool include_token_ids = false;
+  // The caller's signal to give up (client gone, CPU limit), if any:
+  // preparing the request is one piece of work for its CPU limit.
+  StopSignal* stop = nullptr;
 };
 
 // Limits a server puts on each request (0: none, where noted).
@@ -72,10 +76,9 @@ class GenerationJob {
   int64_t conversations() const;
   int64_t common_prefix_tokens() const { return common_prefix_tokens_; }
 
-  // Hands over the event stream; call once. *cancelled, if given, must
-  // outlive the stream: once true, a long build ends with Cancelled.
-  absl::StatusOr<std::unique_ptr<ConversationStream>> OpenStream(
-      const std::atomic<bool>* cancelled = nullptr);
+  // Hands over the event stream; call once. *stop, if given, must outlive
+  // the stream (see ConversationStream::set_stop).
+  absl::StatusOr<std::unique_ptr<ConversationStream>> OpenStream(StopSignal* stop = nullptr);
 
  private:
   friend absl::StatusOr<std::unique_ptr<GenerationJob>> PrepareGeneration(

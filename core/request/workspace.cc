@@ -153,29 +153,83 @@ absl::StatusOr<std::string> Workspace::ResolveCorpusFile(const std::string& name
                    " (or send the text inline)"));
 }
 
+absl::Status Workspace::ReadCorpusFiles(const std::vector<std::string>& text_files,
+                                        std::string* name, std::string* text,
+                                        MemoryBudget::Reservation* reservation) {
+  if (static_cast<int64_t>(text_files.size()) > options_.max_text_files) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("text_files lists ", text_files.size(), " files, over this server's limit of ",
+                     options_.max_text_files, "; join the files into fewer"));
+  }
+  std::vector<std::string> paths;
+  std::map<std::string, size_t> seen;  // name -> position
+  int64_t total = 0;
+  for (size_t i = 0; i < text_files.size(); ++i) {
+    const auto [first, inserted] = seen.emplace(text_files[i], i);
+    if (!inserted) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "text_files[", i, "] \"", text_files[i], "\" is listed before, as text_files[",
+          first->second, "]; list each file once (repeating a file adds no new text)"));
+    }
+    CONVGEN_ASSIGN_OR_RETURN(paths.emplace_back(), ResolveCorpusFile(text_files[i], i));
+    struct stat st;
+    if (::stat(paths.back().c_str(), &st) == 0) total += st.st_size;
+  }
+  // Checked before reading: the sizes on disk, then the budget for the text.
+  if (total > options_.max_corpus_bytes) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("text_files hold ", total, " bytes, over this server's limit of ",
+                     options_.max_corpus_bytes, " bytes per corpus (--max-corpus-bytes)"));
+  }
+  const std::string what =
+      absl::StrCat("reading corpus ", text_files.size() == 1 ? text_files[0] : "of text_files");
+  CONVGEN_ASSIGN_OR_RETURN(*reservation, budget_.Reserve(total, what));
+  text->reserve(total + text_files.size());
+  for (size_t i = 0; i < text_files.size(); ++i) {
+    CONVGEN_ASSIGN_OR_RETURN(const std::string bytes, ReadFileToString(paths[i]));
+    absl::StrAppend(name, name->empty() ? "" : "+", text_files[i]);
+    if (!text->empty() && text->back() != '\n') text->push_back('\n');
+    absl::StrAppend(text, bytes);
+  }
+  // A file that grew since it was measured.
+  if (static_cast<int64_t>(text->size()) > options_.max_corpus_bytes) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("text_files hold ", text->size(), " bytes, over this server's limit of ",
+                     options_.max_corpus_bytes, " bytes per corpus (--max-corpus-bytes)"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::shared_ptr<const TokenizedCorpus>> Workspace::GetCorpus(
     const std::vector<std::string>& text_files, const std::vector<InlineText>& inline_texts,
-    const std::string& tokenizer_name, const Tokenizer& tokenizer) {
+    const std::string& tokenizer_name, const Tokenizer& tokenizer, const StopSignal* stop) {
   std::string name, text;
-  const auto append = [&](const std::string& part_name, absl::string_view part) {
-    absl::StrAppend(&name, name.empty() ? "" : "+", part_name);
-    if (!text.empty() && text.back() != '\n') text.push_back('\n');
-    absl::StrAppend(&text, part);
-  };
+  MemoryBudget::Reservation reservation;  // the text read, until tokenized
   if (!inline_texts.empty()) {
-    for (const InlineText& t : inline_texts) append(t.name.empty() ? "inline" : t.name, t.text);
-  } else {
-    for (size_t i = 0; i < text_files.size(); ++i) {
-      CONVGEN_ASSIGN_OR_RETURN(const std::string path, ResolveCorpusFile(text_files[i], i));
-      CONVGEN_ASSIGN_OR_RETURN(const std::string bytes, ReadFileToString(path));
-      append(text_files[i], bytes);
+    int64_t total = 0;
+    for (const InlineText& t : inline_texts) total += static_cast<int64_t>(t.text.size());
+    if (total > options_.max_corpus_bytes) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("the inline texts hold ", total, " bytes, over this server's limit of ",
+                       options_.max_corpus_bytes, " bytes per corpus (--max-corpus-bytes)"));
     }
+    // gRPC's copy of the request and the text made of it.
+    CONVGEN_ASSIGN_OR_RETURN(reservation, budget_.Reserve(2 * total, "reading the inline corpus"));
+    text.reserve(total + inline_texts.size());
+    for (const InlineText& t : inline_texts) {
+      absl::StrAppend(&name, name.empty() ? "" : "+", t.name.empty() ? "inline" : t.name);
+      if (!text.empty() && text.back() != '\n') text.push_back('\n');
+      absl::StrAppend(&text, t.text);
+    }
+  } else {
+    CONVGEN_RETURN_IF_ERROR(ReadCorpusFiles(text_files, &name, &text, &reservation));
   }
   CONVGEN_ASSIGN_OR_RETURN(CorpusText corpus, CorpusText::FromBytes(name, std::move(text)));
   // The cache key names the tokenizer's file, so NAME=PATH pairs that reuse
   // a name for another file between restarts cannot mix.
   const std::string key = TokenizerName(tokenizer_name);
-  return cache_.Get(corpus, absl::StrCat(key, "@", tokenizer_paths_.at(key)), tokenizer);
+  return cache_.Get(corpus, absl::StrCat(key, "@", tokenizer_paths_.at(key)), tokenizer, &budget_,
+                    stop);
 }
 
 }  // namespace convgen

@@ -33,7 +33,15 @@ struct WorkspaceOptions {
   std::string corpus_dir;
   // Extra tokenizers: name -> path of a tokenizer.json or a .tiktoken file.
   std::vector<std::pair<std::string, std::string>> tokenizers;
+  // What requests may hold at once (0: no limit; see MemoryBudget): corpora
+  // being read, tokenized or cached, and conversations being built.
+  int64_t memory_budget_bytes = 0;
+  // Tokenized corpora kept for later requests, within the budget.
   size_t corpus_cache_bytes = size_t{1} << 30;
+  // A request's corpus: at most this many text_files, each named once, and
+  // this many bytes (files or inline texts together).
+  int max_text_files = 256;
+  int64_t max_corpus_bytes = int64_t{64} << 20;
 };
 
 // A corpus sent with a request. The text is borrowed: it must outlive the
@@ -66,26 +74,37 @@ class Workspace {
   std::vector<std::pair<std::string, std::string>> DescribeTokenizers() const;
 
   // The corpus of a request: the inline texts if any, else the files named
-  // (concatenated), tokenized by `tokenizer_name`'s tokenizer.
+  // (concatenated), tokenized by `tokenizer_name`'s tokenizer within the
+  // memory budget, until stop->ShouldStop() (stop may be null). Too many or
+  // repeated files, and too many bytes, are refused before reading.
   absl::StatusOr<std::shared_ptr<const TokenizedCorpus>> GetCorpus(
       const std::vector<std::string>& text_files, const std::vector<InlineText>& inline_texts,
-      const std::string& tokenizer_name, const Tokenizer& tokenizer);
+      const std::string& tokenizer_name, const Tokenizer& tokenizer, const StopSignal* stop);
+
+  MemoryBudget& memory_budget() { return budget_; }
 
   // File names a request can use as text_files.
   std::vector<std::string> CorpusNames() const;
 
  private:
   explicit Workspace(WorkspaceOptions options)
-      : options_(std::move(options)), cache_(options_.corpus_cache_bytes) {}
+      : options_(std::move(options)),
+        budget_(options_.memory_budget_bytes),
+        cache_(options_.corpus_cache_bytes) {}
 
   // The path of a text_files entry, or an error naming it.
   absl::StatusOr<std::string> ResolveCorpusFile(const std::string& name, size_t position) const;
+  // Reads the files named into one text (each file's text on its own
+  // lines), within the request's limits and the memory budget.
+  absl::Status ReadCorpusFiles(const std::vector<std::string>& text_files, std::string* name,
+                               std::string* text, MemoryBudget::Reservation* reservation);
 
   WorkspaceOptions options_;
   std::map<std::string, std::string> tokenizer_paths_;  // name -> path
   mutable std::mutex mutex_;
   std::map<std::string, std::shared_ptr<const Tokenizer>> tokenizers_;
-  CorpusCache cache_;
+  MemoryBudget budget_;
+  CorpusCache cache_;  // after budget_: its corpora hold reservations in it
 };
 
 }  // namespace convgen

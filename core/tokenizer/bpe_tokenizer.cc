@@ -4,10 +4,35 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "core/scratch.h"
 #include "core/tokenizer/unicode.h"
 
 namespace convgen {
 namespace {
+
+// EncodeSegment's scratch: the pieces of a segment, the tokens of a word.
+thread_local std::vector<Piece> pieces_scratch;
+thread_local std::vector<WordToken> tokens_scratch;
+
+// How often (in pieces and added tokens) EncodeCorpus reports its
+// progress: well under a millisecond of work.
+constexpr size_t kPiecesPerProgress = 4096;
+thread_local size_t pieces_until_progress = 0;
+
+size_t BytesHeld(const Encoding& encoding) {
+  return (encoding.ids.capacity() + encoding.offsets.capacity() +
+          encoding.piece_starts.capacity()) *
+             sizeof(uint32_t) +
+         pieces_scratch.capacity() * sizeof(Piece);
+}
+
+// Counts one piece; every kPiecesPerProgress, asks `progress` (if any)
+// whether to go on.
+bool KeepGoing(const EncodeProgress* progress, const Encoding* encoding) {
+  if (progress == nullptr || pieces_until_progress-- > 0) return true;
+  pieces_until_progress = kPiecesPerProgress;
+  return (*progress)(BytesHeld(*encoding));
+}
 
 bool IsAscii(absl::string_view text) {
   unsigned char any = 0;
@@ -122,7 +147,7 @@ void BpeTokenizer::Encode(absl::string_view text, std::vector<TokenId>* ids) con
         const std::string segment = NormalizeSegment(text.substr(begin, end - begin));
         if (segment.empty()) return;
         const bool prefix = sentencepiece_ && SegmentGetsPrefix(segment, 0, begin == 0, false);
-        EncodeSegment(segment, 0, segment.size(), prefix, ids, nullptr);
+        EncodeSegment(segment, 0, segment.size(), prefix, ids, nullptr, nullptr);
       },
       [&](const AddedTokenMatcher::Match& match) { ids->push_back(match.id); });
 }
@@ -131,12 +156,24 @@ size_t BpeTokenizer::CountContinuation(absl::string_view text) const {
   thread_local std::vector<TokenId> ids;
   ids.clear();
   EncodeNormalized(text, /*continuation=*/true, &ids, nullptr);
-  return ids.size();
+  const size_t count = ids.size();
+  ReleaseIfLarge(ids);
+  return count;
 }
 
 void BpeTokenizer::EncodeWithOffsets(absl::string_view text, bool continuation,
                                      Encoding* encoding) const {
   EncodeNormalized(text, continuation, &encoding->ids, encoding);
+}
+
+bool BpeTokenizer::EncodeCorpus(absl::string_view text, const EncodeProgress& progress,
+                                Encoding* encoding) const {
+  pieces_until_progress = 0;
+  const bool complete =
+      EncodeNormalized(text, /*continuation=*/false, &encoding->ids, encoding, &progress);
+  ReleaseIfLarge(pieces_scratch);
+  ReleaseIfLarge(tokens_scratch);
+  return complete;
 }
 
 bool BpeTokenizer::SegmentGetsPrefix(absl::string_view text, size_t begin, bool at_text_start,
@@ -155,23 +192,28 @@ bool BpeTokenizer::SegmentGetsPrefix(absl::string_view text, size_t begin, bool 
   return false;
 }
 
-void BpeTokenizer::EncodeNormalized(absl::string_view text, bool continuation,
-                                    std::vector<TokenId>* ids, Encoding* encoding) const {
+bool BpeTokenizer::EncodeNormalized(absl::string_view text, bool continuation,
+                                    std::vector<TokenId>* ids, Encoding* encoding,
+                                    const EncodeProgress* progress) const {
+  bool complete = true;
   ForEachSegment(
       text,
       [&](size_t begin, size_t end) {
         // Only the first segment of a continuation continues a segment.
         const bool prefix = sentencepiece_ &&
                             SegmentGetsPrefix(text, begin, begin == 0, continuation && begin == 0);
-        EncodeSegment(text, begin, end, prefix, ids, encoding);
+        complete = complete && EncodeSegment(text, begin, end, prefix, ids, encoding, progress);
       },
       [&](const AddedTokenMatcher::Match& match) {
+        complete = complete && KeepGoing(progress, encoding);
+        if (!complete) return;
         if (encoding != nullptr) {
           encoding->piece_starts.push_back(static_cast<uint32_t>(ids->size()));
           encoding->offsets.push_back(static_cast<uint32_t>(match.begin));
         }
         ids->push_back(match.id);
       });
+  return complete;
 }
 
 void BpeTokenizer::SplitSentencePieceWords(absl::string_view text, size_t begin, size_t end,
@@ -213,10 +255,11 @@ void BpeTokenizer::SplitSentencePieceWords(absl::string_view text, size_t begin,
   pieces->push_back({static_cast<uint32_t>(start), static_cast<uint32_t>(end)});
 }
 
-void BpeTokenizer::EncodeSegment(absl::string_view text, size_t begin, size_t end, bool prefix,
-                                 std::vector<TokenId>* ids, Encoding* encoding) const {
-  thread_local std::vector<Piece> pieces;
-  thread_local std::vector<WordToken> tokens;
+bool BpeTokenizer::EncodeSegment(absl::string_view text, size_t begin, size_t end, bool prefix,
+                                 std::vector<TokenId>* ids, Encoding* encoding,
+                                 const EncodeProgress* progress) const {
+  std::vector<Piece>& pieces = pieces_scratch;
+  std::vector<WordToken>& tokens = tokens_scratch;
   pieces.clear();
   if (pre_tokenizer_ != nullptr) {
     pre_tokenizer_->Split(text, {static_cast<uint32_t>(begin), static_cast<uint32_t>(end)},
@@ -227,6 +270,7 @@ void BpeTokenizer::EncodeSegment(absl::string_view text, size_t begin, size_t en
     pieces.push_back({static_cast<uint32_t>(begin), static_cast<uint32_t>(end)});
   }
   for (size_t p = 0; p < pieces.size(); ++p) {
+    if (!KeepGoing(progress, encoding)) return false;
     const Piece& piece = pieces[p];
     const absl::string_view word = text.substr(piece.begin, piece.end - piece.begin);
     const bool virtual_prefix = prefix && p == 0;
@@ -245,6 +289,7 @@ void BpeTokenizer::EncodeSegment(absl::string_view text, size_t begin, size_t en
       offset += t.source_length;
     }
   }
+  return true;
 }
 
 absl::string_view BpeTokenizer::TokenBytes(TokenId id) const {

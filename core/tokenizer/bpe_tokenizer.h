@@ -63,6 +63,8 @@ class BpeTokenizer : public Tokenizer {
   void Encode(absl::string_view text, std::vector<TokenId>* ids) const override;
   void EncodeWithOffsets(absl::string_view text, bool continuation,
                          Encoding* encoding) const override;
+  bool EncodeCorpus(absl::string_view text, const EncodeProgress& progress,
+                    Encoding* encoding) const override;
   size_t CountContinuation(absl::string_view text) const override;
   absl::string_view TokenBytes(TokenId id) const override;
   size_t vocab_size() const override { return token_bytes_.size(); }
@@ -82,12 +84,15 @@ class BpeTokenizer : public Tokenizer {
   // Applies the normalizer steps to one segment.
   std::string NormalizeSegment(absl::string_view segment) const;
   // Encodes normalized text; offsets and piece starts only if `encoding`.
-  void EncodeNormalized(absl::string_view text, bool continuation, std::vector<TokenId>* ids,
-                        Encoding* encoding) const;
+  // Returns false if `progress` (when given) stopped it.
+  bool EncodeNormalized(absl::string_view text, bool continuation, std::vector<TokenId>* ids,
+                        Encoding* encoding, const EncodeProgress* progress = nullptr) const;
   // Encodes text[begin, end), which holds no added token. `prefix`: the
-  // segment gets SentencePiece's "▁" in front.
-  void EncodeSegment(absl::string_view text, size_t begin, size_t end, bool prefix,
-                     std::vector<TokenId>* ids, Encoding* encoding) const;
+  // segment gets SentencePiece's "▁" in front. Returns false if `progress`
+  // stopped it.
+  bool EncodeSegment(absl::string_view text, size_t begin, size_t end, bool prefix,
+                     std::vector<TokenId>* ids, Encoding* encoding,
+                     const EncodeProgress* progress) const;
   // SentencePiece alphabet: the words of text[begin, end).
   void SplitSentencePieceWords(absl::string_view text, size_t begin, size_t end,
                                std::vector<Piece>* pieces) const;

@@ -1,12 +1,24 @@
 #include "core/tokenizer/tokenizer.h"
 
+#include "core/scratch.h"
+
 namespace convgen {
+bool Tokenizer::EncodeCorpus(absl::string_view text, const EncodeProgress& progress,
+                             Encoding* encoding) const {
+  if (!progress(0)) return false;
+  EncodeWithOffsets(text, /*continuation=*/false, encoding);
+  return progress((encoding->ids.capacity() + encoding->offsets.capacity() +
+                   encoding->piece_starts.capacity()) *
+                  sizeof(uint32_t));
+}
 
 size_t Tokenizer::Count(absl::string_view text) const {
   thread_local std::vector<TokenId> ids;
   ids.clear();
   Encode(text, &ids);
-  return ids.size();
+  const size_t count = ids.size();
+  ReleaseIfLarge(ids);
+  return count;
 }
 
 size_t Tokenizer::CountContinuation(absl::string_view text) const {
@@ -15,7 +27,11 @@ size_t Tokenizer::CountContinuation(absl::string_view text) const {
   encoding.offsets.clear();
   encoding.piece_starts.clear();
   EncodeWithOffsets(text, /*continuation=*/true, &encoding);
-  return encoding.ids.size();
+  const size_t count = encoding.ids.size();
+  ReleaseIfLarge(encoding.ids);
+  ReleaseIfLarge(encoding.offsets);
+  ReleaseIfLarge(encoding.piece_starts);
+  return count;
 }
 
 std::string Tokenizer::Decode(absl::Span<const TokenId> ids) const {

@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,11 @@ struct Encoding {
   // that got a SentencePiece "▁" prefix is not one.
   std::vector<uint32_t> piece_starts;
 };
+
+// Called by Tokenizer::EncodeCorpus every few thousand pre-tokens with the
+// bytes its encoding and scratch space hold so far; returning false stops
+// the encoding (which is then incomplete).
+using EncodeProgress = std::function<bool(size_t bytes_held)>;
 
 // U+2581, which stands for a space in SentencePiece vocabularies.
 inline constexpr absl::string_view kSentencePieceSpace = "\xE2\x96\x81";
@@ -69,6 +75,13 @@ class Tokenizer {
   // segment.
   virtual void EncodeWithOffsets(absl::string_view text, bool continuation,
                                  Encoding* encoding) const = 0;
+
+  // Encodes a whole corpus (normalized) as EncodeWithOffsets(text, false,
+  // encoding) does, calling `progress` as it goes so that the caller can
+  // bound its memory and CPU; returns false if progress stopped it. Scratch
+  // space grown for it is given back.
+  virtual bool EncodeCorpus(absl::string_view text, const EncodeProgress& progress,
+                            Encoding* encoding) const;
 
   // Returns the number of tokens of text.
   size_t Count(absl::string_view text) const;

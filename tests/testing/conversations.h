@@ -63,10 +63,10 @@ inline std::string Serialize(const Message& m) {
 inline absl::StatusOr<std::unique_ptr<ConversationStream>> OpenStream(
     const GenerationSpec& spec, const StreamOptions& options,
     std::shared_ptr<const TokenizedCorpus> corpus, std::shared_ptr<const Tokenizer> tokenizer,
-    const std::atomic<bool>* cancelled = nullptr) {
+    StopSignal* stop = nullptr) {
   auto stream = ConversationStream::Create(spec, options, ConversationPlanner(spec, options.seed),
                                            std::move(corpus), std::move(tokenizer));
-  if (stream.ok()) (*stream)->set_cancelled(cancelled);
+  if (stream.ok()) (*stream)->set_stop(stop);
   return stream;
 }
 

@@ -340,25 +340,44 @@ TEST(ConversationStreamTest, EventsFrameEachConversationAndTheSummaryComesLast) 
   EXPECT_EQ(*after, nullptr);
 }
 
-// A long search for an exact cut (a corpus of one repeated character) ends
-// with Cancelled once the flag is set, instead of running to its budget.
-TEST(ConversationStreamTest, CancellationEndsALongSearch) {
-  const Tokenizer& qwen3 = SharedTestTokenizer("qwen3");
-  const auto corpus = testing::Tokenize(std::string(200000, '!'), qwen3, "bangs.txt");
-  const GenerationSpec spec =
-      SpecFromJsonOrDie(R"({"filetype": "generate_conversations", "num_conversations": 1,
+// A long search for an exact cut: a corpus of one repeated character.
+constexpr char kLongSearch[] = R"({"filetype": "generate_conversations", "num_conversations": 1,
       "text_files": ["bangs.txt"],
       "prompt_input": {"num_turns": {"distribution": "constant", "value": 2},
                        "prefix_num_tokens": {"distribution": "constant", "value": 0},
                        "num_tokens": {"distribution": "constant", "value": 30001}},
-      "prompt_output": {"num_tokens": {"distribution": "constant", "value": 1}}})");
-  std::atomic<bool> cancelled{true};
-  auto stream = testing::OpenStream(spec, {}, corpus, testing::Borrow(qwen3), &cancelled);
+      "prompt_output": {"num_tokens": {"distribution": "constant", "value": 1}}})";
+
+// It ends with Cancelled once the stop is set, instead of running to its
+// budget.
+TEST(ConversationStreamTest, CancellationEndsALongSearch) {
+  const Tokenizer& qwen3 = SharedTestTokenizer("qwen3");
+  const auto corpus = testing::Tokenize(std::string(200000, '!'), qwen3, "bangs.txt");
+  StopSignal stop;
+  stop.Stop();
+  auto stream = testing::OpenStream(SpecFromJsonOrDie(kLongSearch), {}, corpus,
+                                    testing::Borrow(qwen3), &stop);
   ASSERT_TRUE(stream.ok()) << stream.status();
   const absl::Status status = testing::Drain(**stream).status;
   EXPECT_EQ(status.code(), absl::StatusCode::kCancelled) << status;
   EXPECT_THAT(std::string(status.message()),
               ::testing::StartsWith("CONV_ID_0 message 0: cancelled"));
+}
+
+// With a CPU limit per conversation, it ends with ResourceExhausted naming
+// the flag, after about that much CPU.
+TEST(ConversationStreamTest, CpuLimitEndsALongSearch) {
+  const Tokenizer& qwen3 = SharedTestTokenizer("qwen3");
+  const auto corpus = testing::Tokenize(std::string(200000, '!'), qwen3, "bangs.txt");
+  StopSignal stop(/*cpu_seconds_per_work=*/0.05);
+  auto stream = testing::OpenStream(SpecFromJsonOrDie(kLongSearch), {}, corpus,
+                                    testing::Borrow(qwen3), &stop);
+  ASSERT_TRUE(stream.ok()) << stream.status();
+  const absl::Status status = testing::Drain(**stream).status;
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted) << status;
+  EXPECT_THAT(std::string(status.message()),
+              ::testing::HasSubstr("after 0.05 CPU seconds, this server's limit per piece of work "
+                                   "(--max-build-cpu-seconds)"));
 }
 
 }  // namespace

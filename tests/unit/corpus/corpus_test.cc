@@ -86,20 +86,20 @@ TEST(CorpusCacheTest, SharesByContentAndTokenizerWithinTheBound) {
   const auto a_again = *CorpusText::FromBytes("other name", "the quick brown fox");
   const auto b = *CorpusText::FromBytes("b", std::string(40000, 'x'));
   CorpusCache cache(/*max_bytes=*/30000);
-  const auto first = cache.Get(a, "qwen3", tokenizer);
-  EXPECT_EQ(cache.Get(a_again, "qwen3", tokenizer), first);  // same content
-  EXPECT_NE(cache.Get(a, "other-tokenizer", tokenizer), first);
+  const auto first = *cache.Get(a, "qwen3", tokenizer);
+  EXPECT_EQ(*cache.Get(a_again, "qwen3", tokenizer), first);  // same content
+  EXPECT_NE(*cache.Get(a, "other-tokenizer", tokenizer), first);
   EXPECT_EQ(cache.entries(), 2u);
   EXPECT_EQ(first->num_tokens(), 4u);
   EXPECT_LE(cache.size_bytes(), 30000u);
   // b alone exceeds the bound: everything older is dropped, b stays.
-  const auto big = cache.Get(b, "qwen3", tokenizer);
+  const auto big = *cache.Get(b, "qwen3", tokenizer);
   EXPECT_GT(big->memory_bytes(), 30000u);
   EXPECT_EQ(cache.entries(), 1u);
-  EXPECT_EQ(cache.Get(b, "qwen3", tokenizer), big);
+  EXPECT_EQ(*cache.Get(b, "qwen3", tokenizer), big);
   // An evicted corpus held by a caller stays valid; asking again rebuilds it.
   EXPECT_EQ(first->text(), "the quick brown fox");
-  const auto rebuilt = cache.Get(a, "qwen3", tokenizer);
+  const auto rebuilt = *cache.Get(a, "qwen3", tokenizer);
   EXPECT_NE(rebuilt, first);
   EXPECT_EQ(rebuilt->ids()[0], first->ids()[0]);
 }
@@ -112,7 +112,7 @@ TEST(CorpusCacheTest, ConcurrentGetsAgree) {
   std::vector<std::shared_ptr<const TokenizedCorpus>> results(4);
   std::vector<std::thread> threads;
   for (int i = 0; i < 4; ++i) {
-    threads.emplace_back([&, i] { results[i] = cache.Get(text, "qwen3", tokenizer); });
+    threads.emplace_back([&, i] { results[i] = *cache.Get(text, "qwen3", tokenizer); });
   }
   for (auto& t : threads) t.join();
   for (const auto& r : results) EXPECT_EQ(r->ids().size(), results[0]->ids().size());

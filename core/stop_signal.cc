@@ -1,0 +1,34 @@
+#include "core/stop_signal.h"
+
+#include <time.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace convgen {
+
+double StopSignal::ThreadCpuSeconds() {
+  timespec now;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) * 1e-9;
+}
+
+void StopSignal::StartWork() {
+  if (cpu_limit_ > 0) work_start_cpu_ = ThreadCpuSeconds();
+}
+
+bool StopSignal::ShouldStop() const {
+  if (stopped()) return true;
+  return cpu_limit_ > 0 && ThreadCpuSeconds() - work_start_cpu_ > cpu_limit_;
+}
+
+absl::Status StopSignal::Reason(absl::string_view work) const {
+  if (stopped()) return absl::CancelledError(absl::StrCat("cancelled while ", work));
+  return absl::ResourceExhaustedError(absl::StrFormat(
+      "stopped %s after %g CPU seconds, this server's limit per piece of work "
+      "(--max-build-cpu-seconds); use a larger or more varied corpus, smaller token counts, "
+      "or raise the limit",
+      work, cpu_limit_));
+}
+
+}  // namespace convgen

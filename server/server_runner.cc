@@ -1,8 +1,10 @@
 #include "server/server_runner.h"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -23,6 +25,7 @@
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "prometheus/exposer.h"
+#include "server/connection_limits.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
 
@@ -33,6 +36,10 @@ namespace {
 // UNAVAILABLE status (behind the message already in flight) before Shutdown
 // cancels the rest.
 constexpr std::chrono::milliseconds kStopGrace(2000);
+
+// Set when a gRPC listener has stopped accepting (connection_limits.h): the
+// server drains as on SIGTERM, reports not live and exits 3.
+std::atomic<bool> listener_dead{false};
 
 // Signals are taken by a dedicated thread (sigwait), so they are blocked
 // before any other thread exists.
@@ -147,6 +154,12 @@ void DrainOnSignal(sigset_t signals, double drain_seconds, ConversationServiceIm
   grpc::HealthCheckServiceInterface* health = server.GetHealthCheckService();
   health->SetServingStatus("readiness", false);
   health->SetServingStatus("", false);
+  if (listener_dead) {
+    health->SetServingStatus("liveness", false);
+    spdlog::error(
+        "a listener stopped accepting connections (gRPC 1.51 gives up after one failed "
+        "accept4, e.g. too many open files); draining and exiting 3 to be restarted");
+  }
   service.StartDraining();
   // Open streams may finish until the deadline.
   const auto wait_for_streams = [&service](std::chrono::milliseconds limit) {
@@ -170,6 +183,16 @@ void DrainOnSignal(sigset_t signals, double drain_seconds, ConversationServiceIm
 int RunServer(const ServerOptions& options) {
   const sigset_t signals = BlockTerminationSignals();
   SetUpLogging(options);
+  if (absl::StatusOr<FdLimit> fds = RaiseFdLimitToHard(); fds.ok()) {
+    spdlog::info("open files limit {} (soft was {}, hard {})", fds->soft, fds->soft_before,
+                 fds->hard);
+  } else {
+    spdlog::warn("{}", std::string(fds.status().message()));
+  }
+  WatchGrpcListeners([] {
+    listener_dead = true;
+    kill(getpid(), SIGTERM);  // wakes DrainOnSignal's sigwait
+  });
   const auto fail = [](const absl::Status& status) {
     std::fprintf(stderr, "convgen-server: %s\n", std::string(status.message()).c_str());
     return 2;
@@ -182,7 +205,7 @@ int RunServer(const ServerOptions& options) {
   if (!options.metrics_listen.empty()) {
     // civetweb reports a port it cannot bind by throwing.
     try {
-      exposer = std::make_unique<prometheus::Exposer>(options.metrics_listen);
+      exposer = std::make_unique<prometheus::Exposer>(MetricsServerOptions(options.metrics_listen));
     } catch (const std::exception& e) {
       return fail(absl::FailedPreconditionError(
           absl::StrCat("cannot serve metrics on --metrics-listen ", options.metrics_listen,
@@ -212,7 +235,7 @@ int RunServer(const ServerOptions& options) {
   server->Wait();
   signal_thread.join();
   spdlog::info("stopped");
-  return 0;
+  return listener_dead ? 3 : 0;
 }
 
 }  // namespace convgen

@@ -30,7 +30,8 @@ struct ServerOptions {
 };
 
 // Runs the server until SIGTERM or SIGINT has drained it. Returns the exit
-// status: 0 after a drain, 2 when it cannot start (the reason on stderr).
+// status: 0 after a drain, 2 when it cannot start (the reason on stderr), 3
+// after a drain forced by a listener that stopped accepting.
 int RunServer(const ServerOptions& options);
 
 }  // namespace convgen

@@ -11,7 +11,9 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "grpc/compression.h"
 #include "grpc/support/log.h"
+#include "grpcpp/resource_quota.h"
 #include "spdlog/spdlog.h"
 
 namespace convgen {
@@ -22,15 +24,16 @@ std::function<void()>* listener_dead_handler = nullptr;
 std::atomic<bool> listener_dead_reported{false};
 
 void LogGrpcLine(gpr_log_func_args* args) {
-  const spdlog::level::level_enum level = args->severity == GPR_LOG_SEVERITY_ERROR  ? spdlog::level::err
-                                          : args->severity == GPR_LOG_SEVERITY_INFO ? spdlog::level::info
-                                                                                    : spdlog::level::debug;
+  const spdlog::level::level_enum level =
+      args->severity == GPR_LOG_SEVERITY_ERROR  ? spdlog::level::err
+      : args->severity == GPR_LOG_SEVERITY_INFO ? spdlog::level::info
+                                                : spdlog::level::debug;
   spdlog::log(level, "grpc {}:{} {}", args->file, args->line, args->message);
   // The only line gRPC 1.51 writes when on_read() gives up on a listener
   // (tcp_server_posix.cc; it is silent only once the server is shutting down).
   if (absl::StartsWith(args->message, "Failed accept4") &&
-      absl::StrContains(args->file, "tcp_server_posix") &&
-      !listener_dead_reported.exchange(true) && listener_dead_handler != nullptr) {
+      absl::StrContains(args->file, "tcp_server_posix") && !listener_dead_reported.exchange(true) &&
+      listener_dead_handler != nullptr) {
     (*listener_dead_handler)();
   }
 }
@@ -44,12 +47,30 @@ constexpr int kMetricsRequestTimeoutMs = 1000;
 
 }  // namespace
 
+absl::Status BoundReceivedBytes(int64_t max_receive_bytes, int64_t memory_bytes,
+                                bool accept_compressed, grpc::ServerBuilder& builder) {
+  // Room for one largest message and the other connections' buffers.
+  if (memory_bytes < 2 * max_receive_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--grpc-memory-bytes ", memory_bytes, ": must be at least twice the largest request (",
+        2 * max_receive_bytes, " with this --max-inline-corpus-bytes)"));
+  }
+  // Kept for the life of the process: the server refers to it.
+  static auto* quota = new grpc::ResourceQuota("convgen-server");
+  quota->Resize(static_cast<size_t>(memory_bytes));
+  builder.SetResourceQuota(*quota);
+  if (!accept_compressed) {
+    builder.AddChannelArgument(GRPC_COMPRESSION_CHANNEL_ENABLED_ALGORITHMS_BITSET,
+                               1 << GRPC_COMPRESS_NONE);
+  }
+  return absl::OkStatus();
+}
+
 std::vector<std::string> MetricsServerOptions(const std::string& listen) {
-  return {"listening_ports",    listen,
-          "num_threads",        std::to_string(kMetricsThreads),
+  return {"listening_ports", listen, "num_threads", std::to_string(kMetricsThreads),
           "request_timeout_ms", std::to_string(kMetricsRequestTimeoutMs),
           // A kept-alive connection would hold its worker between scrapes.
-          "enable_keep_alive",  "no"};
+          "enable_keep_alive", "no"};
 }
 
 absl::StatusOr<FdLimit> RaiseFdLimitToHard() {
@@ -61,8 +82,8 @@ absl::StatusOr<FdLimit> RaiseFdLimitToHard() {
   if (limit.rlim_cur == limit.rlim_max) return result;
   limit.rlim_cur = limit.rlim_max;
   if (setrlimit(RLIMIT_NOFILE, &limit) != 0) {
-    return absl::InternalError(absl::StrCat("setrlimit(RLIMIT_NOFILE, ", limit.rlim_max,
-                                            "): ", std::strerror(errno)));
+    return absl::InternalError(
+        absl::StrCat("setrlimit(RLIMIT_NOFILE, ", limit.rlim_max, "): ", std::strerror(errno)));
   }
   result.soft = limit.rlim_max;
   return result;

@@ -17,7 +17,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "grpcpp/server_builder.h"
 
 namespace convgen {
 
@@ -36,6 +38,20 @@ absl::StatusOr<FdLimit> RaiseFdLimitToHard();
 // gRPC (it runs under the listener's lock). Call once, before the server
 // starts; the hook stays for the life of the process.
 void WatchGrpcListeners(std::function<void()> on_listener_dead);
+
+// What gRPC may hold of received bytes, set on `builder` before it starts.
+// gRPC 1.51 buffers a whole message before comparing its size with the
+// maximum (a 1,000 MiB request took +930 MB), so a memory quota shared by all
+// connections bounds the total instead: past it, gRPC resets the streams
+// (RESOURCE_EXHAUSTED, "RST_STREAM with error code 11"). gRPC 1.51 also
+// inflates a compressed message without any bound before checking its size
+// (1 MB of gzip becomes 1 GiB, in memory the quota does not count), so unless
+// `accept_compressed` the server accepts only uncompressed requests (a
+// compressed one ends UNIMPLEMENTED before it is inflated).
+// InvalidArgument, naming the flag, when `memory_bytes` cannot hold one
+// message of `max_receive_bytes`.
+absl::Status BoundReceivedBytes(int64_t max_receive_bytes, int64_t memory_bytes,
+                                bool accept_compressed, grpc::ServerBuilder& builder);
 
 // civetweb options for prometheus::Exposer on `listen` (host:port). Its
 // defaults (2 threads, a 30 s wait for a request) let two idle sockets block

@@ -27,6 +27,11 @@ ABSL_FLAG(int64_t, max_inline_corpus_bytes, 64 << 20, "Largest inline corpus per
 ABSL_FLAG(int64_t, max_message_bytes, 16 << 20,
           "Largest message text; larger token targets are refused up front");
 ABSL_FLAG(int64_t, max_messages_per_conversation, 65536, "Messages (num_turns) per conversation");
+ABSL_FLAG(int64_t, grpc_memory_bytes, int64_t{256} << 20,
+          "What gRPC may buffer over all connections (its resource quota); at least twice "
+          "--max-inline-corpus-bytes + 1 MiB");
+ABSL_FLAG(bool, accept_compressed_requests, false,
+          "Accept gzip/deflate requests (gRPC 1.51 inflates them unbounded before any size check)");
 ABSL_FLAG(double, drain_seconds, 25, "On SIGTERM/SIGINT, how long open streams may finish");
 ABSL_FLAG(std::string, log_format, "text", "text or json");
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error");
@@ -76,6 +81,8 @@ int main(int argc, char** argv) {
   options.limits.max_inline_corpus_bytes = absl::GetFlag(FLAGS_max_inline_corpus_bytes);
   options.limits.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   options.limits.max_messages_per_conversation = absl::GetFlag(FLAGS_max_messages_per_conversation);
+  options.grpc_memory_bytes = absl::GetFlag(FLAGS_grpc_memory_bytes);
+  options.accept_compressed_requests = absl::GetFlag(FLAGS_accept_compressed_requests);
   options.drain_seconds = absl::GetFlag(FLAGS_drain_seconds);
   options.log_format = absl::GetFlag(FLAGS_log_format);
   options.log_level = absl::GetFlag(FLAGS_log_level);

@@ -97,12 +97,12 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials(
   return grpc::SslServerCredentials(ssl);
 }
 
-// Returns the started server, or null if an address cannot be bound; `ports`
-// receives the bound TCP ports (0 for unix sockets).
-std::unique_ptr<grpc::Server> StartServer(const ServerOptions& options,
-                                          std::shared_ptr<grpc::ServerCredentials> credentials,
-                                          ConversationServiceImpl* service,
-                                          std::vector<int>& ports) {
+// Returns the started server (null if an address cannot be bound), or
+// InvalidArgument for a bad limit; `ports` receives the bound TCP ports (0 for
+// unix sockets).
+absl::StatusOr<std::unique_ptr<grpc::Server>> StartServer(
+    const ServerOptions& options, std::shared_ptr<grpc::ServerCredentials> credentials,
+    ConversationServiceImpl* service, std::vector<int>& ports) {
   // Keep the health descriptor linked in, for reflection.
   (void)grpc::health::v1::HealthCheckResponse::descriptor();
   grpc::EnableDefaultHealthCheckService(true);
@@ -117,8 +117,14 @@ std::unique_ptr<grpc::Server> StartServer(const ServerOptions& options,
   }
   builder.RegisterService(service);
   const ServiceLimits& limits = options.limits;
-  builder.SetMaxReceiveMessageSize(
-      static_cast<int>(std::min<int64_t>(limits.max_inline_corpus_bytes + (1 << 20), INT32_MAX)));
+  const int max_receive_bytes =
+      static_cast<int>(std::min<int64_t>(limits.max_inline_corpus_bytes + (1 << 20), INT32_MAX));
+  builder.SetMaxReceiveMessageSize(max_receive_bytes);
+  if (absl::Status bounded = BoundReceivedBytes(max_receive_bytes, options.grpc_memory_bytes,
+                                                options.accept_compressed_requests, builder);
+      !bounded.ok()) {
+    return bounded;
+  }
   builder.SetMaxSendMessageSize(
       static_cast<int>(std::min<int64_t>(limits.max_message_bytes + (1 << 16), INT32_MAX)));
   // Drivers may ping every 10 s on long, slow streams.
@@ -219,7 +225,10 @@ int RunServer(const ServerOptions& options) {
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials = MakeCredentials(options);
   if (!credentials.ok()) return fail(credentials.status());
   std::vector<int> ports;
-  std::unique_ptr<grpc::Server> server = StartServer(options, *credentials, &service, ports);
+  absl::StatusOr<std::unique_ptr<grpc::Server>> started =
+      StartServer(options, *credentials, &service, ports);
+  if (!started.ok()) return fail(started.status());
+  std::unique_ptr<grpc::Server> server = std::move(*started);
   if (server == nullptr) {
     std::fprintf(stderr, "convgen-server: cannot listen on the given addresses\n");
     return 2;

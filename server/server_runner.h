@@ -6,6 +6,7 @@
 #ifndef CONVGEN_SERVER_SERVER_RUNNER_H_
 #define CONVGEN_SERVER_SERVER_RUNNER_H_
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,8 @@ struct ServerOptions {
   std::string corpus_dir;               // empty: only the embedded corpus
   std::string metrics_listen;           // empty: no metrics endpoint
   ServiceLimits limits;
+  int64_t grpc_memory_bytes = int64_t{256} << 20;  // gRPC's resource quota
+  bool accept_compressed_requests = false;         // see BoundReceivedBytes
   double drain_seconds = 25;
   std::string log_format = "text";  // text or json
   std::string log_level = "info";

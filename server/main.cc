@@ -35,6 +35,11 @@ ABSL_FLAG(int64_t, max_corpus_bytes, int64_t{64} << 20,
 ABSL_FLAG(double, max_build_cpu_seconds, 10,
           "CPU seconds one piece of a request's work may use: preparing it (tokenizing its "
           "corpus) or building one conversation (0: no limit)");
+ABSL_FLAG(int64_t, grpc_memory_bytes, int64_t{256} << 20,
+          "What gRPC may buffer over all connections (its resource quota); at least twice "
+          "--max-inline-corpus-bytes + 1 MiB");
+ABSL_FLAG(bool, accept_compressed_requests, false,
+          "Accept gzip/deflate requests (gRPC 1.51 inflates them unbounded before any size check)");
 ABSL_FLAG(double, drain_seconds, 25, "On SIGTERM/SIGINT, how long open streams may finish");
 ABSL_FLAG(std::string, log_format, "text", "text or json");
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error");
@@ -87,6 +92,8 @@ int main(int argc, char** argv) {
   options.max_memory_bytes = absl::GetFlag(FLAGS_max_memory);
   options.max_corpus_bytes = absl::GetFlag(FLAGS_max_corpus_bytes);
   options.limits.max_build_cpu_seconds = absl::GetFlag(FLAGS_max_build_cpu_seconds);
+  options.grpc_memory_bytes = absl::GetFlag(FLAGS_grpc_memory_bytes);
+  options.accept_compressed_requests = absl::GetFlag(FLAGS_accept_compressed_requests);
   options.drain_seconds = absl::GetFlag(FLAGS_drain_seconds);
   options.log_format = absl::GetFlag(FLAGS_log_format);
   options.log_level = absl::GetFlag(FLAGS_log_level);

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -25,6 +26,7 @@
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "prometheus/exposer.h"
+#include "server/connection_limits.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
 
@@ -35,6 +37,10 @@ namespace {
 // UNAVAILABLE status (behind the message already in flight) before Shutdown
 // cancels the rest.
 constexpr std::chrono::milliseconds kStopGrace(2000);
+
+// Set when a gRPC listener has stopped accepting (connection_limits.h): the
+// server drains as on SIGTERM, reports not live and exits 3.
+std::atomic<bool> listener_dead{false};
 
 // Signals are taken by a dedicated thread (sigwait), so they are blocked
 // before any other thread exists.
@@ -138,12 +144,12 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials(
   return grpc::SslServerCredentials(ssl);
 }
 
-// Returns the started server, or null if an address cannot be bound; `ports`
-// receives the bound TCP ports (0 for unix sockets).
-std::unique_ptr<grpc::Server> StartServer(const ServerOptions& options,
-                                          std::shared_ptr<grpc::ServerCredentials> credentials,
-                                          ConversationServiceImpl* service,
-                                          std::vector<int>& ports) {
+// Returns the started server (null if an address cannot be bound), or
+// InvalidArgument for a bad limit; `ports` receives the bound TCP ports (0 for
+// unix sockets).
+absl::StatusOr<std::unique_ptr<grpc::Server>> StartServer(
+    const ServerOptions& options, std::shared_ptr<grpc::ServerCredentials> credentials,
+    ConversationServiceImpl* service, std::vector<int>& ports) {
   // Keep the health descriptor linked in, for reflection.
   (void)grpc::health::v1::HealthCheckResponse::descriptor();
   grpc::EnableDefaultHealthCheckService(true);
@@ -158,8 +164,14 @@ std::unique_ptr<grpc::Server> StartServer(const ServerOptions& options,
   }
   builder.RegisterService(service);
   const ServiceLimits& limits = options.limits;
-  builder.SetMaxReceiveMessageSize(
-      static_cast<int>(std::min<int64_t>(limits.max_inline_corpus_bytes + (1 << 20), INT32_MAX)));
+  const int max_receive_bytes =
+      static_cast<int>(std::min<int64_t>(limits.max_inline_corpus_bytes + (1 << 20), INT32_MAX));
+  builder.SetMaxReceiveMessageSize(max_receive_bytes);
+  if (absl::Status bounded = BoundReceivedBytes(max_receive_bytes, options.grpc_memory_bytes,
+                                                options.accept_compressed_requests, builder);
+      !bounded.ok()) {
+    return bounded;
+  }
   builder.SetMaxSendMessageSize(
       static_cast<int>(std::min<int64_t>(limits.max_message_bytes + (1 << 16), INT32_MAX)));
   // Drivers may ping every 10 s on long, slow streams.
@@ -195,6 +207,12 @@ void DrainOnSignal(sigset_t signals, double drain_seconds, ConversationServiceIm
   grpc::HealthCheckServiceInterface* health = server.GetHealthCheckService();
   health->SetServingStatus("readiness", false);
   health->SetServingStatus("", false);
+  if (listener_dead) {
+    health->SetServingStatus("liveness", false);
+    spdlog::error(
+        "a listener stopped accepting connections (gRPC 1.51 gives up after one failed "
+        "accept4, e.g. too many open files); draining and exiting 3 to be restarted");
+  }
   service.StartDraining();
   // Open streams may finish until the deadline.
   const auto wait_for_streams = [&service](std::chrono::milliseconds limit) {
@@ -218,6 +236,16 @@ void DrainOnSignal(sigset_t signals, double drain_seconds, ConversationServiceIm
 int RunServer(const ServerOptions& options) {
   const sigset_t signals = BlockTerminationSignals();
   SetUpLogging(options);
+  if (absl::StatusOr<FdLimit> fds = RaiseFdLimitToHard(); fds.ok()) {
+    spdlog::info("open files limit {} (soft was {}, hard {})", fds->soft, fds->soft_before,
+                 fds->hard);
+  } else {
+    spdlog::warn("{}", std::string(fds.status().message()));
+  }
+  WatchGrpcListeners([] {
+    listener_dead = true;
+    kill(getpid(), SIGTERM);  // wakes DrainOnSignal's sigwait
+  });
   const auto fail = [](const absl::Status& status) {
     std::fprintf(stderr, "convgen-server: %s\n", std::string(status.message()).c_str());
     return 2;
@@ -233,7 +261,7 @@ int RunServer(const ServerOptions& options) {
   if (!options.metrics_listen.empty()) {
     // civetweb reports a port it cannot bind by throwing.
     try {
-      exposer = std::make_unique<prometheus::Exposer>(options.metrics_listen);
+      exposer = std::make_unique<prometheus::Exposer>(MetricsServerOptions(options.metrics_listen));
     } catch (const std::exception& e) {
       return fail(absl::FailedPreconditionError(
           absl::StrCat("cannot serve metrics on --metrics-listen ", options.metrics_listen,
@@ -247,7 +275,10 @@ int RunServer(const ServerOptions& options) {
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials = MakeCredentials(options);
   if (!credentials.ok()) return fail(credentials.status());
   std::vector<int> ports;
-  std::unique_ptr<grpc::Server> server = StartServer(options, *credentials, &service, ports);
+  absl::StatusOr<std::unique_ptr<grpc::Server>> started =
+      StartServer(options, *credentials, &service, ports);
+  if (!started.ok()) return fail(started.status());
+  std::unique_ptr<grpc::Server> server = std::move(*started);
   if (server == nullptr) {
     std::fprintf(stderr, "convgen-server: cannot listen on the given addresses\n");
     return 2;
@@ -263,7 +294,7 @@ int RunServer(const ServerOptions& options) {
   server->Wait();
   signal_thread.join();
   spdlog::info("stopped");
-  return 0;
+  return listener_dead ? 3 : 0;
 }
 
 }  // namespace convgen

@@ -6,6 +6,7 @@
 #ifndef CONVGEN_SERVER_SERVER_RUNNER_H_
 #define CONVGEN_SERVER_SERVER_RUNNER_H_
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,8 @@ struct ServerOptions {
   // manifests' 1 GiB for gRPC's buffers and the allocator.
   int64_t max_memory_bytes = int64_t{768} << 20;
   int64_t max_corpus_bytes = int64_t{64} << 20;  // per request, files or inline
+  int64_t grpc_memory_bytes = int64_t{256} << 20;  // gRPC's resource quota
+  bool accept_compressed_requests = false;         // see BoundReceivedBytes
   double drain_seconds = 25;
   std::string log_format = "text";  // text or json
   std::string log_level = "info";
@@ -37,7 +40,8 @@ struct ServerOptions {
 };
 
 // Runs the server until SIGTERM or SIGINT has drained it. Returns the exit
-// status: 0 after a drain, 2 when it cannot start (the reason on stderr).
+// status: 0 after a drain, 2 when it cannot start (the reason on stderr), 3
+// after a drain forced by a listener that stopped accepting.
 int RunServer(const ServerOptions& options);
 
 }  // namespace convgen

@@ -1,52 +1,12 @@
-// convgen-server: parses flags into ServerOptions and runs the server. All
-// logic lives in the libraries the tests link (server/server_runner.h).
+// convgen-server: parses its flags (server/server_flags.h) and runs the
+// server. All logic lives in the libraries the tests link
+// (server/server_runner.h).
 #include <cstdio>
-#include <cstdlib>
 #include <string>
-#include <vector>
 
-#include "absl/flags/flag.h"
 #include "core/cli/flags.h"
 #include "grpcpp/grpcpp.h"
-#include "server/server_runner.h"
-
-ABSL_FLAG(std::vector<std::string>, listen, {"0.0.0.0:50051"},
-          "host:port (port 0 picks one) or unix:/path; repeat the flag or "
-          "give a comma-separated list to listen on several");
-ABSL_FLAG(std::vector<std::string>, tokenizer, {},
-          "NAME=PATH of a tokenizer.json or <encoding>.tiktoken file; repeat "
-          "the flag or give a comma-separated list for several");
-ABSL_FLAG(std::string, corpus_dir, "", "Files requests may name in text_files");
-ABSL_FLAG(std::string, data_dir, "",
-          "convgen's data/ directory (embedded tokenizer and corpus); default: "
-          "$CONVGEN_DATA_DIR, else the build's source tree");
-ABSL_FLAG(std::string, metrics_listen, "", "host:port of Prometheus /metrics");
-ABSL_FLAG(int64_t, max_conversations_per_request, 1000000, "Limit per request");
-ABSL_FLAG(int64_t, max_concurrent_streams, 256, "Generate streams at once");
-ABSL_FLAG(int64_t, max_inline_corpus_bytes, 64 << 20, "Largest inline corpus per request");
-ABSL_FLAG(int64_t, max_message_bytes, 16 << 20,
-          "Largest message text; larger token targets are refused up front");
-ABSL_FLAG(int64_t, max_messages_per_conversation, 65536, "Messages (num_turns) per conversation");
-ABSL_FLAG(int64_t, max_memory, int64_t{768} << 20,
-          "Bytes the server may hold (0: no limit); requests that would exceed it are refused "
-          "with RESOURCE_EXHAUSTED before the work");
-ABSL_FLAG(int64_t, max_corpus_bytes, int64_t{64} << 20,
-          "Largest corpus per request (its text_files, or its inline texts, together)");
-ABSL_FLAG(double, max_build_cpu_seconds, 10,
-          "CPU seconds one piece of a request's work may use: preparing it (tokenizing its "
-          "corpus) or building one conversation (0: no limit)");
-ABSL_FLAG(int64_t, grpc_memory_bytes, int64_t{256} << 20,
-          "What gRPC may buffer over all connections (its resource quota); at least twice "
-          "--max-inline-corpus-bytes + 1 MiB");
-ABSL_FLAG(bool, accept_compressed_requests, false,
-          "Accept gzip/deflate requests (gRPC 1.51 inflates them unbounded before any size check)");
-ABSL_FLAG(double, drain_seconds, 25, "On SIGTERM/SIGINT, how long open streams may finish");
-ABSL_FLAG(std::string, log_format, "text", "text or json");
-ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error");
-ABSL_FLAG(std::string, tls_cert, "", "PEM server certificate (enables TLS)");
-ABSL_FLAG(std::string, tls_key, "", "PEM server private key");
-ABSL_FLAG(std::string, tls_client_ca, "", "PEM CA that client certificates must chain to (mTLS)");
-ABSL_FLAG(bool, version, false, "Print the version and exit");
+#include "server/server_flags.h"
 
 namespace {
 
@@ -66,39 +26,13 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (command_line->help) {
-    std::printf("%sflags:\n%s", kUsage, convgen::cli::FlagsHelp("server/main.cc").c_str());
+    std::printf("%sflags:\n%s", kUsage, convgen::cli::FlagsHelp(convgen::kServerFlagsFile).c_str());
     return 0;
   }
-  if (absl::GetFlag(FLAGS_version)) {
+  if (convgen::VersionRequested()) {
     std::printf("convgen-server %s (gRPC %s)\n", CONVGEN_VERSION, grpc::Version().c_str());
     return 0;
   }
 
-  convgen::ServerOptions options;
-  options.listen = absl::GetFlag(FLAGS_listen);
-  options.tokenizers = absl::GetFlag(FLAGS_tokenizer);
-  options.data_dir = absl::GetFlag(FLAGS_data_dir);
-  if (options.data_dir.empty()) {
-    const char* env = std::getenv("CONVGEN_DATA_DIR");
-    options.data_dir = env != nullptr ? env : CONVGEN_DEFAULT_DATA_DIR;
-  }
-  options.corpus_dir = absl::GetFlag(FLAGS_corpus_dir);
-  options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
-  options.limits.max_conversations_per_request = absl::GetFlag(FLAGS_max_conversations_per_request);
-  options.limits.max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);
-  options.limits.max_inline_corpus_bytes = absl::GetFlag(FLAGS_max_inline_corpus_bytes);
-  options.limits.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
-  options.limits.max_messages_per_conversation = absl::GetFlag(FLAGS_max_messages_per_conversation);
-  options.max_memory_bytes = absl::GetFlag(FLAGS_max_memory);
-  options.max_corpus_bytes = absl::GetFlag(FLAGS_max_corpus_bytes);
-  options.limits.max_build_cpu_seconds = absl::GetFlag(FLAGS_max_build_cpu_seconds);
-  options.grpc_memory_bytes = absl::GetFlag(FLAGS_grpc_memory_bytes);
-  options.accept_compressed_requests = absl::GetFlag(FLAGS_accept_compressed_requests);
-  options.drain_seconds = absl::GetFlag(FLAGS_drain_seconds);
-  options.log_format = absl::GetFlag(FLAGS_log_format);
-  options.log_level = absl::GetFlag(FLAGS_log_level);
-  options.tls_cert = absl::GetFlag(FLAGS_tls_cert);
-  options.tls_key = absl::GetFlag(FLAGS_tls_key);
-  options.tls_client_ca = absl::GetFlag(FLAGS_tls_client_ca);
-  return convgen::RunServer(options);
+  return convgen::RunServer(convgen::ServerOptionsFromFlags());
 }

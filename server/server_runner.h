@@ -28,8 +28,8 @@ struct ServerOptions {
   // budget (see MemoryBudget); a quarter of the limit keeps tokenized
   // corpora for later requests. The default leaves room under the
   // manifests' 1 GiB for gRPC's buffers and the allocator.
-  int64_t max_memory_bytes = int64_t{768} << 20;
-  int64_t max_corpus_bytes = int64_t{64} << 20;  // per request, files or inline
+  int64_t max_memory_bytes = int64_t{640} << 20;
+  int64_t max_corpus_bytes = int64_t{64} << 20;    // per request, files or inline
   int64_t grpc_memory_bytes = int64_t{256} << 20;  // gRPC's resource quota
   bool accept_compressed_requests = false;         // see BoundReceivedBytes
   double drain_seconds = 25;

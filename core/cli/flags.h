@@ -38,7 +38,7 @@ absl::StatusOr<CommandLine> ParseFlags(int argc, char** argv, size_t max_positio
                                        absl::Span<const absl::string_view> repeatable = {});
 
 // Returns one line per flag defined in a file whose path ends with
-// `defined_in` (e.g. "server/main.cc"), by dashed name, with its help text
+// `defined_in` (e.g. "server/server_flags.cc"), by dashed name, with its help text
 // and default, sorted by name.
 std::string FlagsHelp(absl::string_view defined_in);
 

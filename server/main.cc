@@ -28,6 +28,10 @@ ABSL_FLAG(int64_t, max_message_bytes, 16 << 20,
           "Largest message text; larger token targets are refused up front");
 ABSL_FLAG(int64_t, max_messages_per_conversation, 65536, "Messages (num_turns) per conversation");
 ABSL_FLAG(double, drain_seconds, 25, "On SIGTERM/SIGINT, how long open streams may finish");
+ABSL_FLAG(bool, reflection, true,
+          "Serve gRPC server reflection (grpc.reflection.v1alpha), e.g. for grpcurl");
+ABSL_FLAG(int64_t, max_watch_streams, 100,
+          "grpc.health.v1 Watch streams open at once; more are refused (RESOURCE_EXHAUSTED)");
 ABSL_FLAG(std::string, log_format, "text", "text or json");
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error");
 ABSL_FLAG(std::string, tls_cert, "", "PEM server certificate (enables TLS)");
@@ -77,6 +81,14 @@ int main(int argc, char** argv) {
   options.limits.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   options.limits.max_messages_per_conversation = absl::GetFlag(FLAGS_max_messages_per_conversation);
   options.drain_seconds = absl::GetFlag(FLAGS_drain_seconds);
+  options.reflection = absl::GetFlag(FLAGS_reflection);
+  options.max_watch_streams = absl::GetFlag(FLAGS_max_watch_streams);
+  if (options.max_watch_streams < 0) {
+    std::fprintf(stderr,
+                 "convgen-server: invalid value \"%lld\" for --max-watch-streams: must be >= 0\n%s",
+                 static_cast<long long>(options.max_watch_streams), kUsage);
+    return 2;
+  }
   options.log_format = absl::GetFlag(FLAGS_log_format);
   options.log_level = absl::GetFlag(FLAGS_log_level);
   options.tls_cert = absl::GetFlag(FLAGS_tls_cert);

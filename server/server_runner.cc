@@ -18,11 +18,12 @@
 #include "absl/strings/str_split.h"
 #include "core/files.h"
 #include "core/status_macros.h"
-#include "grpc/health/v1/health.pb.h"
-#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/ext/health_check_service_server_builder_option.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "prometheus/exposer.h"
+#include "server/health_service.h"
+#include "server/reflection_service.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
 
@@ -91,17 +92,20 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials(
 }
 
 // Returns the started server, or null if an address cannot be bound; `ports`
-// receives the bound TCP ports (0 for unix sockets).
+// receives the bound TCP ports (0 for unix sockets). `reflection` may be null.
 std::unique_ptr<grpc::Server> StartServer(const ServerOptions& options,
                                           std::shared_ptr<grpc::ServerCredentials> credentials,
                                           ConversationServiceImpl* service,
-                                          std::vector<int>& ports) {
-  // Keep the health descriptor linked in, for reflection.
-  (void)grpc::health::v1::HealthCheckResponse::descriptor();
-  grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-
+                                          ReflectionService* reflection, std::vector<int>& ports) {
   grpc::ServerBuilder builder;
+  // gRPC's own health service and reflection plugin are unbounded (see
+  // health_service.h, reflection_service.h); the server owns this one.
+  grpc::EnableDefaultHealthCheckService(false);
+  auto health = std::make_unique<HealthService>(options.max_watch_streams);
+  builder.RegisterService(health.get());
+  builder.SetOption(
+      std::make_unique<grpc::HealthCheckServiceServerBuilderOption>(std::move(health)));
+  if (reflection != nullptr) builder.RegisterService(reflection);
   const std::vector<std::string>& listen = options.listen;
   ports.assign(listen.size(), 0);
   for (size_t i = 0; i < listen.size(); ++i) {
@@ -196,7 +200,14 @@ int RunServer(const ServerOptions& options) {
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials = MakeCredentials(options);
   if (!credentials.ok()) return fail(credentials.status());
   std::vector<int> ports;
-  std::unique_ptr<grpc::Server> server = StartServer(options, *credentials, &service, ports);
+  std::unique_ptr<ReflectionService> reflection;
+  if (options.reflection) {
+    reflection = std::make_unique<ReflectionService>(std::vector<std::string>{
+        v1::ConversationService::service_full_name(), grpc::health::v1::Health::service_full_name(),
+        grpc::reflection::v1alpha::ServerReflection::service_full_name()});
+  }
+  std::unique_ptr<grpc::Server> server =
+      StartServer(options, *credentials, &service, reflection.get(), ports);
   if (server == nullptr) {
     std::fprintf(stderr, "convgen-server: cannot listen on the given addresses\n");
     return 2;

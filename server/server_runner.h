@@ -6,6 +6,7 @@
 #ifndef CONVGEN_SERVER_SERVER_RUNNER_H_
 #define CONVGEN_SERVER_SERVER_RUNNER_H_
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,8 @@ struct ServerOptions {
   std::string metrics_listen;           // empty: no metrics endpoint
   ServiceLimits limits;
   double drain_seconds = 25;
+  bool reflection = true;           // serve grpc.reflection.v1alpha
+  int64_t max_watch_streams = 100;  // open grpc.health.v1 Watch streams
   std::string log_format = "text";  // text or json
   std::string log_level = "info";
   std::string tls_cert, tls_key;  // PEM files; TLS when tls_cert is set

@@ -103,7 +103,8 @@ void HealthService::SetLocked(const std::string& service_name, ServingStatus sta
 void HealthService::SetServingStatus(const std::string& service_name, bool serving) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (shut_down_) return;
-  SetLocked(service_name, serving ? HealthCheckResponse::SERVING : HealthCheckResponse::NOT_SERVING);
+  SetLocked(service_name,
+            serving ? HealthCheckResponse::SERVING : HealthCheckResponse::NOT_SERVING);
 }
 
 void HealthService::SetServingStatus(bool serving) {

@@ -14,10 +14,10 @@
 namespace convgen {
 namespace {
 
-using grpc::reflection::v1alpha::ServerReflectionRequest;
-using grpc::reflection::v1alpha::ServerReflectionResponse;
 using google::protobuf::DescriptorPool;
 using google::protobuf::FileDescriptor;
+using grpc::reflection::v1alpha::ServerReflectionRequest;
+using grpc::reflection::v1alpha::ServerReflectionResponse;
 
 // `file` and every file it imports (transitively), each once, as serialized
 // FileDescriptorProtos: what a client needs to decode the types it asked for.
@@ -133,9 +133,9 @@ void ReflectionService::Answer(const ServerReflectionRequest& request,
     case ServerReflectionRequest::kFileContainingExtension: {
       const auto& extension = request.file_containing_extension();
       const auto* type = pool->FindMessageTypeByName(extension.containing_type());
-      const auto* field = type == nullptr ? nullptr
-                                          : pool->FindExtensionByNumber(
-                                                type, extension.extension_number());
+      const auto* field = type == nullptr
+                              ? nullptr
+                              : pool->FindExtensionByNumber(type, extension.extension_number());
       if (field != nullptr) {
         AddFileWithDependencies(field->file(), response);
       } else {

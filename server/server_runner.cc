@@ -162,11 +162,15 @@ void DrainOnSignal(sigset_t signals, double drain_seconds, ConversationServiceIm
   wait_for_streams(std::chrono::milliseconds(static_cast<int64_t>(drain_seconds * 1000)));
   spdlog::info("{} streams still open; stopping", service.active_streams());
   // Each stream ends with UNAVAILABLE and its resume index once its message
-  // in flight is delivered; a stream whose reader is gone or stalled is
-  // cancelled by Shutdown after the grace.
+  // in flight is delivered; Watch streams hear NOT_SERVING and end. Shutdown
+  // with a deadline (not now) sends GOAWAY and waits, up to the grace, for
+  // the calls to end and the clients to hang up: an immediate Shutdown
+  // closed connections whose trailers were still queued (the client saw a
+  // reset instead of the resume index). A reader that is gone or stalled is
+  // cancelled at the deadline.
   service.StopStreams();
-  wait_for_streams(kStopGrace);
-  server.Shutdown(std::chrono::system_clock::now());
+  health->Shutdown();
+  server.Shutdown(std::chrono::system_clock::now() + kStopGrace);
 }
 
 }  // namespace

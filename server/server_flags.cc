@@ -39,6 +39,10 @@ ABSL_FLAG(int64_t, grpc_memory_bytes, int64_t{256} << 20,
 ABSL_FLAG(bool, accept_compressed_requests, false,
           "Accept gzip/deflate requests (gRPC 1.51 inflates them unbounded before any size check)");
 ABSL_FLAG(double, drain_seconds, 25, "On SIGTERM/SIGINT, how long open streams may finish");
+ABSL_FLAG(bool, reflection, true,
+          "Serve gRPC server reflection (grpc.reflection.v1alpha), e.g. for grpcurl");
+ABSL_FLAG(int64_t, max_watch_streams, 100,
+          "grpc.health.v1 Watch streams open at once; more are refused (RESOURCE_EXHAUSTED)");
 ABSL_FLAG(std::string, log_format, "text", "text or json");
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error");
 ABSL_FLAG(std::string, tls_cert, "", "PEM server certificate (enables TLS)");
@@ -72,6 +76,8 @@ ServerOptions ServerOptionsFromFlags() {
   options.grpc_memory_bytes = absl::GetFlag(FLAGS_grpc_memory_bytes);
   options.accept_compressed_requests = absl::GetFlag(FLAGS_accept_compressed_requests);
   options.drain_seconds = absl::GetFlag(FLAGS_drain_seconds);
+  options.reflection = absl::GetFlag(FLAGS_reflection);
+  options.max_watch_streams = absl::GetFlag(FLAGS_max_watch_streams);
   options.log_format = absl::GetFlag(FLAGS_log_format);
   options.log_level = absl::GetFlag(FLAGS_log_level);
   options.tls_cert = absl::GetFlag(FLAGS_tls_cert);

@@ -21,12 +21,13 @@
 #include "absl/strings/str_split.h"
 #include "core/files.h"
 #include "core/status_macros.h"
-#include "grpc/health/v1/health.pb.h"
-#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/ext/health_check_service_server_builder_option.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "prometheus/exposer.h"
 #include "server/connection_limits.h"
+#include "server/health_service.h"
+#include "server/reflection_service.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
 
@@ -72,6 +73,7 @@ absl::Status CheckOptions(const ServerOptions& options) {
   };
   if (options.max_memory_bytes < 0) return bad("max-memory", "bytes >= 0 (0: no limit)");
   if (options.max_corpus_bytes <= 0) return bad("max-corpus-bytes", "bytes > 0");
+  if (options.max_watch_streams < 0) return bad("max-watch-streams", "a count >= 0");
   const double cpu = options.limits.max_build_cpu_seconds;
   if (!(cpu >= 0) || std::isinf(cpu)) {
     return bad("max-build-cpu-seconds", "a number of seconds >= 0 (0: no limit)");
@@ -146,16 +148,19 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials(
 
 // Returns the started server (null if an address cannot be bound), or
 // InvalidArgument for a bad limit; `ports` receives the bound TCP ports (0 for
-// unix sockets).
+// unix sockets). `reflection` may be null.
 absl::StatusOr<std::unique_ptr<grpc::Server>> StartServer(
     const ServerOptions& options, std::shared_ptr<grpc::ServerCredentials> credentials,
-    ConversationServiceImpl* service, std::vector<int>& ports) {
-  // Keep the health descriptor linked in, for reflection.
-  (void)grpc::health::v1::HealthCheckResponse::descriptor();
-  grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-
+    ConversationServiceImpl* service, ReflectionService* reflection, std::vector<int>& ports) {
   grpc::ServerBuilder builder;
+  // gRPC's own health service and reflection plugin are unbounded (see
+  // health_service.h, reflection_service.h); the server owns this one.
+  grpc::EnableDefaultHealthCheckService(false);
+  auto health = std::make_unique<HealthService>(options.max_watch_streams);
+  builder.RegisterService(health.get());
+  builder.SetOption(
+      std::make_unique<grpc::HealthCheckServiceServerBuilderOption>(std::move(health)));
+  if (reflection != nullptr) builder.RegisterService(reflection);
   const std::vector<std::string>& listen = options.listen;
   ports.assign(listen.size(), 0);
   for (size_t i = 0; i < listen.size(); ++i) {
@@ -224,11 +229,15 @@ void DrainOnSignal(sigset_t signals, double drain_seconds, ConversationServiceIm
   wait_for_streams(std::chrono::milliseconds(static_cast<int64_t>(drain_seconds * 1000)));
   spdlog::info("{} streams still open; stopping", service.active_streams());
   // Each stream ends with UNAVAILABLE and its resume index once its message
-  // in flight is delivered; a stream whose reader is gone or stalled is
-  // cancelled by Shutdown after the grace.
+  // in flight is delivered; Watch streams hear NOT_SERVING and end. Shutdown
+  // with a deadline (not now) sends GOAWAY and waits, up to the grace, for
+  // the calls to end and the clients to hang up: an immediate Shutdown
+  // closed connections whose trailers were still queued (the client saw a
+  // reset instead of the resume index). A reader that is gone or stalled is
+  // cancelled at the deadline.
   service.StopStreams();
-  wait_for_streams(kStopGrace);
-  server.Shutdown(std::chrono::system_clock::now());
+  health->Shutdown();
+  server.Shutdown(std::chrono::system_clock::now() + kStopGrace);
 }
 
 }  // namespace
@@ -275,8 +284,14 @@ int RunServer(const ServerOptions& options) {
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials = MakeCredentials(options);
   if (!credentials.ok()) return fail(credentials.status());
   std::vector<int> ports;
+  std::unique_ptr<ReflectionService> reflection;
+  if (options.reflection) {
+    reflection = std::make_unique<ReflectionService>(std::vector<std::string>{
+        v1::ConversationService::service_full_name(), grpc::health::v1::Health::service_full_name(),
+        grpc::reflection::v1alpha::ServerReflection::service_full_name()});
+  }
   absl::StatusOr<std::unique_ptr<grpc::Server>> started =
-      StartServer(options, *credentials, &service, ports);
+      StartServer(options, *credentials, &service, reflection.get(), ports);
   if (!started.ok()) return fail(started.status());
   std::unique_ptr<grpc::Server> server = std::move(*started);
   if (server == nullptr) {

@@ -33,6 +33,8 @@ struct ServerOptions {
   int64_t grpc_memory_bytes = int64_t{256} << 20;  // gRPC's resource quota
   bool accept_compressed_requests = false;         // see BoundReceivedBytes
   double drain_seconds = 25;
+  bool reflection = true;           // serve grpc.reflection.v1alpha
+  int64_t max_watch_streams = 100;  // open grpc.health.v1 Watch streams
   std::string log_format = "text";  // text or json
   std::string log_level = "info";
   std::string tls_cert, tls_key;  // PEM files; TLS when tls_cert is set

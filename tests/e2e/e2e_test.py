@@ -33,8 +33,6 @@ def generate_stubs():
     out = os.path.join(WORK, "stubs")
     os.makedirs(out)
     shutil.copytree(os.path.join(SOURCE, "proto", "grpc"), os.path.join(protos, "wire_grpc"))
-    shutil.copytree(os.path.join(SOURCE, "tests/e2e/proto/grpc/reflection"),
-                    os.path.join(protos, "wire_grpc", "reflection"))
     subprocess.run(
         ["protoc", f"--python_out={out}", f"--grpc_out={out}",
          "--plugin=protoc-gen-grpc=/usr/bin/grpc_python_plugin",

@@ -27,6 +27,9 @@ ABSL_FLAG(int64_t, max_inline_corpus_bytes, 64 << 20, "Largest inline corpus per
 ABSL_FLAG(int64_t, max_message_bytes, 16 << 20,
           "Largest message text; larger token targets are refused up front");
 ABSL_FLAG(int64_t, max_messages_per_conversation, 65536, "Messages (num_turns) per conversation");
+ABSL_FLAG(double, max_stall_seconds, 60,
+          "A Generate stream whose client reads nothing for this long ends "
+          "RESOURCE_EXHAUSTED with its resume start_index; 0: never");
 ABSL_FLAG(double, drain_seconds, 25, "On SIGTERM/SIGINT, how long open streams may finish");
 ABSL_FLAG(std::string, log_format, "text", "text or json");
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error");
@@ -76,6 +79,15 @@ int main(int argc, char** argv) {
   options.limits.max_inline_corpus_bytes = absl::GetFlag(FLAGS_max_inline_corpus_bytes);
   options.limits.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   options.limits.max_messages_per_conversation = absl::GetFlag(FLAGS_max_messages_per_conversation);
+  options.limits.max_stall_seconds = absl::GetFlag(FLAGS_max_stall_seconds);
+  // The upper bound keeps the watchdog's clock arithmetic finite (a year).
+  if (!(options.limits.max_stall_seconds >= 0 && options.limits.max_stall_seconds <= 3.2e7)) {
+    std::fprintf(stderr,
+                 "convgen-server: invalid value for --max-stall-seconds: must be between 0 "
+                 "(never) and 3.2e7\n%s",
+                 kUsage);
+    return 2;
+  }
   options.drain_seconds = absl::GetFlag(FLAGS_drain_seconds);
   options.log_format = absl::GetFlag(FLAGS_log_format);
   options.log_level = absl::GetFlag(FLAGS_log_level);

@@ -16,6 +16,11 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// How long the trailers of a stalled stream may wait for its client to read
+// before the call is cancelled (a client that resumes reading within it gets
+// the status and its resume index; one that does not gets CANCELLED).
+constexpr Clock::duration kStallGrace = std::chrono::seconds(5);
+
 double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
@@ -42,6 +47,7 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
     service_->metrics_->RpcStarted("Generate");
     ++service_->active_streams_;
     service_->metrics_->active_streams().Increment();
+    service_->AddStream(this);
   }
 
   // Refuses the call, or hands its preparation to the executor.
@@ -62,6 +68,12 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
   }
 
   void OnWriteDone(bool ok) override {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      write_started_ = Clock::time_point();
+      // The stall watchdog finished the call while this write was stuck.
+      if (finished_) return;
+    }
     if (!ok) {
       FinishOnce(grpc::Status(grpc::StatusCode::CANCELLED, "the client went away"));
       return;
@@ -81,6 +93,8 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
   void OnCancel() override { stop_.Stop(); }
 
   void OnDone() override {
+    // After this the watchdog no longer sees the reactor.
+    service_->RemoveStream(this);
     service_->active_streams_--;
     service_->metrics_->active_streams().Decrement();
     service_->metrics_->RpcHandled("Generate", CodeName(final_code_), SecondsSince(start_));
@@ -88,6 +102,38 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
   }
 
  private:
+  friend class ConversationServiceImpl;  // its watchdog calls CheckStall
+
+  // On the watchdog thread, under the service's streams_mutex_ (so OnDone
+  // waits). A write in flight for max_stall_seconds means the client stopped
+  // reading: the call finishes with RESOURCE_EXHAUSTED naming the index to
+  // resume from. Those trailers queue behind the stuck message, so if the
+  // client still does not read within kStallGrace the call is cancelled,
+  // which releases the slot and the stream's memory.
+  void CheckStall(Clock::time_point now, Clock::duration limit) {
+    if (stalled_at_ != Clock::time_point()) {
+      if (!cancel_sent_ && now - stalled_at_ >= kStallGrace) {
+        cancel_sent_ = true;
+        context_->TryCancel();
+      }
+      return;
+    }
+    grpc::Status status;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (write_started_ == Clock::time_point() || now - write_started_ < limit) return;
+      stalled_at_ = now;
+      if (finished_) return;  // its trailers are stuck too: cancel after the grace
+      status = grpc::Status(
+          grpc::StatusCode::RESOURCE_EXHAUSTED,
+          absl::StrCat("the client read nothing for ", service_->limits_.max_stall_seconds,
+                       " s (--max-stall-seconds); resume with start_index ",
+                       resume_index_before_write_));
+      ClaimFinishLocked(status.error_code());
+    }
+    Finish(status);
+  }
+
   // On the executor: the request into a stream, then its first event.
   void Prepare() {
     if (Cancelled()) return;
@@ -119,6 +165,9 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
                        stream_->resume_index())));
       return;
     }
+    // Every conversation ended before this event was written: the stall
+    // message's resume index must not count the event still in flight.
+    const uint64_t resume_index = stream_->resume_index();
     absl::StatusOr<const StreamEvent*> event = stream_->Next();
     if (!event.ok()) {
       FinishOnce(ToGrpcStatus(event.status()));
@@ -134,6 +183,11 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
     }
     response_.Clear();
     EventToProto(**event, &response_);
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (finished_) return;
+    write_started_ = Clock::now();
+    resume_index_before_write_ = resume_index;
+    // gRPC runs OnWriteDone on another thread, never inline.
     StartWrite(&response_);
   }
 
@@ -144,12 +198,22 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
     return true;
   }
 
+  // Finish is called outside the lock: OnDone may run (and delete this) as
+  // soon as it is called. The caller must not touch this afterwards.
   void FinishOnce(const grpc::Status& status) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (finished_) return;
-    finished_ = true;
-    final_code_ = status.error_code();
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!ClaimFinishLocked(status.error_code())) return;
+    }
     Finish(status);
+  }
+
+  // Returns true iff the caller is the one to call Finish.
+  bool ClaimFinishLocked(grpc::StatusCode code) {
+    if (finished_) return false;
+    finished_ = true;
+    final_code_ = code;
+    return true;
   }
 
   ConversationServiceImpl* service_;
@@ -161,9 +225,39 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
   bool first_write_ = true;
   StopSignal stop_;  // set by OnCancel; the CPU limit of each build
   std::mutex mutex_;
-  bool finished_ = false;
-  grpc::StatusCode final_code_ = grpc::StatusCode::OK;
+  bool finished_ = false;                               // guarded by mutex_
+  grpc::StatusCode final_code_ = grpc::StatusCode::OK;  // guarded by mutex_
+  Clock::time_point write_started_;                     // guarded by mutex_; none: epoch
+  uint64_t resume_index_before_write_ = 0;              // guarded by mutex_
+  // The watchdog's own (only it touches them).
+  Clock::time_point stalled_at_;
+  bool cancel_sent_ = false;
 };
+
+void ConversationServiceImpl::AddStream(GenerateReactor* reactor) {
+  if (limits_.max_stall_seconds <= 0) return;
+  std::lock_guard<std::mutex> lock(streams_mutex_);
+  streams_.insert(reactor);
+}
+
+void ConversationServiceImpl::RemoveStream(GenerateReactor* reactor) {
+  if (limits_.max_stall_seconds <= 0) return;
+  std::lock_guard<std::mutex> lock(streams_mutex_);
+  streams_.erase(reactor);
+}
+
+void ConversationServiceImpl::WatchStalls() {
+  const auto limit = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(limits_.max_stall_seconds));
+  // A stall is seen at most a tenth of the limit (and 1 s) late.
+  const auto period = std::clamp<Clock::duration>(limit / 10, std::chrono::milliseconds(10),
+                                                  std::chrono::seconds(1));
+  std::unique_lock<std::mutex> lock(streams_mutex_);
+  while (!watchdog_wake_.wait_for(lock, period, [this] { return watchdog_stop_; })) {
+    const Clock::time_point now = Clock::now();
+    for (GenerateReactor* reactor : streams_) reactor->CheckStall(now, limit);
+  }
+}
 
 ConversationServiceImpl::ConversationServiceImpl(Workspace* workspace, ServiceLimits limits,
                                                  ServiceMetrics* metrics)
@@ -173,7 +267,18 @@ ConversationServiceImpl::ConversationServiceImpl(Workspace* workspace, ServiceLi
       executor_(limits.worker_threads > 0
                     ? limits.worker_threads
                     : std::max(2, static_cast<int>(std::thread::hardware_concurrency())),
-                limits.max_worker_threads) {}
+                limits.max_worker_threads) {
+  if (limits_.max_stall_seconds > 0) watchdog_ = std::thread([this] { WatchStalls(); });
+}
+
+ConversationServiceImpl::~ConversationServiceImpl() {
+  {
+    std::lock_guard<std::mutex> lock(streams_mutex_);
+    watchdog_stop_ = true;
+  }
+  watchdog_wake_.notify_all();
+  if (watchdog_.joinable()) watchdog_.join();
+}
 
 grpc::ServerWriteReactor<v1::GenerateResponse>* ConversationServiceImpl::Generate(
     grpc::CallbackServerContext* context, const v1::GenerateRequest* request) {

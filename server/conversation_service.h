@@ -15,14 +15,26 @@
 // HTTP/2 flow control paces generation and a slow reader never grows
 // memory. Cancellation and deadlines are seen between events and inside
 // long searches (the stream reads the reactor's cancelled flag).
+//
+// Stalls. A reader that stops reading leaves one write in flight for ever
+// (flow control) and would hold its slot and memory: with
+// max_stall_seconds > 0 one watchdog thread ends such a stream (see
+// GenerateReactor::CheckStall). The watchdog touches a reactor only under
+// streams_mutex_, and a reactor leaves streams_ in OnDone before deleting
+// itself; gRPC runs OnDone on its own threads (never inline in Finish or
+// TryCancel), so the watchdog may call into gRPC while holding the mutex.
 // Thread-safe.
 #ifndef CONVGEN_SERVER_CONVERSATION_SERVICE_H_
 #define CONVGEN_SERVER_CONVERSATION_SERVICE_H_
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <unordered_set>
 
 #include "convgen/v1/service.grpc.pb.h"
 #include "core/request/executor.h"
@@ -43,12 +55,18 @@ struct ServiceLimits : RequestLimits {
   // CPU one piece of a request's work may use (preparing it, which may
   // tokenize its corpus; building one conversation); 0: no limit.
   double max_build_cpu_seconds = 10;
+  // A stream whose write has not completed for this long (its client stopped
+  // reading) ends with RESOURCE_EXHAUSTED naming the resume index; 0: never.
+  double max_stall_seconds = 60;
 };
+
+class GenerateReactor;
 
 class ConversationServiceImpl final : public v1::ConversationService::CallbackService {
  public:
   // Borrows workspace and metrics, which must outlive the service.
   ConversationServiceImpl(Workspace* workspace, ServiceLimits limits, ServiceMetrics* metrics);
+  ~ConversationServiceImpl() override;
 
   grpc::ServerWriteReactor<v1::GenerateResponse>* Generate(
       grpc::CallbackServerContext* context, const v1::GenerateRequest* request) override;
@@ -73,6 +91,12 @@ class ConversationServiceImpl final : public v1::ConversationService::CallbackSe
  private:
   friend class GenerateReactor;
 
+  // The stall watchdog's thread: checks every open stream a few times per
+  // max_stall_seconds.
+  void WatchStalls();
+  void AddStream(GenerateReactor* reactor);
+  void RemoveStream(GenerateReactor* reactor);
+
   Workspace* workspace_;
   ServiceLimits limits_;
   ServiceMetrics* metrics_;
@@ -80,6 +104,11 @@ class ConversationServiceImpl final : public v1::ConversationService::CallbackSe
   std::atomic<int64_t> conversations_generated_{0};
   std::atomic<bool> draining_{false};
   std::atomic<bool> stopping_{false};
+  std::mutex streams_mutex_;
+  std::condition_variable watchdog_wake_;
+  std::unordered_set<GenerateReactor*> streams_;  // guarded by streams_mutex_
+  bool watchdog_stop_ = false;                    // guarded by streams_mutex_
+  std::thread watchdog_;                          // runs when max_stall_seconds > 0
   // Last: destroyed first, so its threads finish before the rest goes.
   Executor executor_;
 };

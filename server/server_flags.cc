@@ -39,6 +39,9 @@ ABSL_FLAG(int64_t, grpc_memory_bytes, int64_t{256} << 20,
 ABSL_FLAG(bool, accept_compressed_requests, false,
           "Accept gzip/deflate requests (gRPC 1.51 inflates them unbounded before any size check)");
 ABSL_FLAG(double, drain_seconds, 25, "On SIGTERM/SIGINT, how long open streams may finish");
+ABSL_FLAG(double, max_stall_seconds, 60,
+          "A Generate stream whose client reads nothing for this long ends RESOURCE_EXHAUSTED "
+          "with its resume start_index (0: never)");
 ABSL_FLAG(bool, reflection, true,
           "Serve gRPC server reflection (grpc.reflection.v1alpha), e.g. for grpcurl");
 ABSL_FLAG(int64_t, max_watch_streams, 100,
@@ -76,6 +79,7 @@ ServerOptions ServerOptionsFromFlags() {
   options.grpc_memory_bytes = absl::GetFlag(FLAGS_grpc_memory_bytes);
   options.accept_compressed_requests = absl::GetFlag(FLAGS_accept_compressed_requests);
   options.drain_seconds = absl::GetFlag(FLAGS_drain_seconds);
+  options.limits.max_stall_seconds = absl::GetFlag(FLAGS_max_stall_seconds);
   options.reflection = absl::GetFlag(FLAGS_reflection);
   options.max_watch_streams = absl::GetFlag(FLAGS_max_watch_streams);
   options.log_format = absl::GetFlag(FLAGS_log_format);

@@ -78,6 +78,10 @@ absl::Status CheckOptions(const ServerOptions& options) {
   if (!(cpu >= 0) || std::isinf(cpu)) {
     return bad("max-build-cpu-seconds", "a number of seconds >= 0 (0: no limit)");
   }
+  const double stall = options.limits.max_stall_seconds;
+  if (!(stall >= 0 && stall <= 3.2e7)) {
+    return bad("max-stall-seconds", "seconds between 0 (never) and 3.2e7");
+  }
   return absl::OkStatus();
 }
 

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/config/config_json.h"
 #include "core/distributions/registry.h"
+#include "core/json/config_errors.h"
 #include "core/json/rule_checker.h"
 
 namespace convgen {
@@ -66,8 +67,8 @@ std::optional<IntDistribution> CheckField(bool present, const v1::Distribution& 
 // Checks the fields outside prompt_input and prompt_output into `spec`.
 void CheckTopLevel(const v1::GenerationConfig& config, ConfigErrors& errors, GenerationSpec& spec) {
   if (config.filetype() != kConversationsFiletype) {
-    errors.Add("filetype", absl::StrCat("must be \"", kConversationsFiletype, "\" (got \"",
-                                        config.filetype(), "\")"));
+    errors.Add("filetype", absl::StrCat("must be \"", kConversationsFiletype, "\" (got ",
+                                        QuoteForMessage(config.filetype()), ")"));
   }
   if (config.num_conversations() <= 0) {
     errors.Add("num_conversations",

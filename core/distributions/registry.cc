@@ -14,6 +14,7 @@
 #include "core/distributions/poisson.h"
 #include "core/distributions/uniform.h"
 #include "core/distributions/zipf.h"
+#include "core/json/config_errors.h"
 
 namespace convgen {
 namespace {
@@ -61,9 +62,9 @@ const DistributionKind* ReadKind(JsonObjectReader& reader) {
   const std::string name = name_json->get<std::string>();
   const DistributionKind* kind = KindNamed(name);
   if (kind == nullptr) {
-    reader.errors().Add(
-        reader.PathOf("distribution"),
-        absl::StrCat("unknown distribution \"", name, "\"; expected one of ", KindNames()));
+    reader.errors().Add(reader.PathOf("distribution"),
+                        absl::StrCat("unknown distribution ", QuoteForMessage(name),
+                                     "; expected one of ", KindNames()));
   }
   return kind;
 }

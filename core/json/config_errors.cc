@@ -1,7 +1,9 @@
 #include "core/json/config_errors.h"
 
+#include <algorithm>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
@@ -35,16 +37,47 @@ void ConfigErrors::Add(std::string path, std::string message) {
 
 absl::Status ConfigErrors::ToStatus() const {
   if (errors_.empty()) return absl::OkStatus();
+  // The first problems are enough to act on; a config with thousands of
+  // unknown fields must not produce a status larger than gRPC's metadata.
+  constexpr size_t kMaxListed = 10;
   std::vector<std::string> lines;
-  lines.reserve(errors_.size());
-  for (const ConfigError& error : errors_) lines.push_back(error.ToString());
+  for (size_t i = 0; i < errors_.size() && i < kMaxListed; ++i) {
+    lines.push_back(errors_[i].ToString());
+  }
+  if (errors_.size() > kMaxListed) {
+    lines.push_back(absl::StrCat("... and ", errors_.size() - kMaxListed, " more"));
+  }
   return absl::InvalidArgumentError(absl::StrCat(
       "invalid config (", errors_.size(), errors_.size() == 1 ? " problem):\n" : " problems):\n",
       absl::StrJoin(lines, "\n")));
 }
 
+std::string QuoteForMessage(absl::string_view text, size_t max_bytes) {
+  size_t cut = std::min(text.size(), max_bytes);
+  while (cut > 0 && cut < text.size() && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) {
+    --cut;  // back off to a UTF-8 character boundary
+  }
+  std::string out = "\"";
+  for (const char c : text.substr(0, cut)) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7F || c == '"' || c == '\\') {
+      absl::StrAppend(&out, "\\x", absl::Hex(byte, absl::kZeroPad2));
+    } else {
+      out.push_back(c);
+    }
+  }
+  out.push_back('"');
+  if (cut < text.size()) absl::StrAppend(&out, "…(", text.size(), " bytes)");
+  return out;
+}
+
 std::string JoinPath(absl::string_view parent, absl::string_view key) {
-  return parent.empty() ? std::string(key) : absl::StrCat(parent, ".", key);
+  // Keys are the client's: an unknown one may be long or hold anything.
+  const bool plain = key.size() <= 64 && std::all_of(key.begin(), key.end(), [](char c) {
+                       return absl::ascii_isalnum(c) || c == '_' || c == '-';
+                     });
+  const std::string shown = plain ? std::string(key) : QuoteForMessage(key, 64);
+  return parent.empty() ? shown : absl::StrCat(parent, ".", shown);
 }
 
 std::string IndexPath(absl::string_view parent, size_t index) {

@@ -45,6 +45,11 @@ class ConfigErrors {
   size_t stage_start_ = 0;
 };
 
+// Returns `text` for an error message: in double quotes, control characters,
+// '"' and '\\' as \\xNN, and, when longer than max_bytes, cut at a UTF-8
+// boundary and followed by "…(N bytes)", so that no input is echoed whole.
+std::string QuoteForMessage(absl::string_view text, size_t max_bytes = 200);
+
 // Returns `parent.key`, or `key` when parent is the document root.
 std::string JoinPath(absl::string_view parent, absl::string_view key);
 // Returns `parent[index]`.

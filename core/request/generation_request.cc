@@ -46,6 +46,13 @@ absl::Status CheckRequest(const GenerationSpec& spec, const GenerationRequest& r
         absl::StrCat("shard ", request.shard_index, "/", shard_count,
                      ": the shard index must be below the shard count"));
   }
+  // Past the last conversation there is nothing to resume; an index beyond
+  // it would report a next_conversation_index above num_conversations.
+  if (request.start_index > static_cast<uint64_t>(spec.num_conversations)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("start_index ", request.start_index, " is beyond num_conversations ",
+                     spec.num_conversations, " (resume at most from the end)"));
+  }
   // The limit is on what this request produces (its shard, from its start
   // index), so that splitting a workload as the message says succeeds.
   const int64_t produced =

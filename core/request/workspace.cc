@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/files.h"
+#include "core/json/config_errors.h"
 #include "core/status_macros.h"
 #include "core/tokenizer/hf_tokenizer_json.h"
 #include "core/tokenizer/tiktoken.h"
@@ -65,8 +66,8 @@ absl::StatusOr<std::shared_ptr<const Tokenizer>> Workspace::GetTokenizer(const s
   if (path == tokenizer_paths_.end()) {
     std::vector<std::string> names;
     for (const auto& [n, p] : tokenizer_paths_) names.push_back(n);
-    return absl::NotFoundError(absl::StrCat("unknown tokenizer \"", key,
-                                            "\"; this server has: ", absl::StrJoin(names, ", ")));
+    return absl::NotFoundError(absl::StrCat("unknown tokenizer ", QuoteForMessage(key),
+                                            "; this server has: ", absl::StrJoin(names, ", ")));
   }
   std::lock_guard<std::mutex> lock(mutex_);
   auto& slot = tokenizers_[key];
@@ -111,7 +112,9 @@ std::vector<std::string> Workspace::CorpusNames() const {
     if (DIR* dir = ::opendir(options_.corpus_dir.c_str())) {
       while (const dirent* entry = ::readdir(dir)) {
         const std::string name = entry->d_name;
-        if (name != "." && name != ".." && IsFile(options_.corpus_dir + "/" + name)) {
+        // Only what a request may name: not a symlink out of the directory.
+        if (name != "." && name != ".." && IsFile(options_.corpus_dir + "/" + name) &&
+            ResolveCorpusFile(name, 0).ok()) {
           names.push_back(name);
         }
       }
@@ -127,7 +130,14 @@ std::vector<std::string> Workspace::CorpusNames() const {
 
 absl::StatusOr<std::string> Workspace::ResolveCorpusFile(const std::string& name,
                                                          size_t position) const {
-  const std::string where = absl::StrCat("text_files[", position, "] \"", name, "\"");
+  const std::string where = absl::StrCat("text_files[", position, "] ", QuoteForMessage(name));
+  // A NUL would cut the name short at open(); control characters are never
+  // a corpus name a client meant.
+  if (std::any_of(name.begin(), name.end(),
+                  [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; })) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, ": a corpus file name cannot contain a NUL or control character"));
+  }
   if (name.empty() || name[0] == '/' || name == ".." || absl::StartsWith(name, "../") ||
       absl::StrContains(name, "/../") || absl::EndsWith(name, "/..")) {
     return absl::InvalidArgumentError(

@@ -241,6 +241,44 @@ std::vector<BadCase> Cases() {
       {"lognormal_huge_sigma",
        in("num_tokens", {{"distribution", "lognormal"}, {"mean", 50}, {"sigma", 1e10}}),
        C::RESOURCE_EXHAUSTED, "tokens in a user message"},
+      // Issue 14: input is echoed bounded, so the status still reaches the
+      // client (a 100 KB echo exceeded gRPC's 8 KiB metadata limit).
+      {"huge_tokenizer_name",
+       [] {
+         auto r = JsonRequest(Base().dump());
+         r.set_tokenizer(std::string(100000, 't'));
+         return r;
+       },
+       C::NOT_FOUND, "\u2026(100000 bytes); this server has: qwen3"},
+      {"huge_corpus_name", [] { return WithFiles({std::string(100000, 'c')}); }, C::NOT_FOUND,
+       "\u2026(100000 bytes): no such corpus"},
+      {"huge_unknown_field",
+       [] { return Edited([](Json& c) { c[std::string(100000, 'k')] = 1; }); }, C::INVALID_ARGUMENT,
+       "\u2026(100000 bytes): unknown field"},
+      {"huge_filetype",
+       [] { return Edited([](Json& c) { c["filetype"] = std::string(100000, 'f'); }); },
+       C::INVALID_ARGUMENT, "\u2026(100000 bytes))"},
+      {"huge_distribution_name", in("num_turns", {{"distribution", std::string(100000, 'd')}}),
+       C::INVALID_ARGUMENT, "\u2026(100000 bytes); expected one of"},
+      {"ten_thousand_unknown_fields",
+       [] {
+         return Edited([](Json& c) {
+           for (int i = 0; i < 10000; ++i) c["unknown_" + std::to_string(i)] = i;
+         });
+       },
+       C::INVALID_ARGUMENT, "... and 9990 more"},
+      {"text_file_nul", [] { return WithFiles({std::string("moby-dick.txt\0.png", 18)}); },
+       C::INVALID_ARGUMENT,
+       "text_files[0] \"moby-dick.txt\\x00.png\": a corpus file name cannot contain a NUL"},
+      {"text_file_newline", [] { return WithFiles({"moby-dick.txt\n"}); }, C::INVALID_ARGUMENT,
+       "cannot contain a NUL or control character"},
+      {"start_index_beyond_the_end",
+       [] {
+         auto r = JsonRequest(Base().dump());
+         r.set_start_index(UINT64_MAX);
+         return r;
+       },
+       C::INVALID_ARGUMENT, "start_index 18446744073709551615 is beyond num_conversations 3"},
       {"huge_turn_constant", in("num_turns", {{"distribution", "constant"}, {"value", 1000000000}}),
        C::RESOURCE_EXHAUSTED, "messages (prompt_input.num_turns), over the limit of 1000;"},
   };
@@ -307,6 +345,8 @@ TEST_P(BadInputTest, RefusedWithTheRightCodeAndMessageAndTheServerGoesOn) {
   const grpc::Status status = Run(c.request());
   EXPECT_EQ(status.error_code(), c.code) << status.error_message();
   EXPECT_THAT(status.error_message(), ::testing::HasSubstr(c.message));
+  // Bounded: the grpc-message trailer must fit gRPC's metadata limit.
+  EXPECT_LE(status.error_message().size(), 2100u);
   // The server still serves.
   int turns = 0;
   EXPECT_TRUE(Run(JsonRequest(Base().dump()), &turns).ok());
@@ -316,6 +356,24 @@ TEST_P(BadInputTest, RefusedWithTheRightCodeAndMessageAndTheServerGoesOn) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   EXPECT_EQ(service_->active_streams(), 0);
+}
+
+// Describe lists only the corpora a request may name: not a symlink out of
+// the corpus directory (escape.txt), not a directory.
+TEST_F(BadInputTest, DescribeListsOnlyUsableCorpora) {
+  grpc::ClientContext context;
+  v1::DescribeResponse response;
+  ASSERT_TRUE(stub_->Describe(&context, v1::DescribeRequest(), &response).ok());
+  EXPECT_THAT(response.corpora(), ::testing::ElementsAre("moby-dick.txt"));
+}
+
+// A resume exactly at the end is legal: no conversation, then the summary.
+TEST_F(BadInputTest, StartIndexAtTheEndGivesOnlyTheSummary) {
+  auto request = JsonRequest(Base().dump());
+  request.set_start_index(3);
+  int turns = -1;
+  EXPECT_TRUE(Run(request, &turns).ok());
+  EXPECT_EQ(turns, 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Requests, BadInputTest, ::testing::ValuesIn(Cases()),

@@ -73,9 +73,10 @@ std::string QuoteForMessage(absl::string_view text, size_t max_bytes) {
 
 std::string JoinPath(absl::string_view parent, absl::string_view key) {
   // Keys are the client's: an unknown one may be long or hold anything.
-  const bool plain = key.size() <= 64 && std::all_of(key.begin(), key.end(), [](char c) {
-                       return absl::ascii_isalnum(c) || c == '_' || c == '-';
-                     });
+  const bool plain =
+      key.size() <= 64 && std::all_of(key.begin(), key.end(), [](char c) {
+        return absl::ascii_isalnum(c) || c == '_' || c == '-' || c == '.' || c == '[' || c == ']';
+      });
   const std::string shown = plain ? std::string(key) : QuoteForMessage(key, 64);
   return parent.empty() ? shown : absl::StrCat(parent, ".", shown);
 }

@@ -456,10 +456,9 @@ class Harness:
         stub = self.stub(channel)
         health = health_pb2_grpc.HealthStub(channel)
         stalled = []
-        watch_requests = 0
         try:
             while not self.stop.is_set():
-                if len(stalled) < 16:  # open, read one message, stop reading
+                for _ in range(min(4, 16 - len(stalled))):  # open, read one message, stop reading
                     stream = stub.Generate(request, timeout=600)
                     try:
                         next(stream)
@@ -472,7 +471,6 @@ class Harness:
                     if self.stop.is_set():
                         break
                     watch = health.Watch(health_pb2.HealthCheckRequest(service=""), timeout=30)
-                    watch_requests += 1
                     try:
                         reply = next(watch)
                         self.out.add("stalled_streams:watch", health_pb2.HealthCheckResponse.ServingStatus.Name(

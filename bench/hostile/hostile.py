@@ -213,6 +213,12 @@ import json, sys, threading, time
 import grpc
 address, seconds = sys.argv[1], float(sys.argv[2])
 check = "/grpc.health.v1.Health/Check"
+lock = threading.Lock()
+def emit(kind, latency, code):
+    line = json.dumps({"kind": kind, "t": time.time(), "latency": latency, "code": code}) + "\n"
+    with lock:  # two threads: one write per line
+        sys.stdout.write(line)
+        sys.stdout.flush()
 def call(channel):
     started = time.monotonic()
     try:
@@ -227,7 +233,7 @@ def fresh():  # a new connection each second: accept and SETTINGS included
     while time.monotonic() < end:
         with grpc.insecure_channel(address) as channel:
             latency, code = call(channel)
-        print(json.dumps({"kind": "fresh", "t": time.time(), "latency": latency, "code": code}), flush=True)
+        emit("fresh", latency, code)
         time.sleep(1)
 threading.Thread(target=fresh, daemon=True).start()
 channel = grpc.insecure_channel(address)
@@ -235,7 +241,7 @@ end = next_at = time.monotonic()
 end += seconds
 while next_at < end:
     latency, code = call(channel)
-    print(json.dumps({"kind": "check", "t": time.time(), "latency": latency, "code": code}), flush=True)
+    emit("check", latency, code)
     next_at += 0.1
     time.sleep(max(0.0, next_at - time.monotonic()))
 """

@@ -209,9 +209,9 @@ class ServerProcess:
 # ---------------------------------------------------------------- the prober
 
 PROBER = r"""
-import json, sys, threading, time
+import json, re, sys, threading, time
 import grpc
-address, seconds = sys.argv[1], float(sys.argv[2])
+address, seconds, pid = sys.argv[1], float(sys.argv[2]), sys.argv[3]
 check = "/grpc.health.v1.Health/Check"
 lock = threading.Lock()
 def emit(kind, latency, code):
@@ -235,7 +235,19 @@ def fresh():  # a new connection each second: accept and SETTINGS included
             latency, code = call(channel)
         emit("fresh", latency, code)
         time.sleep(1)
+def rss():  # the server's RSS every 100 ms, from here so that no GIL delays it
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                kib = int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+        except (OSError, AttributeError):
+            return
+        with lock:
+            sys.stdout.write(json.dumps({"kind": "rss", "t": time.time(), "rss": kib * 1024}) + "\n")
+        time.sleep(0.1)
 threading.Thread(target=fresh, daemon=True).start()
+threading.Thread(target=rss, daemon=True).start()
 channel = grpc.insecure_channel(address)
 end = next_at = time.monotonic()
 end += seconds
@@ -247,18 +259,24 @@ while next_at < end:
 """
 
 
-def start_prober(address, seconds, workdir):
+def start_prober(address, pid, seconds, workdir):
     """The prober runs in its own process so that the harness's own load (it
     compresses 256 MiB, builds 60 MB requests) does not hold its GIL."""
     out = open(os.path.join(workdir, "probes.jsonl"), "w")
-    process = subprocess.Popen([sys.executable, "-c", PROBER, address, str(seconds)], stdout=out,
+    process = subprocess.Popen([sys.executable, "-c", PROBER, address, str(seconds), str(pid)], stdout=out,
                                stderr=subprocess.DEVNULL)
     return process, out
 
 
 def read_probes(path):
     with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
+        probes = []
+        for line in f:
+            try:
+                probes.append(json.loads(line))
+            except ValueError:  # a line cut by a kill
+                pass
+        return probes
 
 
 def percentile(values, p):
@@ -335,6 +353,15 @@ class Harness:
         self.stop = stop
         self.out = outcomes
         self.moby = open(os.path.join(SOURCE, "data", "corpus", "moby-dick.txt"), "rb").read()
+        # The large payloads are built before the clock starts (they hold the GIL).
+        moby = self.moby.decode()
+        self.bomb_text = b"a" * (256 * MIB)
+        self.plain_text = (moby * (60 * MIB // len(moby) + 1))[:60 * 1000 * 1000].encode()
+        self.large_texts = []
+        for k in range(5):
+            size = (15 + k) * 1000 * 1000  # characters; a few more bytes
+            body = moby[k * 9973:] + moby[:k * 9973]  # a distinct text each
+            self.large_texts.append((f"variant {k}\n" + body * (size // len(body) + 1))[:size].encode())
 
     def channel(self):
         return grpc.insecure_channel(self.address, options=[("grpc.max_send_message_length", -1),
@@ -416,9 +443,8 @@ class Harness:
     # d. a gzip bomb and a plain ~60 MB inline request
     def big_requests(self, rng):
         bomb = service_pb2.GenerateRequest(config_json=small_config(), seed=1, inline_corpus=[
-            service_pb2.InlineCorpus(name="bomb", text=b"a" * (256 * MIB))])
-        moby = self.moby.decode()
-        text = (moby * (60 * MIB // len(moby) + 1))[:60 * 1000 * 1000].encode()
+            service_pb2.InlineCorpus(name="bomb", text=self.bomb_text)])
+        text = self.plain_text
         with self.channel() as channel:
             stub = self.stub(channel)
             while not self.stop.is_set():
@@ -526,11 +552,7 @@ class Harness:
 
     # h. large legal inline corpora, distinct, to grow the corpus cache
     def large_inline(self, rng):
-        texts, moby = [], self.moby.decode()
-        for k in range(5):
-            size = (15 + k) * 1000 * 1000  # characters; a few more bytes
-            body = moby[k * 9973:] + moby[:k * 9973]  # a distinct text each
-            texts.append((f"variant {k}\n" + body * (size // len(body) + 1))[:size].encode())
+        texts = self.large_texts
         with self.channel() as channel:
             stub = self.stub(channel)
             k = 0
@@ -579,7 +601,6 @@ def run(server_bin, seconds=60, cap_bytes=GIB, cap_mode="auto", only=None, serve
     cap = server = prober = probe_out = None
     stop = threading.Event()
     threads = []
-    samples = []  # (seconds since start, RSS bytes)
     report = {"seconds": seconds, "scenarios": scenarios, "cap_bytes": cap_bytes}
     try:
         cap = MemoryCap(cap_bytes, cap_mode)
@@ -588,9 +609,9 @@ def run(server_bin, seconds=60, cap_bytes=GIB, cap_mode="auto", only=None, serve
         report["server"] = {"pid": server.pid, "address": server.address, "args": list(server_args)}
         log(f"server pid {server.pid} on {server.address}, metrics :{server.metrics_port}; cap: {cap.describe()}")
         baseline = proc_status(server.pid)
-        prober, probe_out = start_prober(server.address, seconds, workdir)
         outcomes = Outcomes()
         harness = Harness(server.address, server.metrics_port, corpus_dir, stop, outcomes)
+        prober, probe_out = start_prober(server.address, server.pid, seconds, workdir)
         threads_per = {"huge_tokens": 2}
         for name in scenarios:
             for k in range(threads_per.get(name, 1)):
@@ -601,9 +622,7 @@ def run(server_bin, seconds=60, cap_bytes=GIB, cap_mode="auto", only=None, serve
         started = time.monotonic()
         status = {}
         while time.monotonic() - started < seconds and server.process.poll() is None:
-            status = proc_status(server.pid) or status
-            if status:
-                samples.append((time.monotonic() - started, status.get("VmRSS", 0)))
+            status = proc_status(server.pid) or status  # its last VmHWM, VmPeak
             time.sleep(0.1)
         final = proc_status(server.pid) or status
         stop.set()
@@ -616,13 +635,18 @@ def run(server_bin, seconds=60, cap_bytes=GIB, cap_mode="auto", only=None, serve
         prober.wait(timeout=30)
         probe_out.close()
         probes = read_probes(probe_out.name)
+        t0 = min((p["t"] for p in probes), default=0)
+        samples = [(p["t"] - t0, p["rss"]) for p in probes if p["kind"] == "rss"]
+        curve = {}
+        for t, r in samples:  # the largest sample of each second
+            curve[int(t)] = max(curve.get(int(t), 0), r)
         exit_code = server.process.poll()
         report.update({
             "survived": exit_code is None,
             "exit_code": exit_code,
             "peak_rss_bytes": {"VmHWM": final.get("VmHWM"), "sampled_max": max((r for _, r in samples), default=0),
                                "VmPeak_virtual": final.get("VmPeak"), "baseline_VmRSS": baseline.get("VmRSS")},
-            "rss_curve_mib": [(round(t), round(r / MIB)) for t, r in samples[::10]],
+            "rss_curve_mib": [(t, round(r / MIB)) for t, r in sorted(curve.items())],
             "cgroup": cap.stats(),
             "health": latency_summary([p for p in probes if p["kind"] == "check"]),
             "health_fresh_connection": latency_summary([p for p in probes if p["kind"] == "fresh"]),
@@ -699,8 +723,9 @@ def format_report(r):
     lines = [f"convgen hostile load: {r['seconds']} s, scenarios {', '.join(r['scenarios'])}",
              f"memory cap: {r['cap']}",
              f"server survived: {r['survived']}" + ("" if r["survived"] else f" (exit code {r['exit_code']})"),
-             f"after the run, SIGTERM: exit code {r.get('shutdown_exit_code', 'n/a')} "
-             f"after {r.get('shutdown_seconds', 'n/a')} s (-9: still running after 40 s, killed)"]
+             f"after the run, SIGTERM: exit code {r['shutdown_exit_code']} after {r['shutdown_seconds']} s"
+             " (-9: still running after 40 s, killed)" if "shutdown_exit_code" in r else
+             "after the run: (server already gone)"]
     peak = r["peak_rss_bytes"]
     lines.append(f"peak RSS: VmHWM {mib(peak['VmHWM'])}, sampled max {mib(peak['sampled_max'])} "
                  f"(start {mib(peak['baseline_VmRSS'])}; VmPeak virtual {mib(peak['VmPeak_virtual'])})")

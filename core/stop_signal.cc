@@ -6,6 +6,21 @@
 #include "absl/strings/str_format.h"
 
 namespace convgen {
+namespace {
+
+thread_local const StopSignal* this_thread_stop = nullptr;
+
+}  // namespace
+
+ScopedStop::ScopedStop(const StopSignal* stop) : outer_(this_thread_stop) {
+  this_thread_stop = stop;
+}
+
+ScopedStop::~ScopedStop() { this_thread_stop = outer_; }
+
+bool ThisThreadShouldStop() {
+  return this_thread_stop != nullptr && this_thread_stop->ShouldStop();
+}
 
 double StopSignal::ThreadCpuSeconds() {
   timespec now;

@@ -48,6 +48,24 @@ class StopSignal {
   double work_start_cpu_ = 0;
 };
 
+// The stop of the work running on this thread, for loops too deep to be
+// handed one (a tokenizer encoding a huge message): ScopedStop sets it for a
+// scope, and such a loop gives up early when ThisThreadShouldStop(). What it
+// returns is then incomplete: whoever set the scope must check its
+// StopSignal (which stays stopped) before using any result.
+class ScopedStop {
+ public:
+  explicit ScopedStop(const StopSignal* stop);
+  ~ScopedStop();
+  ScopedStop(const ScopedStop&) = delete;
+  ScopedStop& operator=(const ScopedStop&) = delete;
+
+ private:
+  const StopSignal* outer_;
+};
+
+bool ThisThreadShouldStop();
+
 }  // namespace convgen
 
 #endif  // CONVGEN_CORE_STOP_SIGNAL_H_

@@ -16,6 +16,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Executor threads run 5 nice steps below gRPC's, so that health checks and
+// new connections are answered at once while builds keep the cores busy.
+constexpr int kWorkerNice = 5;
+
 // How long the trailers of a stalled stream may wait for its client to read
 // before the call is cancelled (a client that resumes reading within it gets
 // the status and its resume index; one that does not gets CANCELLED).
@@ -267,7 +271,7 @@ ConversationServiceImpl::ConversationServiceImpl(Workspace* workspace, ServiceLi
       executor_(limits.worker_threads > 0
                     ? limits.worker_threads
                     : std::max(2, static_cast<int>(std::thread::hardware_concurrency())),
-                limits.max_worker_threads) {
+                limits.max_worker_threads, kWorkerNice) {
   if (limits_.max_stall_seconds > 0) watchdog_ = std::thread([this] { WatchStalls(); });
 }
 

@@ -207,6 +207,11 @@ absl::StatusOr<Message> ConversationStream::BuildMessage(const ConversationPlan&
   message.num_tokens = built->num_tokens;
   if (!is_user) message.max_tokens = message.num_tokens;
   if (options_.include_token_ids) builder_->Encode(message.content, &message.token_ids);
+  // A stopped build's encodings may have been cut short (see ScopedStop):
+  // nothing it made is used.
+  if (stop_ != nullptr && stop_->ShouldStop()) {
+    return stop_->Reason(absl::StrCat("building ", message.conversation_id, " message ", m));
+  }
   CONVGEN_RETURN_IF_ERROR(CheckMessage(message));
   return message;
 }
@@ -220,12 +225,15 @@ absl::Status ConversationStream::ReserveMemory(const ConversationPlan& plan) {
   for (size_t t = 0; t < plan.user_tokens.size(); ++t) {
     tokens += static_cast<double>(plan.user_tokens[t] + plan.assistant_tokens[t]);
   }
-  // Text at twice the corpus's bytes per token (cut text can be denser than
-  // the average), the ids if asked for, and each message's fixed cost.
+  // Per token: the text at twice the corpus's bytes per token (cut text can
+  // be denser than the average), once kept and once more while it is built
+  // and sent, and an encoding while it is checked (about 25 bytes per token
+  // for English); the ids if asked for; and each message's fixed cost.
   const TokenizedCorpus& corpus = builder_->corpus();
-  const double bytes_per_token =
-      2.0 * static_cast<double>(corpus.text().size()) / static_cast<double>(corpus.num_tokens()) +
-      (options_.include_token_ids ? sizeof(TokenId) : 0);
+  const double text_per_token =
+      2.0 * static_cast<double>(corpus.text().size()) / static_cast<double>(corpus.num_tokens());
+  const double bytes_per_token = 2.0 * text_per_token + 2.0 * sizeof(TokenId) +
+                                 (options_.include_token_ids ? sizeof(TokenId) : 0);
   const double bytes = tokens * bytes_per_token + 512.0 * static_cast<double>(plan.num_messages);
   memory_.Release();
   absl::StatusOr<MemoryBudget::Reservation> reserved = options_.budget->Reserve(
@@ -242,6 +250,7 @@ absl::Status ConversationStream::ReserveMemory(const ConversationPlan& plan) {
 
 absl::Status ConversationStream::BuildConversation(uint64_t index) {
   if (stop_ != nullptr) stop_->StartWork();
+  const ScopedStop scoped_stop(stop_);
   CONVGEN_ASSIGN_OR_RETURN(const ConversationPlan plan, planner_.Plan(index));
   CONVGEN_RETURN_IF_ERROR(CheckLimits(plan));
   events_.clear();

@@ -1,12 +1,16 @@
 #include "core/request/executor.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <utility>
 
 namespace convgen {
 
-Executor::Executor(int min_threads, int max_threads)
-    : max_threads_(std::max({min_threads, max_threads, 1})) {
+Executor::Executor(int min_threads, int max_threads, int worker_nice)
+    : max_threads_(std::max({min_threads, max_threads, 1})),
+      worker_nice_(std::clamp(worker_nice, 0, 19)) {
   std::lock_guard<std::mutex> lock(mutex_);
   for (int i = 0; i < std::max(min_threads, 1); ++i) threads_.emplace_back([this] { Work(); });
 }
@@ -40,6 +44,12 @@ void Executor::Submit(std::function<void()> task) {
 }
 
 void Executor::Work() {
+  // Linux gives each thread its own nice value. Lowering one's own priority
+  // needs no privilege; a failure only leaves the thread as it was.
+  if (worker_nice_ > 0) {
+    const int now = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
+    (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), now + worker_nice_);
+  }
   std::unique_lock<std::mutex> lock(mutex_);
   while (true) {
     ++idle_;

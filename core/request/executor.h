@@ -10,6 +10,11 @@
 // slow request slows the others by its share of the CPU instead of blocking
 // them. Only past max_threads running tasks do new ones wait.
 //
+// Its threads may run at a lower priority than the rest of the process
+// (`worker_nice`), so that the threads that must answer at once (gRPC's:
+// health checks, new connections, writes) get a core first when requests
+// keep every core busy.
+//
 // The queue is unbounded here; its callers bound it: a stream has at most
 // one task queued or running, and streams are limited in number.
 // Thread-safe. The destructor runs the tasks still queued, then joins.
@@ -28,8 +33,9 @@ namespace convgen {
 class Executor {
  public:
   // Starts min_threads threads (at least 1); grows to max_threads (at least
-  // min_threads) as described above.
-  Executor(int min_threads, int max_threads);
+  // min_threads) as described above. Each thread adds worker_nice (0-19) to
+  // its nice value.
+  Executor(int min_threads, int max_threads, int worker_nice = 0);
   ~Executor();
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
@@ -44,6 +50,7 @@ class Executor {
   void Work();
 
   const int max_threads_;
+  const int worker_nice_;
   mutable std::mutex mutex_;
   int idle_ = 0;  // threads waiting for a task
   std::condition_variable ready_;

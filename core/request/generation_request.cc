@@ -134,6 +134,8 @@ absl::StatusOr<std::unique_ptr<GenerationJob>> PrepareGeneration(
     Workspace& workspace, const GenerationRequest& request, const RequestLimits& limits,
     std::vector<ConfigError>* problems) {
   if (request.stop != nullptr) request.stop->StartWork();
+  // Tokenizing is cut short once stopped; GetCorpus then fails.
+  const ScopedStop scoped_stop(request.stop);
   std::unique_ptr<GenerationJob> job(new GenerationJob());
   ConfigErrors errors;
   std::optional<GenerationSpec> spec = ReadConfig(request, errors, &job->config_);
@@ -160,6 +162,9 @@ absl::StatusOr<std::unique_ptr<GenerationJob>> PrepareGeneration(
   CONVGEN_ASSIGN_OR_RETURN(job->stream_,
                            ConversationStream::Create(job->spec_, job->options_, std::move(planner),
                                                       std::move(corpus), std::move(tokenizer)));
+  if (request.stop != nullptr && request.stop->ShouldStop()) {
+    return request.stop->Reason("preparing the request");
+  }
   // The common prefix is always stated in the normalized config.
   auto* prompt_input = job->config_.mutable_prompt_input();
   if (!prompt_input->has_common_prefix_num_tokens()) {

@@ -197,7 +197,9 @@ absl::Status Workspace::ReadCorpusFiles(const std::vector<std::string>& text_fil
   text->reserve(total + text_files.size());
   for (size_t i = 0; i < text_files.size(); ++i) {
     CONVGEN_ASSIGN_OR_RETURN(const std::string bytes, ReadFileToString(paths[i]));
-    absl::StrAppend(name, name->empty() ? "" : "+", text_files[i]);
+    // The corpus's name, in errors: the first few files'.
+    if (i < 3) absl::StrAppend(name, name->empty() ? "" : "+", text_files[i]);
+    if (i == 3) absl::StrAppend(name, "+", text_files.size() - 3, " more files");
     if (!text->empty() && text->back() != '\n') text->push_back('\n');
     absl::StrAppend(text, bytes);
   }

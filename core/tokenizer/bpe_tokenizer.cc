@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/scratch.h"
+#include "core/stop_signal.h"
 #include "core/tokenizer/unicode.h"
 
 namespace convgen {
@@ -27,11 +28,12 @@ size_t BytesHeld(const Encoding& encoding) {
 }
 
 // Counts one piece; every kPiecesPerProgress, asks `progress` (if any)
-// whether to go on.
+// whether to go on, and otherwise whether the thread's work was stopped (see
+// ScopedStop: its owner then discards what this encoding returns).
 bool KeepGoing(const EncodeProgress* progress, const Encoding* encoding) {
-  if (progress == nullptr || pieces_until_progress-- > 0) return true;
+  if (pieces_until_progress-- > 0) return true;
   pieces_until_progress = kPiecesPerProgress;
-  return (*progress)(BytesHeld(*encoding));
+  return progress != nullptr ? (*progress)(BytesHeld(*encoding)) : !ThisThreadShouldStop();
 }
 
 bool IsAscii(absl::string_view text) {

@@ -1,8 +1,13 @@
 #include "core/request/executor.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <future>
 #include <mutex>
 #include <vector>
 
@@ -56,6 +61,19 @@ TEST(ExecutorTest, ABlockedTaskDoesNotHoldBackTheOtherThreads) {
 }
 
 TEST(ExecutorTest, AtLeastOneThread) { EXPECT_EQ(Executor(0, 0).threads(), 1); }
+
+// Its threads run worker_nice steps nicer than the thread that made it.
+TEST(ExecutorTest, WorkersRunAtTheirNiceValue) {
+  const int caller = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
+  std::promise<int> seen;
+  {
+    Executor executor(1, 1, /*worker_nice=*/5);
+    executor.Submit(
+        [&] { seen.set_value(getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()))); });
+  }
+  EXPECT_EQ(seen.get_future().get(), std::min(caller + 5, 19));
+  EXPECT_EQ(getpriority(PRIO_PROCESS, static_cast<id_t>(gettid())), caller);
+}
 
 // Tasks that block every thread do not queue the next one: the pool grows
 // (up to its maximum), so a task submitted behind three blocked ones runs.

@@ -19,10 +19,10 @@
 #include "core/config/config_json.h"
 #include "core/config/generation_spec.h"
 #include "core/json/config_errors.h"
+#include "gmock/gmock.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/util/message_differencer.h"
-#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace convgen {
@@ -75,15 +75,17 @@ std::vector<v1::GenerationConfig> BaseConfigs() {
   const std::vector<std::function<v1::Distribution*(v1::GenerationConfig&)>> fields = {
       [](auto& c) { return c.mutable_prompt_input()->mutable_num_turns(); },
       [](auto& c) { return c.mutable_prompt_input()->mutable_num_tokens(); },
-      [](auto& c) { return c.mutable_prompt_input()->mutable_prefix_groups()->mutable_prefix_num_tokens(); },
+      [](auto& c) {
+        return c.mutable_prompt_input()->mutable_prefix_groups()->mutable_prefix_num_tokens();
+      },
       [](auto& c) { return c.mutable_prompt_output()->mutable_first_turn_num_tokens(); },
   };
   for (const char* kind : kKinds) {
     const std::string json = std::string(R"({"filetype": "generate_conversations",
         "num_conversations": 1, "text_files": ["a"],
-        "prompt_input": {"num_turns": )") + kind + R"(, "prefix_num_tokens": )" + kind +
-                             R"(, "num_tokens": )" + kind +
-                             R"(}, "prompt_output": {"num_tokens": )" + kind + "}}";
+        "prompt_input": {"num_turns": )") +
+                             kind + R"(, "prefix_num_tokens": )" + kind + R"(, "num_tokens": )" +
+                             kind + R"(}, "prompt_output": {"num_tokens": )" + kind + "}}";
     ConfigErrors kind_errors;
     const v1::GenerationConfig holder = ConfigFromJson(json, kind_errors);
     EXPECT_TRUE(kind_errors.empty()) << kind << ": " << kind_errors.ToStatus();
@@ -122,8 +124,8 @@ const int64_t kInts[] = {std::numeric_limits<int64_t>::min(),
 // No invalid UTF-8: JSON cannot carry it, and protobuf refuses it in a
 // proto3 string while parsing a request, before any config is read (the
 // server's bad_input test sends one).
-const std::string kStrings[] = {"", "a.txt", std::string("nul\0x", 5), "\x01\x1f\x7f",
-                                "b\xC3\xA9", "\xF0\x9F\x98\x80"};
+const std::string kStrings[] = {
+    "", "a.txt", std::string("nul\0x", 5), "\x01\x1f\x7f", "b\xC3\xA9", "\xF0\x9F\x98\x80"};
 const int kEnums[] = {0, 1, 2, 3, -1, 1000};
 
 // Sets each scalar field below `message` (the first element of a repeated

@@ -13,6 +13,7 @@ namespace convgen {
 namespace {
 
 // vLLM's rule: at least one exchange, and every user message answered.
+// Samples are at most kMaxSampleValue (2^62), so rounding up cannot overflow.
 int64_t EvenMessages(int64_t sampled) {
   const int64_t messages = std::max<int64_t>(sampled, 2);
   return messages + messages % 2;
@@ -52,8 +53,7 @@ ConversationPlanner::ConversationPlanner(const GenerationSpec& spec, uint64_t se
   numpy_->messages = SampleBatchLikeVllm(spec.num_turns, spec.num_conversations, state);
   for (int64_t& m : numpy_->messages) {
     m = EvenMessages(m);
-    numpy_legacy_draws_ =
-        std::min(numpy_legacy_draws_ + 2 * std::min(m, kMaxSampleValue / 4), kMaxSampleValue);
+    numpy_legacy_draws_ += 2 * absl::uint128(static_cast<uint64_t>(m));
   }
   numpy_->prefix_tokens =
       SampleBatchLikeVllm(spec.prefix_num_tokens, spec.num_conversations, state);
@@ -126,8 +126,8 @@ ConversationPlan ConversationPlanner::PlanPhilox(uint64_t index) const {
   };
   ConversationPlan plan;
   plan.index = index;
-  plan.num_messages =
-      EvenMessages(std::min(draw(spec_.num_turns, kFieldNumTurns, 0), kMaxMessages));
+  plan.requested_messages = EvenMessages(draw(spec_.num_turns, kFieldNumTurns, 0));
+  plan.num_messages = std::min(plan.requested_messages, kMaxMessages);
   plan.prefix_tokens = draw(spec_.prefix_num_tokens, kFieldPrefixTokens, 0);
   const int64_t turns = plan.num_messages / 2;
   plan.user_tokens.reserve(turns);
@@ -163,6 +163,7 @@ absl::StatusOr<ConversationPlan> ConversationPlanner::PlanNumpyLegacy(uint64_t i
     ConversationPlan plan;
     plan.index = index;
     plan.num_messages = messages;
+    plan.requested_messages = messages;
     plan.prefix_tokens = d.prefix_tokens[index];
     for (int64_t m = 0; m + 1 < messages; m += 2) {
       plan.user_tokens.push_back(input[m]);

@@ -17,6 +17,7 @@
 #include <memory>
 #include <vector>
 
+#include "absl/numeric/int128.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "core/config/generation_spec.h"
@@ -44,7 +45,10 @@ enum StreamField : uint64_t {
 
 struct ConversationPlan {
   uint64_t index = 0;
-  int64_t num_messages = 0;               // even, >= 2
+  int64_t num_messages = 0;  // even, >= 2
+  // num_turns as sampled (even, >= 2), before the kMaxMessages cap: what
+  // limits and their messages are about.
+  int64_t requested_messages = 0;
   int64_t prefix_tokens = 0;              // unique prefix of the first message
   std::vector<int64_t> user_tokens;       // per user turn, before clamping
   std::vector<int64_t> assistant_tokens;  // per assistant turn, before clamping
@@ -74,8 +78,8 @@ class ConversationPlanner {
   int64_t common_prefix_tokens() const { return common_prefix_tokens_; }
 
   // rng numpy_legacy: how many sizes the whole request draws (2 per message
-  // of every conversation, saturating); 0 with philox.
-  int64_t numpy_legacy_draws() const { return numpy_legacy_draws_; }
+  // of every conversation, exact: it can pass 2^63); 0 with philox.
+  absl::uint128 numpy_legacy_draws() const { return numpy_legacy_draws_; }
 
   // Sizes of conversation `index`. num_messages is clamped to >= 2 and
   // rounded up to even, as vLLM does; a sample above kMaxMessages is capped
@@ -103,7 +107,7 @@ class ConversationPlanner {
   GenerationSpec spec_;
   uint64_t seed_;
   int64_t common_prefix_tokens_;
-  int64_t numpy_legacy_draws_ = 0;
+  absl::uint128 numpy_legacy_draws_ = 0;
   std::unique_ptr<NumpyLegacyDraws> numpy_;  // with rng numpy_legacy
 };
 

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/numeric/int128.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "core/status_macros.h"
 
 namespace convgen {
@@ -64,33 +66,33 @@ absl::StatusOr<const StreamEvent*> ConversationStream::Next() {
 absl::Status ConversationStream::CheckLimits(const ConversationPlan& plan) const {
   const std::string id = absl::StrCat("CONV_ID_", plan.index);
   if (options_.max_messages_per_conversation > 0 &&
-      plan.num_messages > options_.max_messages_per_conversation) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        id, " has ", plan.num_messages, " messages (prompt_input.num_turns), over the limit of ",
-        options_.max_messages_per_conversation, "; give num_turns a smaller max"));
+      plan.requested_messages > options_.max_messages_per_conversation) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat(id, " has ", plan.requested_messages,
+                     " messages (prompt_input.num_turns), over the limit of ",
+                     options_.max_messages_per_conversation, "; give num_turns a smaller max"));
   }
   if (options_.max_message_tokens <= 0) return absl::OkStatus();
-  const auto over = [&](int64_t tokens, absl::string_view what) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        id, " asks for ", tokens, " tokens in ", what, ", over the limit of ",
-        options_.max_message_tokens, " tokens per message; lower that size (or its max)"));
+  const auto over = [&](absl::int128 tokens, absl::string_view what) {
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "%s asks for %d tokens in %s, over the limit of %d tokens per message; lower that size "
+        "(or its max)",
+        id, tokens, what, options_.max_message_tokens));
   };
   // The first user message holds the common prefix, the unique prefix and
-  // its own tokens; saturating sums keep 10^18-token sizes from overflowing.
+  // its own tokens. Each size is at most 2^62 but four of them can pass
+  // 2^63: 128-bit sums keep the message's number the true one.
   const int64_t limit = options_.max_message_tokens;
-  const int64_t first_prefixes = std::min(planner_.common_prefix_tokens(), limit + 1) +
-                                 std::min(plan.group_prefix_tokens, limit + 1) +
-                                 std::min(plan.prefix_tokens, limit + 1);
+  const absl::int128 first_prefixes =
+      absl::int128(planner_.common_prefix_tokens()) + plan.group_prefix_tokens + plan.prefix_tokens;
   if (first_prefixes > limit) {
-    return over(planner_.common_prefix_tokens() + plan.group_prefix_tokens + plan.prefix_tokens,
+    return over(first_prefixes,
                 "the first message (common_prefix_num_tokens + the group's prefix_num_tokens + "
                 "prefix_num_tokens)");
   }
   for (size_t t = 0; t < plan.user_tokens.size(); ++t) {
-    const int64_t tokens = plan.user_tokens[t] + (t == 0 ? first_prefixes : 0);
-    if (plan.user_tokens[t] > limit || tokens > limit) {
-      return over(tokens, "a user message (prompt_input.num_tokens)");
-    }
+    const absl::int128 tokens = plan.user_tokens[t] + (t == 0 ? first_prefixes : 0);
+    if (tokens > limit) return over(tokens, "a user message (prompt_input.num_tokens)");
     if (plan.assistant_tokens[t] > limit) {
       return over(plan.assistant_tokens[t], "an assistant message (prompt_output.num_tokens)");
     }
@@ -218,12 +220,14 @@ absl::StatusOr<Message> ConversationStream::BuildMessage(const ConversationPlan&
 
 absl::Status ConversationStream::ReserveMemory(const ConversationPlan& plan) {
   if (options_.budget == nullptr) return absl::OkStatus();
-  // The plan's sizes passed CheckLimits, so the sum cannot overflow a
-  // double's precision in any way that matters here.
-  double tokens = static_cast<double>(planner_.common_prefix_tokens() + plan.group_prefix_tokens +
-                                      plan.prefix_tokens);
+  // Summed as doubles: without a per-message limit the sizes (each up to
+  // 2^62) can pass int64 together, and an estimate needs no exactness.
+  double tokens = static_cast<double>(planner_.common_prefix_tokens()) +
+                  static_cast<double>(plan.group_prefix_tokens) +
+                  static_cast<double>(plan.prefix_tokens);
   for (size_t t = 0; t < plan.user_tokens.size(); ++t) {
-    tokens += static_cast<double>(plan.user_tokens[t] + plan.assistant_tokens[t]);
+    tokens +=
+        static_cast<double>(plan.user_tokens[t]) + static_cast<double>(plan.assistant_tokens[t]);
   }
   // Per token: the text at twice the corpus's bytes per token (cut text can
   // be denser than the average), once kept and once more while it is built
@@ -236,10 +240,10 @@ absl::Status ConversationStream::ReserveMemory(const ConversationPlan& plan) {
                                  (options_.include_token_ids ? sizeof(TokenId) : 0);
   const double bytes = tokens * bytes_per_token + 512.0 * static_cast<double>(plan.num_messages);
   memory_.Release();
-  absl::StatusOr<MemoryBudget::Reservation> reserved = options_.budget->Reserve(
-      static_cast<int64_t>(std::min(bytes, 1e18)),
-      absl::StrCat("building CONV_ID_", plan.index, " (", static_cast<int64_t>(tokens),
-                   " tokens in ", plan.num_messages, " messages)"));
+  absl::StatusOr<MemoryBudget::Reservation> reserved =
+      options_.budget->Reserve(static_cast<int64_t>(std::min(bytes, 1e18)),
+                               absl::StrFormat("building CONV_ID_%d (%.0f tokens in %d messages)",
+                                               plan.index, tokens, plan.num_messages));
   if (!reserved.ok()) {
     return absl::ResourceExhaustedError(
         absl::StrCat(reserved.status().message(), "; resume with start_index ", plan.index));

@@ -31,9 +31,7 @@ void WriteConstant(const v1::Distribution& d, nlohmann::ordered_json& out) {
 std::optional<IntDistribution> CheckConstant(const v1::Distribution& d, int64_t cap,
                                              RuleChecker& check) {
   const int64_t value = d.constant().value();
-  if (value < 0) {
-    check.Fail("value", absl::StrCat("must be >= 0 (got ", value, ")"));
-  }
+  CheckSampleValue("value", value, 0, check);
   return IntDistribution(ConstantParams{value}, 0);
 }
 

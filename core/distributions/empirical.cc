@@ -86,10 +86,7 @@ std::optional<IntDistribution> CheckEmpirical(const v1::Distribution& d, int64_t
     return std::nullopt;
   }
   for (int i = 0; i < e.values_size(); ++i) {
-    if (e.values(i) < 0 || e.values(i) > kMaxSampleValue) {
-      check.Fail(IndexPath("values", i),
-                 absl::StrCat("must be >= 0 and <= 2^62 (got ", e.values(i), ")"));
-    }
+    CheckSampleValue(IndexPath("values", i), e.values(i), 0, check);
   }
   if (e.weights_size() != 0 && e.weights_size() != e.values_size()) {
     check.Fail("weights", absl::StrCat("must give one weight per value (", e.weights_size(),

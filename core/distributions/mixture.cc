@@ -1,5 +1,6 @@
 #include "core/distributions/mixture.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -37,6 +38,23 @@ namespace {
 
 // The most components a mixture may list.
 constexpr int kMaxMixtureComponents = 64;
+
+// How deep mixtures may nest (a mixture inside a mixture is 2). Each level
+// adds three to the depth of the config's JSON, so a typed config nested
+// deeper normalizes to JSON past kMaxJsonDepth, which the reader refuses;
+// at every distribution field this depth still reads back.
+constexpr int kMaxMixtureNesting = 8;
+
+// Returns how deep mixtures nest in `d` (0 for no mixture), looking no
+// further than `stop_at` levels so that the walk is bounded.
+int MixtureNesting(const v1::Distribution& d, int stop_at) {
+  if (!d.has_mixture() || stop_at <= 0) return 0;
+  int deepest = 0;
+  for (const v1::MixtureComponent& c : d.mixture().components()) {
+    deepest = std::max(deepest, MixtureNesting(c.distribution(), stop_at - 1));
+  }
+  return 1 + deepest;
+}
 
 bool HoldsMixture(const v1::Distribution& d) { return d.has_mixture(); }
 
@@ -79,6 +97,13 @@ std::optional<IntDistribution> CheckMixture(const v1::Distribution& d, int64_t c
   if (m.components_size() == 0 || m.components_size() > kMaxMixtureComponents) {
     check.Fail("components", absl::StrCat("must list 1 to ", kMaxMixtureComponents,
                                           " components (got ", m.components_size(), ")"));
+    return std::nullopt;
+  }
+  // Before the components are checked, so that recursion stays bounded.
+  if (MixtureNesting(d, kMaxMixtureNesting + 1) > kMaxMixtureNesting) {
+    check.Fail("", absl::StrCat("mixtures may nest at most ", kMaxMixtureNesting,
+                                " deep (a mixture in a mixture is 2); list the inner mixtures' "
+                                "components in the outer one instead"));
     return std::nullopt;
   }
   std::vector<IntDistribution> components;

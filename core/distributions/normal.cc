@@ -51,7 +51,7 @@ std::optional<IntDistribution> CheckNormal(const v1::Distribution& d, int64_t ca
   check.CheckNumber(
       "stddev", n.stddev(), [](double v) { return v >= 0 && v <= kMaxScale; }, ">= 0 and <= 1e15");
   const int64_t min = n.min();
-  if (min < 0) check.Fail("min", absl::StrCat("must be >= 0 (got ", min, ")"));
+  CheckSampleValue("min", min, 0, check);
   if (cap > 0 && cap < min) {
     check.Fail("max", absl::StrCat("must be >= min (", cap, " < ", min, ")"));
   }

@@ -12,6 +12,7 @@
 #include "core/distributions/normal.h"
 #include "core/distributions/pareto.h"
 #include "core/distributions/poisson.h"
+#include "core/distributions/sampling.h"
 #include "core/distributions/uniform.h"
 #include "core/distributions/zipf.h"
 #include "core/json/config_errors.h"
@@ -144,6 +145,12 @@ std::optional<IntDistribution> CheckDistribution(const v1::Distribution& d, cons
   std::optional<IntDistribution> result = kind->check(d, cap, check);
   if (!check.ok()) return std::nullopt;
   return result;
+}
+
+void CheckSampleValue(absl::string_view field, int64_t value, int64_t lowest, RuleChecker& check) {
+  if (value < lowest || value > kMaxSampleValue) {
+    check.Fail(field, absl::StrCat("must be >= ", lowest, " and <= 2^62 (got ", value, ")"));
+  }
 }
 
 void CheckWeights(const std::vector<double>& weights, RuleChecker& check,

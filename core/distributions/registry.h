@@ -74,6 +74,12 @@ nlohmann::ordered_json DistributionToJson(const v1::Distribution& d);
 std::optional<IntDistribution> CheckDistribution(const v1::Distribution& d, const std::string& path,
                                                  ConfigErrors& errors);
 
+// For a size a kind can return as it is (a constant, uniform's bounds, an
+// empirical value): checks that it is >= `lowest` and <= kMaxSampleValue
+// (2^62), so every sample fits the contract of IntDistribution::Sample and
+// sums of a few sizes cannot overflow. Reports at `field`, naming the value.
+void CheckSampleValue(absl::string_view field, int64_t value, int64_t lowest, RuleChecker& check);
+
 // For kinds with weights (empirical, mixture): checks that each is finite
 // and >= 0 (reported at field_of(i)) and that their sum is positive.
 void CheckWeights(const std::vector<double>& weights, RuleChecker& check,

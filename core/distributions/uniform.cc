@@ -81,6 +81,8 @@ std::optional<IntDistribution> CheckUniform(const v1::Distribution& d, int64_t c
     check.Fail("min", absl::StrCat("must be > 0 (got ", min, ")"));
   } else if (max < min) {
     check.Fail("", absl::StrCat("uniform max must be >= min (", max, " < ", min, ")"));
+  } else {
+    CheckSampleValue("max", max, 1, check);
   }
   return IntDistribution(UniformParams{min, max}, 0);
 }

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "core/config/config_json.h"
 #include "core/status_macros.h"
 
@@ -78,12 +79,11 @@ absl::Status CheckRequest(const GenerationSpec& spec, const GenerationRequest& r
 // What the planner drew for the whole request against the limits.
 absl::Status CheckPlanner(const ConversationPlanner& planner, const RequestLimits& limits) {
   if (planner.numpy_legacy_draws() > limits.max_numpy_legacy_draws) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "rng \"numpy_legacy\" would draw ", planner.numpy_legacy_draws(),
-        " sizes for this request (as vLLM, one input and one output size per message of every "
-        "conversation), over the limit of ",
-        limits.max_numpy_legacy_draws,
-        "; lower num_conversations or prompt_input.num_turns, or use rng \"philox\""));
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "rng \"numpy_legacy\" would draw %d sizes for this request (as vLLM, one input and one "
+        "output size per message of every conversation), over the limit of %d; lower "
+        "num_conversations or prompt_input.num_turns, or use rng \"philox\"",
+        planner.numpy_legacy_draws(), limits.max_numpy_legacy_draws));
   }
   // The common prefix is built with the stream: check its size first.
   const int64_t common = planner.common_prefix_tokens();

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/conversations.h"
@@ -145,6 +146,54 @@ TEST(GenerationRequestTest, ShardSeedAndLimitsAreCheckedWithClearErrors) {
   GenerationRequest unknown = Request();
   unknown.tokenizer = "nope";
   EXPECT_EQ(error(unknown).code(), absl::StatusCode::kNotFound);
+}
+
+// Sizes near the int64 range: every limit message states the size the
+// config asked for, never a wrapped (negative) sum or the internal cap.
+TEST(GenerationRequestTest, LimitMessagesStateTheTrueRequestedSizes) {
+  auto workspace = TestWorkspace();
+  const auto stream_error = [&](const std::string& json) -> std::string {
+    auto job = PrepareGeneration(*workspace, Request(json), RequestLimits());
+    if (!job.ok()) return std::string(job.status().message());
+    auto stream = (*job)->OpenStream();
+    if (!stream.ok()) return std::string(stream.status().message());
+    const testing::Run run = testing::Drain(**stream);
+    EXPECT_EQ(run.status.code(), absl::StatusCode::kResourceExhausted) << run.status;
+    return std::string(run.status.message());
+  };
+  const auto config = [](const std::string& prompt_input, const std::string& rng = "philox") {
+    return absl::StrCat(
+        R"({"filetype": "generate_conversations", "num_conversations": 10, "rng": ")", rng,
+        R"(", "text_files": ["moby-dick.txt"], "prompt_input": {)", prompt_input,
+        R"(}, "prompt_output": {"num_tokens": {"distribution": "constant", "value": 20}}})");
+  };
+  // num_turns above the internal cap of 2^20 messages.
+  EXPECT_THAT(
+      stream_error(config(R"("num_turns": {"distribution": "constant", "value": 1099511627776},
+      "prefix_num_tokens": {"distribution": "constant", "value": 5},
+      "num_tokens": {"distribution": "constant", "value": 30})")),
+      HasSubstr("CONV_ID_0 has 1099511627776 messages (prompt_input.num_turns), over the "
+                "limit of 65536"));
+  // Two prefixes of 2^62 tokens: their sum, 2^63 + 25, passes int64.
+  EXPECT_THAT(stream_error(config(R"("num_turns": {"distribution": "constant", "value": 2},
+      "common_prefix_num_tokens": {"distribution": "constant", "value": 25},
+      "prefix_num_tokens": {"distribution": "constant", "value": 4611686018427387904},
+      "prefix_groups": {"num_groups": 2, "prefix_num_tokens":
+                        {"distribution": "constant", "value": 4611686018427387904}},
+      "num_tokens": {"distribution": "constant", "value": 30})")),
+              HasSubstr("CONV_ID_0 asks for 9223372036854775833 tokens in the first message"));
+  // A user message of 2^62 tokens after a small first-message prefix.
+  EXPECT_THAT(stream_error(config(R"("num_turns": {"distribution": "constant", "value": 2},
+      "prefix_num_tokens": {"distribution": "constant", "value": 5},
+      "num_tokens": {"distribution": "constant", "value": 4611686018427387904})")),
+              HasSubstr("CONV_ID_0 asks for 4611686018427387909 tokens in a user message"));
+  // numpy_legacy: 10 conversations of 2^62 messages draw 10 * 2 * 2^62 sizes.
+  EXPECT_THAT(stream_error(
+                  config(R"("num_turns": {"distribution": "constant", "value": 4611686018427387904},
+      "prefix_num_tokens": {"distribution": "constant", "value": 5},
+      "num_tokens": {"distribution": "constant", "value": 30})",
+                         "numpy_legacy")),
+              HasSubstr("would draw 92233720368547758080 sizes for this request"));
 }
 
 TEST(GenerationRequestTest, TheRequestsRngOverridesTheConfigs) {

@@ -58,7 +58,13 @@ absl::StatusOr<std::shared_ptr<const TokenizedCorpus>> TokenizedCorpus::Build(
         return refused.ok();
       },
       &built->encoding_);
-  if (!complete) return refused.ok() ? stop->Reason(what) : refused;
+  if (!refused.ok()) return refused;
+  // A stop seen deep in the tokenizer (see ScopedStop) may have cut a word's
+  // encoding short without ending the encoding: nothing stopped is kept.
+  if (stop != nullptr && stop->ShouldStop()) return stop->Reason(what);
+  if (!complete || ThisThreadShouldStop()) {
+    return absl::CancelledError(absl::StrCat("stopped while ", what));
+  }
   CONVGEN_RETURN_IF_ERROR(built->reservation_.Resize(built->memory_bytes(), what));
   return built;
 }

@@ -6,6 +6,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "core/scratch.h"
+#include "core/stop_signal.h"
 #include "core/tokenizer/unicode.h"
 
 namespace convgen {
@@ -16,6 +18,7 @@ namespace {
 constexpr size_t kMaxCachedWordBytes = 64;
 // Entries per model per thread before the cache starts over.
 constexpr size_t kMaxCacheEntries = 1 << 16;
+constexpr int kMergesPerStopCheck = 1 << 16;
 
 struct WordCache {
   // word -> [begin, end) in tokens
@@ -155,6 +158,7 @@ void BpeModel::EncodeWordUncached(absl::string_view word, bool virtual_prefix,
   InitialSymbols(word, virtual_prefix, &symbols);
   MergeAll(&symbols);
   out->insert(out->end(), symbols.begin(), symbols.end());
+  ReleaseIfLarge(symbols);
 }
 
 void BpeModel::InitialSymbols(absl::string_view word, bool virtual_prefix,
@@ -250,7 +254,14 @@ void BpeModel::MergeAll(std::vector<WordToken>* symbols) const {
     std::push_heap(heap.begin(), heap.end());
   };
   for (int i = 0; i + 1 < n; ++i) push_pair(i);
+  // A degenerate word (megabytes of one character) takes seconds: it gives
+  // up when the thread's work is stopped (its owner discards the result).
+  int until_stop_check = kMergesPerStopCheck;
   while (!heap.empty()) {
+    if (--until_stop_check == 0) {
+      until_stop_check = kMergesPerStopCheck;
+      if (ThisThreadShouldStop()) break;
+    }
     std::pop_heap(heap.begin(), heap.end());
     const Candidate top = heap.back();
     heap.pop_back();
@@ -272,6 +283,10 @@ void BpeModel::MergeAll(std::vector<WordToken>* symbols) const {
     if (!dead[i]) s[out++] = s[i];
   }
   s.resize(out);
+  ReleaseIfLarge(prev);
+  ReleaseIfLarge(next);
+  ReleaseIfLarge(dead);
+  ReleaseIfLarge(heap);
 }
 
 }  // namespace convgen

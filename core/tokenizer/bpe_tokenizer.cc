@@ -20,6 +20,11 @@ thread_local std::vector<WordToken> tokens_scratch;
 constexpr size_t kPiecesPerProgress = 4096;
 thread_local size_t pieces_until_progress = 0;
 
+// Words longer than this are reported to EncodeCorpus's progress with the
+// scratch their merging needs (symbols, links, a heap of candidates).
+constexpr uint32_t kLongWordBytes = 64 << 10;
+constexpr size_t kScratchPerLongWordByte = 48;
+
 size_t BytesHeld(const Encoding& encoding) {
   return (encoding.ids.capacity() + encoding.offsets.capacity() +
           encoding.piece_starts.capacity()) *
@@ -274,6 +279,16 @@ bool BpeTokenizer::EncodeSegment(absl::string_view text, size_t begin, size_t en
   for (size_t p = 0; p < pieces.size(); ++p) {
     if (!KeepGoing(progress, encoding)) return false;
     const Piece& piece = pieces[p];
+    // A long word (a run of one character) needs scratch of tens of bytes per
+    // byte while it is merged, and may be cut short by a stop.
+    if (piece.end - piece.begin > kLongWordBytes) {
+      if (progress != nullptr &&
+          !(*progress)(BytesHeld(*encoding) +
+                       kScratchPerLongWordByte * (piece.end - piece.begin))) {
+        return false;
+      }
+      if (ThisThreadShouldStop()) return false;
+    }
     const absl::string_view word = text.substr(piece.begin, piece.end - piece.begin);
     const bool virtual_prefix = prefix && p == 0;
     tokens.clear();

@@ -41,8 +41,8 @@ absl::Status StopSignal::Reason(absl::string_view work) const {
   if (stopped()) return absl::CancelledError(absl::StrCat("cancelled while ", work));
   return absl::ResourceExhaustedError(absl::StrFormat(
       "stopped %s after %g CPU seconds, this server's limit per piece of work "
-      "(--max-build-cpu-seconds); use a larger or more varied corpus, smaller token counts, "
-      "or raise the limit",
+      "(--max-build-cpu-seconds); use more varied text (long runs of one character are slow to "
+      "encode), smaller token counts, or raise the limit",
       work, cpu_limit_));
 }
 

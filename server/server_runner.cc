@@ -69,19 +69,46 @@ void SetUpLogging(const ServerOptions& options) {
 
 // Limits that make no sense, named by their flag.
 absl::Status CheckOptions(const ServerOptions& options) {
-  const auto bad = [](absl::string_view flag, absl::string_view expected) {
-    return absl::InvalidArgumentError(absl::StrCat("--", flag, ": expected ", expected));
+  // Each numeric flag's range (NaN is in none); int64 values are compared
+  // as doubles, exact at these magnitudes.
+  struct Range {
+    const char* flag;
+    double value, min, max;
+    const char* expected;
   };
-  if (options.max_memory_bytes < 0) return bad("max-memory", "bytes >= 0 (0: no limit)");
-  if (options.max_corpus_bytes <= 0) return bad("max-corpus-bytes", "bytes > 0");
-  if (options.max_watch_streams < 0) return bad("max-watch-streams", "a count >= 0");
-  const double cpu = options.limits.max_build_cpu_seconds;
-  if (!(cpu >= 0) || std::isinf(cpu)) {
-    return bad("max-build-cpu-seconds", "a number of seconds >= 0 (0: no limit)");
-  }
-  const double stall = options.limits.max_stall_seconds;
-  if (!(stall >= 0 && stall <= 3.2e7)) {
-    return bad("max-stall-seconds", "seconds between 0 (never) and 3.2e7");
+  constexpr double kBig = 1e15;     // bytes or counts nobody means
+  constexpr double kGiB = 1 << 30;  // gRPC's message sizes are 32-bit
+  constexpr double kYear = 3.2e7;   // seconds
+  const ServiceLimits& limits = options.limits;
+  const Range ranges[] = {
+      {"max-memory", static_cast<double>(options.max_memory_bytes), 0, kBig,
+       "bytes, 0 (no limit) or more"},
+      {"max-corpus-bytes", static_cast<double>(options.max_corpus_bytes), 1, kBig, "bytes > 0"},
+      {"max-inline-corpus-bytes", static_cast<double>(limits.max_inline_corpus_bytes), 0, kGiB,
+       "bytes from 0 to 1 GiB"},
+      {"max-message-bytes", static_cast<double>(limits.max_message_bytes), 1, kGiB,
+       "bytes from 1 to 1 GiB"},
+      {"grpc-memory-bytes", static_cast<double>(options.grpc_memory_bytes), 0, kBig,
+       "bytes (at least twice --max-inline-corpus-bytes + 1 MiB)"},
+      {"max-conversations-per-request", static_cast<double>(limits.max_conversations_per_request),
+       1, kBig, "a count > 0"},
+      {"max-messages-per-conversation", static_cast<double>(limits.max_messages_per_conversation),
+       1, kBig, "a count > 0"},
+      {"max-concurrent-streams", static_cast<double>(limits.max_concurrent_streams), 1, kBig,
+       "a count > 0"},
+      {"max-watch-streams", static_cast<double>(options.max_watch_streams), 0, kBig,
+       "a count >= 0"},
+      {"max-build-cpu-seconds", limits.max_build_cpu_seconds, 0, kYear,
+       "seconds between 0 (no limit) and 3.2e7"},
+      {"max-stall-seconds", limits.max_stall_seconds, 0, kYear,
+       "seconds between 0 (never) and 3.2e7"},
+      {"drain-seconds", options.drain_seconds, 0, kYear, "seconds between 0 and 3.2e7"},
+  };
+  for (const Range& range : ranges) {
+    if (!(range.value >= range.min && range.value <= range.max)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", range.flag, ": expected ", range.expected));
+    }
   }
   return absl::OkStatus();
 }

@@ -172,16 +172,18 @@ absl::Status Workspace::ReadCorpusFiles(const std::vector<std::string>& text_fil
                      options_.max_text_files, "; join the files into fewer"));
   }
   std::vector<std::string> paths;
-  std::map<std::string, size_t> seen;  // name -> position
+  std::map<std::string, size_t> seen;  // resolved path -> position
   int64_t total = 0;
   for (size_t i = 0; i < text_files.size(); ++i) {
-    const auto [first, inserted] = seen.emplace(text_files[i], i);
-    if (!inserted) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "text_files[", i, "] \"", text_files[i], "\" is listed before, as text_files[",
-          first->second, "]; list each file once (repeating a file adds no new text)"));
-    }
     CONVGEN_ASSIGN_OR_RETURN(paths.emplace_back(), ResolveCorpusFile(text_files[i], i));
+    // "a.txt", "./a.txt" and "sub//../a.txt" are one file.
+    const auto [first, inserted] = seen.emplace(paths.back(), i);
+    if (!inserted) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("text_files[", i, "] ", QuoteForMessage(text_files[i]),
+                       " is listed before, as text_files[", first->second,
+                       "]; list each file once (repeating a file adds no new text)"));
+    }
     struct stat st;
     if (::stat(paths.back().c_str(), &st) == 0) total += st.st_size;
   }

@@ -420,6 +420,19 @@ class ServerOptionsTest(unittest.TestCase):
         finally:
             self.assertEqual(server.stop(), 0)
 
+    def test_nonsense_limits_exit_two_naming_the_flag(self):
+        for flag, value in [("--drain-seconds", "-1"), ("--drain-seconds", "nan"),
+                            ("--max-concurrent-streams", "0"), ("--max-inline-corpus-bytes", "-5"),
+                            ("--max-inline-corpus-bytes", "9223372036854775807"),
+                            ("--max-message-bytes", "-1"), ("--max-conversations-per-request", "0"),
+                            ("--max-messages-per-conversation", "0"), ("--max-memory", "-1"),
+                            ("--max-build-cpu-seconds", "inf"), ("--grpc-memory-bytes", "-1")]:
+            result = subprocess.run([SERVER, f"{flag}={value}", "--listen", "127.0.0.1:0"],
+                                    capture_output=True, text=True, timeout=60)
+            self.assertEqual(result.returncode, 2, (flag, value, result.stderr))
+            self.assertIn(f"{flag}: expected", result.stderr, (flag, value))
+            self.assertNotIn("listening", result.stdout, (flag, value))
+
 
 class TlsTest(unittest.TestCase):
     def test_unusable_tokenizer_stops_the_server_at_start(self):

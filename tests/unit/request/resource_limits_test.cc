@@ -102,6 +102,12 @@ TEST(ResourceLimitsTest, FilesAreCheckedBeforeReading) {
               HasSubstr("text_files[2] \"a.txt\" is listed before, as text_files[0]; list each "
                         "file once"));
 
+  // Another spelling of the same file is the same file.
+  status = Prepare(*workspace, ConfigFor(R"("a.txt", "./a.txt")"));
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_THAT(std::string(status.message()),
+              HasSubstr("text_files[1] \"./a.txt\" is listed before, as text_files[0]"));
+
   status = Prepare(*workspace, ConfigFor(names));
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
   EXPECT_THAT(std::string(status.message()),

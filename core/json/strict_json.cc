@@ -49,6 +49,10 @@ class StrictBuilder : public nlohmann::json_sax<Json> {
 
   bool start_object(std::size_t) override { return Open(Json::object()); }
   bool key(string_t& key) override {
+    if (tree_.open()->size() >= kMaxJsonObjectFields) {
+      return Fail(paths_.back(), absl::StrCat("an object with more than ", kMaxJsonObjectFields,
+                                              " fields; a config needs a few dozen"));
+    }
     if (tree_.open()->contains(key)) {
       return Fail(JoinPath(paths_.back(), key), "duplicate key; each field may appear once");
     }

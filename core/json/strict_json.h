@@ -15,6 +15,9 @@
 namespace convgen {
 
 inline constexpr int kMaxJsonDepth = 32;
+// A config's objects have a few dozen fields; an object's keys are checked
+// for duplicates one by one, so tens of thousands of them took minutes.
+inline constexpr size_t kMaxJsonObjectFields = 1024;
 
 // Returns the document, or nullopt after adding at least one error.
 std::optional<nlohmann::ordered_json> ParseStrictJson(absl::string_view text, ConfigErrors& errors);

@@ -260,13 +260,20 @@ std::vector<BadCase> Cases() {
        C::INVALID_ARGUMENT, "\u2026(100000 bytes))"},
       {"huge_distribution_name", in("num_turns", {{"distribution", std::string(100000, 'd')}}),
        C::INVALID_ARGUMENT, "\u2026(100000 bytes); expected one of"},
+      {"a_thousand_unknown_fields",
+       [] {
+         return Edited([](Json& c) {
+           for (int i = 0; i < 1000; ++i) c["unknown_" + std::to_string(i)] = i;
+         });
+       },
+       C::INVALID_ARGUMENT, "... and 990 more"},
       {"ten_thousand_unknown_fields",
        [] {
          return Edited([](Json& c) {
            for (int i = 0; i < 10000; ++i) c["unknown_" + std::to_string(i)] = i;
          });
        },
-       C::INVALID_ARGUMENT, "... and 9990 more"},
+       C::INVALID_ARGUMENT, "an object with more than 1024 fields; a config needs a few dozen"},
       {"text_file_nul", [] { return WithFiles({std::string("moby-dick.txt\0.png", 18)}); },
        C::INVALID_ARGUMENT,
        "text_files[0] \"moby-dick.txt\\x00.png\": a corpus file name cannot contain a NUL"},

@@ -39,9 +39,10 @@ class StopSignal {
   // ResourceExhausted naming the CPU used, `work` and the flag.
   absl::Status Reason(absl::string_view work) const;
 
- private:
+  // The CPU the calling thread has used, in seconds (the clock of the limit).
   static double ThreadCpuSeconds();
 
+ private:
   const double cpu_limit_;
   std::atomic<bool> stopped_{false};
   // The thread's CPU time at StartWork; read by that thread only.

@@ -1,7 +1,5 @@
 #include "core/memory_budget.h"
 
-#include <time.h>
-
 #include <atomic>
 #include <thread>
 #include <vector>
@@ -79,12 +77,6 @@ TEST(MemoryBudgetTest, NoLimitStillCounts) {
   EXPECT_EQ(budget.reserved_bytes(), int64_t{1} << 40);
 }
 
-double ThreadCpuSeconds() {
-  timespec now;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
-  return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) * 1e-9;
-}
-
 TEST(StopSignalTest, StopsWhenToldWithCancelled) {
   StopSignal stop;
   stop.StartWork();
@@ -101,12 +93,12 @@ TEST(StopSignalTest, StopsAfterTheCpuLimitOfEachPieceOfWork) {
   StopSignal stop(0.02);
   for (int piece = 0; piece < 2; ++piece) {
     // Read before StartWork, so that `used` covers all the work measured.
-    const double start = ThreadCpuSeconds();
+    const double start = StopSignal::ThreadCpuSeconds();
     stop.StartWork();
     // ShouldStop is opaque to the compiler: the loop stays.
     while (!stop.ShouldStop()) {
     }
-    const double used = ThreadCpuSeconds() - start;
+    const double used = StopSignal::ThreadCpuSeconds() - start;
     EXPECT_GE(used, 0.02);
     EXPECT_LT(used, 0.2);
   }

@@ -2,7 +2,6 @@
 // or repeated text_files and too many bytes are refused before reading, the
 // memory budget is held while tokenizing and building and refused past its
 // limit, and a stop (client gone, CPU limit) ends the tokenization.
-#include <time.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -166,12 +165,6 @@ TEST(ResourceLimitsTest, AConversationTooLargeForTheBudgetIsRefusedWithItsIndex)
   EXPECT_TRUE(run.messages.empty());
 }
 
-double ThreadCpuSeconds() {
-  timespec now;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
-  return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) * 1e-9;
-}
-
 // A stopped request, or one past its CPU limit, stops tokenizing its corpus
 // soon (a hostile corpus: one token per byte) and holds nothing after.
 TEST(ResourceLimitsTest, TokenizingACorpusStopsWhenTold) {
@@ -185,9 +178,9 @@ TEST(ResourceLimitsTest, TokenizingACorpusStopsWhenTold) {
   EXPECT_EQ(status.message(), "cancelled while tokenizing corpus bangs.txt");
 
   StopSignal limited(/*cpu_seconds_per_work=*/0.01);
-  const double start = ThreadCpuSeconds();
+  const double start = StopSignal::ThreadCpuSeconds();
   status = Prepare(*workspace, ConfigFor(R"("bangs.txt")"), &limited);
-  const double used = ThreadCpuSeconds() - start;
+  const double used = StopSignal::ThreadCpuSeconds() - start;
   EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted) << status;
   EXPECT_THAT(std::string(status.message()),
               HasSubstr("stopped tokenizing corpus bangs.txt after 0.01 CPU seconds"));

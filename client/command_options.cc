@@ -178,7 +178,8 @@ absl::Status CheckServerAddress(absl::string_view address) {
   const absl::string_view port = address.substr(colon + 1);
   if (host.empty()) return invalid("needs a host before the port: host:port");
   // An IPv6 address is bracketed: [::1]:50051.
-  if (host.front() != '[' && absl::StrContains(host, ':')) {
+  if ((host.front() == '[') != (host.back() == ']') ||
+      (host.front() != '[' && absl::StrContains(host, ':'))) {
     return invalid("an IPv6 address goes in brackets: [::1]:50051");
   }
   int port_number = 0;

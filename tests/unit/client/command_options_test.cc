@@ -105,6 +105,7 @@ TEST(CheckOptionsTest, ChecksTheServerAddressWithItsRule) {
       {"localhost", "--server \"localhost\": needs a port: host:port, e.g. localhost:50051"},
       {":50051", "--server \":50051\": needs a host before the port: host:port"},
       {"::1:50051", "--server \"::1:50051\": an IPv6 address goes in brackets: [::1]:50051"},
+      {"[::1:50051", "--server \"[::1:50051\": an IPv6 address goes in brackets: [::1]:50051"},
       {"h:99999", "--server \"h:99999\": the port must be a number from 1 to 65535"},
       {"h:65536", "--server \"h:65536\": the port must be a number from 1 to 65535"},
       {"h:0", "--server \"h:0\": the port must be a number from 1 to 65535"},

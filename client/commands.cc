@@ -14,6 +14,7 @@
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -118,9 +119,13 @@ bool ReadLocalTextFiles(const CommandOptions& o, const v1::GenerationConfig& con
                         v1::GenerateRequest* request) {
   const std::string dir = ConfigDirectory(o.input_file);
   std::vector<std::string> sent, by_name;
+  std::set<std::string> sent_names;
   int64_t total = 0;
   for (int i = 0; i < config.text_files_size(); ++i) {
     const std::string& name = config.text_files(i);
+    // Sent once: the server names a repeated entry (and mixes inline texts
+    // with its files only when each inline text is a distinct entry).
+    if (sent_names.count(name) != 0) continue;
     const std::string path =
         std::filesystem::path(name).is_absolute() ? name : absl::StrCat(dir, "/", name);
     struct stat st;
@@ -128,8 +133,8 @@ bool ReadLocalTextFiles(const CommandOptions& o, const v1::GenerationConfig& con
       // Not here: a server corpus, unless it could only have been a local path.
       if (LeavesDirectory(name) && !o.allow_outside_files) {
         std::fprintf(stderr,
-                     "convgen: text_files[%d] \"%s\" is outside the config's directory %s and "
-                     "does not exist there either (%s)\n",
+                     "convgen: text_files[%d] \"%s\" is outside the config's directory %s "
+                     "(and not found: %s)\n",
                      i, name.c_str(), dir.c_str(), std::strerror(errno));
         return false;
       }
@@ -159,6 +164,7 @@ bool ReadLocalTextFiles(const CommandOptions& o, const v1::GenerationConfig& con
     corpus->set_name(name);
     corpus->set_text(std::move(*text));
     sent.push_back(absl::StrCat(name, " (", corpus->text().size(), " bytes)"));
+    sent_names.insert(name);
   }
   if (!sent.empty()) {
     std::fprintf(stderr, "convgen: sending from %s: %s%s%s\n", dir.c_str(),

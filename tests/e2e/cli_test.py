@@ -249,6 +249,15 @@ class CliTest(unittest.TestCase):
         self.assertNotIn("sending from", alone.stderr)
         self.assertEqual(len(json.loads(alone.stdout)), 10)
         self.assertNotEqual(alone.stdout.encode(), mixed_bytes)
+        # A local file listed twice is sent once and the server names the
+        # repetition (the server corpus is not silently dropped).
+        twice = client("validate", "--server", self.plain.address, "--input-file",
+                       write_config(directory, ["local.txt", "moby-dick.txt", "local.txt"],
+                                    "twice.json"))
+        self.assertEqual(twice.returncode, 2, twice.stderr)
+        self.assertIn("local.txt (1020 bytes); server corpora: moby-dick.txt\n", twice.stderr)
+        self.assertIn('text_files[2] "local.txt" is listed before, as text_files[0]',
+                      twice.stderr)
 
     def test_the_client_reads_only_bounded_regular_files_inside_the_configs_directory(self):
         directory = os.path.join(WORK, "policy", "configs")
@@ -281,6 +290,8 @@ class CliTest(unittest.TestCase):
             ("link.txt", ["--allow-outside-files"], 0, "link.txt (350 bytes)"),
             ("sub/inner.txt", [], 0, "sub/inner.txt (350 bytes)"),
             ("sub/../sub/inner.txt", [], 0, "sub/../sub/inner.txt (350 bytes)"),
+            ("../none.txt", [], 2, f'text_files[0] "../none.txt" is outside the config\'s '
+                                   f"directory {directory} (and not found: No such file"),
         ]
         for name, flags, status, message in cases:
             config = write_config(directory, [name])

@@ -126,6 +126,16 @@ bool ReadLocalTextFiles(const CommandOptions& o, const v1::GenerationConfig& con
     // Sent once: the server names a repeated entry (and mixes inline texts
     // with its files only when each inline text is a distinct entry).
     if (sent_names.count(name) != 0) continue;
+    // A NUL would cut the path short at lstat and open (the server refuses
+    // such names too).
+    if (std::any_of(name.begin(), name.end(),
+                    [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; })) {
+      std::fprintf(stderr,
+                   "convgen: text_files[%d]: a file name cannot contain a NUL or control "
+                   "character\n",
+                   i);
+      return false;
+    }
     const std::string path =
         std::filesystem::path(name).is_absolute() ? name : absl::StrCat(dir, "/", name);
     struct stat st;

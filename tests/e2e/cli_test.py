@@ -290,6 +290,8 @@ class CliTest(unittest.TestCase):
             ("link.txt", ["--allow-outside-files"], 0, "link.txt (350 bytes)"),
             ("sub/inner.txt", [], 0, "sub/inner.txt (350 bytes)"),
             ("sub/../sub/inner.txt", [], 0, "sub/../sub/inner.txt (350 bytes)"),
+            ("sub\u0000/../../secret.txt", ["--allow-outside-files"], 2,
+             "text_files[0]: a file name cannot contain a NUL or control character"),
             ("../none.txt", [], 2, f'text_files[0] "../none.txt" is outside the config\'s '
                                    f"directory {directory} (and not found: No such file"),
         ]

@@ -1,4 +1,5 @@
-// The client's flag types and the checks across flags.
+// The client's flag types, the checks across flags, and the hints for
+// failed calls.
 #include "client/command_options.h"
 
 #include <cmath>
@@ -7,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "client/commands.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -172,6 +174,44 @@ TEST(CommandHelpTest, EachCommandListsItsOwnFlags) {
   ASSERT_NE(health, nullptr);
   EXPECT_THAT(health->flags, ::testing::Contains("service"));
   EXPECT_EQ(FindCommandHelp("frobnicate"), nullptr);
+}
+
+TEST(HintForTest, AConnectFailureIsMarkedSoThatNoResumeIndexIsPrinted) {
+  CommandOptions o;
+  o.server = "127.0.0.1:1";
+  o.input_file = "configs/a.json";
+  // gRPC 1.51's messages, as the e2e test (cli_test.py) sees them.
+  const std::string prefix = "failed to connect to all addresses; last error: ";
+  struct Case {
+    grpc::Status status;
+    bool connect_failure;
+    const char* hint;
+  };
+  const Case cases[] = {
+      {{grpc::StatusCode::UNAVAILABLE,
+        prefix + "UNKNOWN: ipv4:127.0.0.1:1: Failed to connect to remote host: Connection refused"},
+       true,
+       "is convgen-server running at 127.0.0.1:1?"},
+      {{grpc::StatusCode::UNAVAILABLE,
+        prefix + "UNAVAILABLE: ipv4:127.0.0.1:1: Failed parsing HTTP/2"},
+       true,
+       "127.0.0.1:1 is an HTTP server"},
+      {{grpc::StatusCode::UNAVAILABLE, prefix + "UNAVAILABLE: ipv4:127.0.0.1:1: Socket closed"},
+       true,
+       "pass --tls-ca"},
+      {{grpc::StatusCode::NOT_FOUND, "text_files[0] \"x.txt\": no such corpus; this server has: "},
+       false,
+       "text_files not found next to the config (in configs)"},
+      // A stream that broke after it started: a resume index applies.
+      {{grpc::StatusCode::UNAVAILABLE, "Socket closed"}, false, ""},
+      {{grpc::StatusCode::DEADLINE_EXCEEDED, "Deadline Exceeded"}, false, ""},
+  };
+  for (const Case& c : cases) {
+    const ConnectionHint hint = HintFor(c.status, o);
+    EXPECT_EQ(hint.connect_failure, c.connect_failure) << c.status.error_message();
+    EXPECT_THAT(hint.text, HasSubstr(c.hint)) << c.status.error_message();
+    EXPECT_EQ(hint.text.empty(), std::string(c.hint).empty()) << c.status.error_message();
+  }
 }
 
 }  // namespace

@@ -24,7 +24,7 @@ const char kUsage[] =
     "                   [--format json|jsonl|jsonl-ids|openai-jsonl] [--model "
     "NAME]\n"
     "                   [--print-stats] [--timeout SECONDS]\n"
-    "                   [--rng philox|numpy_legacy]\n"
+    "                   [--rng philox|numpy_legacy] [--allow-outside-files]\n"
     "  convgen validate --server ADDR --input-file CONFIG [--seed N] [--shard "
     "K/N]\n"
     "                   [--start-index J] [--tokenizer NAME] [--rng "
@@ -37,8 +37,8 @@ const char kUsage[] =
     "certificate)\n"
     "--wait-for-server SECONDS: wait that long for the server to be reachable "
     "(pod start)\n"
-    "convgen --help, convgen <command> --help: this text and every flag; "
-    "convgen --version\n";
+    "convgen --help: this text and every flag; convgen <command> --help: that "
+    "command's flags; convgen --version\n";
 
 bool AbslParseFlag(absl::string_view text, Shard* shard, std::string* error) {
   const std::vector<absl::string_view> parts = absl::StrSplit(text, '/');

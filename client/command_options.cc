@@ -1,12 +1,18 @@
 #include "client/command_options.h"
 
+#include <cmath>
+#include <cstdio>
 #include <utility>
 #include <vector>
 
+#include "absl/algorithm/container.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "core/files.h"
+#include "core/status_macros.h"
 
 namespace convgen {
 
@@ -18,19 +24,21 @@ const char kUsage[] =
     "                   [--format json|jsonl|jsonl-ids|openai-jsonl] [--model "
     "NAME]\n"
     "                   [--print-stats] [--timeout SECONDS]\n"
-    "                   [--rng philox|numpy_legacy]\n"
+    "                   [--rng philox|numpy_legacy] [--allow-outside-files]\n"
     "  convgen validate --server ADDR --input-file CONFIG [--seed N] [--shard "
     "K/N]\n"
     "                   [--start-index J] [--tokenizer NAME] [--rng "
     "philox|numpy_legacy]\n"
     "  convgen describe --server ADDR\n"
     "  convgen health   --server ADDR [--service NAME]\n"
+    "ADDR: host:port, [v6]:port, unix:/path, or a gRPC dns:/ipv4:/ipv6: target "
+    "(not http://)\n"
     "TLS: --tls-ca FILE (server CA), --tls-cert FILE --tls-key FILE (client "
     "certificate)\n"
     "--wait-for-server SECONDS: wait that long for the server to be reachable "
     "(pod start)\n"
-    "convgen --help, convgen <command> --help: this text and every flag; "
-    "convgen --version\n";
+    "convgen --help: this text and every flag; convgen <command> --help: that "
+    "command's flags; convgen --version\n";
 
 bool AbslParseFlag(absl::string_view text, Shard* shard, std::string* error) {
   const std::vector<absl::string_view> parts = absl::StrSplit(text, '/');
@@ -101,18 +109,110 @@ bool AbslParseFlag(absl::string_view text, RngChoice* rng, std::string* error) {
 
 std::string AbslUnparseFlag(RngChoice rng) { return NameOf(kRngs, rng); }
 
+namespace {
+
+// Flags every command that calls the server takes.
+#define CONVGEN_CONNECTION_FLAGS \
+  "server", "tls_ca", "tls_cert", "tls_key", "timeout", "wait_for_server"
+
+const CommandHelp kCommands[] = {
+    {"generate",
+     "convgen generate --server ADDR --input-file CONFIG [flags]: streams the config's "
+     "conversations to --output",
+     {CONVGEN_CONNECTION_FLAGS, "input_file", "output", "seed", "shard", "start_index", "tokenizer",
+      "rng", "format", "model", "print_stats", "allow_outside_files"}},
+    {"validate",
+     "convgen validate --server ADDR --input-file CONFIG [flags]: checks the config on the "
+     "server and prints it normalised, or every problem",
+     {CONVGEN_CONNECTION_FLAGS, "input_file", "seed", "shard", "start_index", "tokenizer", "rng",
+      "allow_outside_files"}},
+    {"describe",
+     "convgen describe --server ADDR: the server's version, tokenizers, corpora and limits",
+     {CONVGEN_CONNECTION_FLAGS}},
+    {"health",
+     "convgen health --server ADDR [--service NAME]: the server's health (exit 0 if SERVING)",
+     {CONVGEN_CONNECTION_FLAGS, "service"}},
+};
+
+#undef CONVGEN_CONNECTION_FLAGS
+
+// gRPC target schemes passed on as they are.
+constexpr absl::string_view kGrpcSchemes[] = {"dns:", "ipv4:", "ipv6:", "unix:", "unix-abstract:"};
+
+constexpr double kMinSeconds = 0.001;
+constexpr double kMaxSeconds = 365.0 * 24 * 3600;
+
+}  // namespace
+
+const CommandHelp* FindCommandHelp(absl::string_view command) {
+  for (const CommandHelp& help : kCommands) {
+    if (help.name == command) return &help;
+  }
+  return nullptr;
+}
+
+absl::Status CheckServerAddress(absl::string_view address) {
+  const auto invalid = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat("--server \"", address, "\": ", why));
+  };
+  if (address.empty()) {
+    return absl::InvalidArgumentError("--server is empty: give host:port or unix:/path");
+  }
+  const std::string lower = absl::AsciiStrToLower(address);
+  if (absl::StartsWith(lower, "http://") || absl::StartsWith(lower, "https://")) {
+    return invalid("drop the scheme: --server host:port (gRPC, not HTTP)");
+  }
+  for (absl::string_view scheme : kGrpcSchemes) {
+    if (!absl::StartsWith(lower, scheme)) continue;
+    if (address.size() == scheme.size()) return invalid(absl::StrCat("nothing after ", scheme));
+    return absl::OkStatus();
+  }
+  if (absl::StrContains(address, "://")) {
+    return invalid("unknown scheme; use host:port, unix:/path or a gRPC dns:/ipv4:/ipv6: target");
+  }
+  const size_t colon = address.rfind(':');
+  if (colon == absl::string_view::npos) {
+    return invalid("needs a port: host:port, e.g. localhost:50051");
+  }
+  const absl::string_view host = address.substr(0, colon);
+  const absl::string_view port = address.substr(colon + 1);
+  if (host.empty()) return invalid("needs a host before the port: host:port");
+  // An IPv6 address is bracketed: [::1]:50051.
+  if ((host.front() == '[') != (host.back() == ']') ||
+      (host.front() != '[' && absl::StrContains(host, ':'))) {
+    return invalid("an IPv6 address goes in brackets: [::1]:50051");
+  }
+  int port_number = 0;
+  if (port.empty() || !absl::c_all_of(port, absl::ascii_isdigit) || port.size() > 5 ||
+      !absl::SimpleAtoi(port, &port_number) || port_number < 1 || port_number > 65535) {
+    return invalid("the port must be a number from 1 to 65535");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckSeconds(absl::string_view flag, double seconds) {
+  if (seconds == 0) return absl::OkStatus();
+  if (!std::isfinite(seconds) || seconds < kMinSeconds || seconds > kMaxSeconds) {
+    char shown[32];  // as typed, not rounded to 6 digits as StrCat would
+    std::snprintf(shown, sizeof(shown), "%.15g", seconds);
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, " ", shown, ": must be 0 (none) or seconds from 0.001 (1 ms) to ",
+                     static_cast<int64_t>(kMaxSeconds), " (a year)"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckOptions(const CommandOptions& o) {
   if (o.command.empty()) return absl::InvalidArgumentError("no command");
-  if (o.command != "generate" && o.command != "validate" && o.command != "describe" &&
-      o.command != "health") {
+  if (FindCommandHelp(o.command) == nullptr) {
     return absl::InvalidArgumentError(absl::StrCat("unknown command \"", o.command, "\""));
   }
   if ((o.command == "generate" || o.command == "validate") && o.input_file.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(o.command, " needs --input-file CONFIG"));
   }
-  if (o.wait_for_server_seconds < 0) {
-    return absl::InvalidArgumentError("--wait-for-server must be seconds (>= 0)");
-  }
+  CONVGEN_RETURN_IF_ERROR(CheckServerAddress(o.server));
+  CONVGEN_RETURN_IF_ERROR(CheckSeconds("timeout", o.timeout_seconds));
+  CONVGEN_RETURN_IF_ERROR(CheckSeconds("wait-for-server", o.wait_for_server_seconds));
   if (o.tls_cert.empty() != o.tls_key.empty()) {
     return absl::InvalidArgumentError(
         "--tls-cert and --tls-key go together (the client certificate and its "

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -48,13 +49,35 @@ struct CommandOptions {
   std::string tls_ca, tls_cert, tls_key;
   double timeout_seconds = 0;          // 0: no deadline
   double wait_for_server_seconds = 0;  // how long to wait for the server to be reachable
+  // Read text_files that are absolute or climb out of the config's directory.
+  bool allow_outside_files = false;
 };
 
 // The usage text printed on a usage error and with --help.
 extern const char kUsage[];
 
+// A command's synopsis and the flags it takes (absl names, with
+// underscores), for `convgen COMMAND --help`. Null if there is no such
+// command.
+struct CommandHelp {
+  absl::string_view name;
+  absl::string_view synopsis;
+  std::vector<absl::string_view> flags;
+};
+const CommandHelp* FindCommandHelp(absl::string_view command);
+
+// Checks --server: host:port (port 1..65535; [v6]:port), unix:/path,
+// unix-abstract:name, or a gRPC dns:/ipv4:/ipv6: target. InvalidArgument
+// says the rule; for http:// and https:// it says to drop the scheme.
+absl::Status CheckServerAddress(absl::string_view address);
+
+// Seconds for a deadline or a wait: 0 is none; otherwise finite, at least
+// 1 ms and at most a year. InvalidArgument naming `flag` says the rule.
+absl::Status CheckSeconds(absl::string_view flag, double seconds);
+
 // Checks what single flags cannot: a known command, the flags it needs, flags
-// that go together, readable TLS files. InvalidArgument says what is wrong.
+// that go together, the server address, durations, readable TLS files.
+// InvalidArgument says what is wrong.
 absl::Status CheckOptions(const CommandOptions& options);
 
 }  // namespace convgen

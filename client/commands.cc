@@ -1,10 +1,12 @@
 #include "client/commands.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -12,11 +14,15 @@
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "client/conversation_writer.h"
 #include "convgen/v1/service.grpc.pb.h"
 #include "core/config/config_json.h"
@@ -27,6 +33,10 @@
 
 namespace convgen {
 namespace {
+
+// The options of the command this process runs (RunCommand sets it), for
+// the hints ServerError gives.
+const CommandOptions* running_options = nullptr;
 
 // The TLS files were checked to be readable by CheckOptions.
 std::shared_ptr<grpc::ChannelCredentials> MakeCredentials(const CommandOptions& o) {
@@ -39,6 +49,12 @@ std::shared_ptr<grpc::ChannelCredentials> MakeCredentials(const CommandOptions& 
   return grpc::SslCredentials(ssl);
 }
 
+// `seconds` from now; CheckSeconds bounded it to [1 ms, a year].
+std::chrono::system_clock::time_point SecondsFromNow(double seconds) {
+  return std::chrono::system_clock::now() +
+         std::chrono::milliseconds(static_cast<int64_t>(std::ceil(seconds * 1000)));
+}
+
 // With --wait-for-server, waits (bounded) until the server is reachable, e.g.
 // while its pod starts; if it never is, the call fails as it would have.
 std::shared_ptr<grpc::Channel> MakeChannel(const CommandOptions& o) {
@@ -47,19 +63,19 @@ std::shared_ptr<grpc::Channel> MakeChannel(const CommandOptions& o) {
   args.SetMaxSendMessageSize(-1);
   auto channel = grpc::CreateCustomChannel(o.server, MakeCredentials(o), args);
   if (o.wait_for_server_seconds > 0) {
-    channel->WaitForConnected(
-        std::chrono::system_clock::now() +
-        std::chrono::milliseconds(static_cast<int64_t>(o.wait_for_server_seconds * 1000)));
+    channel->WaitForConnected(SecondsFromNow(o.wait_for_server_seconds));
   }
   return channel;
 }
 
 void SetDeadline(const CommandOptions& o, grpc::ClientContext* context) {
-  if (o.timeout_seconds > 0) {
-    context->set_deadline(
-        std::chrono::system_clock::now() +
-        std::chrono::milliseconds(static_cast<int64_t>(o.timeout_seconds * 1000)));
-  }
+  if (o.timeout_seconds > 0) context->set_deadline(SecondsFromNow(o.timeout_seconds));
+}
+
+// The directory a config's text_files are looked up in.
+std::string ConfigDirectory(const std::string& input_file) {
+  std::string dir = std::filesystem::path(input_file).parent_path().string();
+  return dir.empty() ? "." : dir;
 }
 
 int ServerError(const grpc::Status& status) {
@@ -67,15 +83,114 @@ int ServerError(const grpc::Status& status) {
   std::fprintf(stderr, "convgen: server error %s: %s\n",
                absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code())).c_str(),
                status.error_message().c_str());
+  if (running_options != nullptr) {
+    if (const ConnectionHint hint = HintFor(status, *running_options); !hint.text.empty()) {
+      std::fprintf(stderr, "convgen: hint: %s\n", hint.text.c_str());
+    }
+  }
   return status.error_code() == grpc::StatusCode::INVALID_ARGUMENT ? 2 : 1;
 }
 
+// A text_files entry that is absolute or climbs out of the config's
+// directory (lexically; a symlink out is caught by its real path).
+bool LeavesDirectory(const std::string& name) {
+  const std::filesystem::path path(name);
+  if (path.is_absolute()) return true;
+  const std::filesystem::path normal = path.lexically_normal();
+  return !normal.empty() && *normal.begin() == "..";
+}
+
+// Whether `path` resolves (symlinks followed) to a place below `dir`.
+bool ResolvesBelow(const std::string& path, const std::string& dir) {
+  std::error_code error;
+  const std::filesystem::path real = std::filesystem::canonical(path, error);
+  if (error) return false;
+  const std::filesystem::path root = std::filesystem::canonical(dir, error);
+  if (error) return false;
+  const std::filesystem::path relative = real.lexically_relative(root);
+  return !relative.empty() && *relative.begin() != "..";
+}
+
+// Reads the config's text_files found next to it (or below its directory)
+// for sending inline; the others name server corpora. Returns false, having
+// said why on stderr, for a file that is outside the directory without
+// --allow-outside-files, not a regular file, or over the size limit.
+bool ReadLocalTextFiles(const CommandOptions& o, const v1::GenerationConfig& config,
+                        v1::GenerateRequest* request) {
+  const std::string dir = ConfigDirectory(o.input_file);
+  std::vector<std::string> sent, by_name;
+  std::set<std::string> sent_names;
+  int64_t total = 0;
+  for (int i = 0; i < config.text_files_size(); ++i) {
+    const std::string& name = config.text_files(i);
+    // Sent once: the server names a repeated entry (and mixes inline texts
+    // with its files only when each inline text is a distinct entry).
+    if (sent_names.count(name) != 0) continue;
+    // A NUL would cut the path short at lstat and open (the server refuses
+    // such names too).
+    if (std::any_of(name.begin(), name.end(),
+                    [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; })) {
+      std::fprintf(stderr,
+                   "convgen: text_files[%d]: a file name cannot contain a NUL or control "
+                   "character\n",
+                   i);
+      return false;
+    }
+    const std::string path =
+        std::filesystem::path(name).is_absolute() ? name : absl::StrCat(dir, "/", name);
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0) {
+      // Not here: a server corpus, unless it could only have been a local path.
+      if (LeavesDirectory(name) && !o.allow_outside_files) {
+        std::fprintf(stderr,
+                     "convgen: text_files[%d] \"%s\" is outside the config's directory %s "
+                     "(and not found: %s)\n",
+                     i, name.c_str(), dir.c_str(), std::strerror(errno));
+        return false;
+      }
+      by_name.push_back(name);
+      continue;
+    }
+    if (!o.allow_outside_files && (LeavesDirectory(name) || !ResolvesBelow(path, dir))) {
+      std::fprintf(stderr,
+                   "convgen: text_files[%d] \"%s\" is outside the config's directory %s; the "
+                   "client sends only files next to the config or below it (pass "
+                   "--allow-outside-files to send it)\n",
+                   i, name.c_str(), dir.c_str());
+      return false;
+    }
+    absl::StatusOr<std::string> text = ReadRegularFile(path, kMaxInlineTextBytes - total);
+    if (!text.ok()) {
+      std::fprintf(stderr, "convgen: text_files[%d]: %s%s\n", i,
+                   std::string(text.status().message()).c_str(),
+                   text.status().code() == absl::StatusCode::kResourceExhausted
+                       ? " (the text files sent inline, together; put larger corpora in the "
+                         "server's --corpus-dir)"
+                       : "");
+      return false;
+    }
+    total += static_cast<int64_t>(text->size());
+    v1::InlineCorpus* corpus = request->add_inline_corpus();
+    corpus->set_name(name);
+    corpus->set_text(std::move(*text));
+    sent.push_back(absl::StrCat(name, " (", corpus->text().size(), " bytes)"));
+    sent_names.insert(name);
+  }
+  if (!sent.empty()) {
+    std::fprintf(stderr, "convgen: sending from %s: %s%s%s\n", dir.c_str(),
+                 absl::StrJoin(sent, ", ").c_str(),
+                 by_name.empty() ? "" : "; server corpora: ", absl::StrJoin(by_name, ", ").c_str());
+  }
+  return true;
+}
+
 // Builds the request from the config file: text_files found next to the
-// config are sent inline; otherwise they name server corpora. `config` gets
+// config are sent inline, the others name server corpora. `config` gets
 // the config as core reads it, or stays empty if it does not read: the
 // config is then sent as it is, and the server names its problems.
 bool BuildRequest(const CommandOptions& o, v1::GenerateRequest* request,
                   std::optional<v1::GenerationConfig>* config) {
+  // The user named this file (it may be /dev/stdin): read as it is.
   absl::StatusOr<std::string> text = ReadFileToString(o.input_file);
   if (!text.ok()) {
     // The message is "PATH: reason".
@@ -95,20 +210,7 @@ bool BuildRequest(const CommandOptions& o, v1::GenerateRequest* request,
   v1::GenerationConfig parsed = ConfigFromJson(*text, errors);
   request->set_config_json(std::move(*text));
   if (!errors.empty()) return true;
-  std::string dir = std::filesystem::path(o.input_file).parent_path().string();
-  if (dir.empty()) dir = ".";
-  std::vector<v1::InlineCorpus> inline_files;
-  for (const std::string& name : parsed.text_files()) {
-    absl::StatusOr<std::string> corpus = ReadFileToString(dir + "/" + name);
-    if (!corpus.ok()) {
-      inline_files.clear();  // not all local: the server's corpora
-      break;
-    }
-    v1::InlineCorpus& c = inline_files.emplace_back();
-    c.set_name(name);
-    c.set_text(std::move(*corpus));
-  }
-  for (auto& c : inline_files) *request->add_inline_corpus() = std::move(c);
+  if (!ReadLocalTextFiles(o, parsed, request)) return false;
   *config = std::move(parsed);
   return true;
 }
@@ -288,7 +390,56 @@ int Health(const CommandOptions& o) {
 
 }  // namespace
 
+ConnectionHint HintFor(const grpc::Status& status, const CommandOptions& o) {
+  const std::string& message = status.error_message();
+  const auto has = [&](absl::string_view part) { return absl::StrContains(message, part); };
+  const bool tls = !o.tls_ca.empty() || !o.tls_cert.empty();
+  ConnectionHint hint;
+  if (status.error_code() == grpc::StatusCode::NOT_FOUND && has("no such corpus")) {
+    hint.text = absl::StrCat(
+        "text_files not found next to the config (in ", ConfigDirectory(o.input_file),
+        ") are asked of the server by name; put the file there, or use one of the server's "
+        "corpora");
+    return hint;
+  }
+  if (status.error_code() != grpc::StatusCode::UNAVAILABLE ||
+      !has("failed to connect to all addresses")) {
+    return hint;
+  }
+  // The call never reached the server: nothing was generated.
+  hint.connect_failure = true;
+  if (has("Failed parsing HTTP/2") || has("http1.x server")) {
+    hint.text = absl::StrCat(o.server,
+                             " is an HTTP server (an OpenAI-compatible API?), not convgen's gRPC "
+                             "port; give --server the address convgen-server listens on");
+  } else if (tls && (has("wrong version number") || has("WRONG_VERSION_NUMBER"))) {
+    hint.text = absl::StrCat("the server at ", o.server,
+                             " does not speak TLS: drop --tls-ca (and --tls-cert/--tls-key), "
+                             "or start convgen-server with --tls-cert/--tls-key");
+  } else if (tls && has("certificate verify failed")) {
+    hint.text = absl::StrCat("the certificate of ", o.server, " is not signed by --tls-ca ",
+                             o.tls_ca, " (or does not name the host)");
+  } else if (tls && (has("Ssl handshake failed") || has("Handshake"))) {
+    hint.text = absl::StrCat("the TLS handshake with ", o.server,
+                             " failed: check --tls-ca, and --tls-cert/--tls-key if the server "
+                             "asks for a client certificate");
+  } else if (!tls && (has("Socket closed") || has("Connection reset"))) {
+    hint.text = absl::StrCat(o.server,
+                             " closed the connection: if it serves TLS, pass --tls-ca CA.pem "
+                             "(the CA of its certificate)");
+  } else if (has("Connection refused") || has("No such file or directory")) {
+    hint.text = absl::StrCat("is convgen-server running at ", o.server,
+                             "? (--wait-for-server SECONDS waits for it to start)");
+  } else if (has("DNS resolution failed")) {
+    hint.text = absl::StrCat("cannot resolve the host of ", o.server);
+  } else {
+    hint.text = absl::StrCat("cannot connect to ", o.server);
+  }
+  return hint;
+}
+
 int RunCommand(const CommandOptions& o) {
+  running_options = &o;
   if (o.command == "generate") return Generate(o);
   if (o.command == "validate") return Validate(o);
   if (o.command == "describe") return Describe(o);

@@ -3,9 +3,29 @@
 #ifndef CONVGEN_CLIENT_COMMANDS_H_
 #define CONVGEN_CLIENT_COMMANDS_H_
 
+#include <cstdint>
+#include <string>
+
 #include "client/command_options.h"
+#include "grpcpp/support/status.h"
 
 namespace convgen {
+
+// The most text the client sends inline (its text_files together): the
+// server's default --max-inline-corpus-bytes.
+inline constexpr int64_t kMaxInlineTextBytes = int64_t{64} << 20;
+
+// What a failed call's status suggests the user do.
+struct ConnectionHint {
+  std::string text;  // empty: no hint
+  // The call never reached a convgen server (nothing listening, an HTTP
+  // server, a TLS mismatch): nothing was generated, so there is no resume
+  // index to print.
+  bool connect_failure = false;
+};
+
+// The hint for `status` of a call made with options `o`.
+ConnectionHint HintFor(const grpc::Status& status, const CommandOptions& o);
 
 // Runs options.command, which CheckOptions accepted. Exit status: 0 success,
 // 2 usage or config error, 1 server error.

@@ -27,8 +27,12 @@ ABSL_FLAG(std::string, service, "", "Service name health asks about; empty: the 
 ABSL_FLAG(std::string, tls_ca, "", "PEM CA of the server's certificate (enables TLS)");
 ABSL_FLAG(std::string, tls_cert, "", "PEM client certificate (with --tls-key)");
 ABSL_FLAG(std::string, tls_key, "", "PEM client private key (with --tls-cert)");
-ABSL_FLAG(double, timeout, 0, "Deadline of the call in seconds; 0: none");
-ABSL_FLAG(double, wait_for_server, 0, "Seconds to wait for the server to be reachable");
+ABSL_FLAG(double, timeout, 0, "Deadline of the call in seconds (0.001 to a year); 0: none");
+ABSL_FLAG(double, wait_for_server, 0,
+          "Seconds to wait for the server to be reachable (0.001 to a year); 0: don't wait");
+ABSL_FLAG(bool, allow_outside_files, false,
+          "Read text_files that are absolute paths or climb out of the config's directory "
+          "with ..");
 ABSL_FLAG(bool, version, false, "Print the version and exit");
 
 namespace {
@@ -46,7 +50,17 @@ int main(int argc, char** argv) {
     return UsageError(std::string(command_line.status().message()));
   }
   if (command_line->help) {
-    std::printf("%sflags:\n%s", convgen::kUsage, convgen::cli::FlagsHelp("client/main.cc").c_str());
+    // `convgen COMMAND --help`: that command's flags; otherwise every flag.
+    const convgen::CommandHelp* command =
+        command_line->positional.empty() ? nullptr
+                                         : convgen::FindCommandHelp(command_line->positional[0]);
+    if (command != nullptr) {
+      std::printf("usage: %s\nflags:\n%s", std::string(command->synopsis).c_str(),
+                  convgen::cli::FlagsHelp("client/main.cc", command->flags).c_str());
+    } else {
+      std::printf("%sflags:\n%s", convgen::kUsage,
+                  convgen::cli::FlagsHelp("client/main.cc").c_str());
+    }
     return 0;
   }
   if (absl::GetFlag(FLAGS_version)) {
@@ -75,6 +89,7 @@ int main(int argc, char** argv) {
   options.tls_key = absl::GetFlag(FLAGS_tls_key);
   options.timeout_seconds = absl::GetFlag(FLAGS_timeout);
   options.wait_for_server_seconds = absl::GetFlag(FLAGS_wait_for_server);
+  options.allow_outside_files = absl::GetFlag(FLAGS_allow_outside_files);
   if (const absl::Status checked = convgen::CheckOptions(options); !checked.ok()) {
     return UsageError(std::string(checked.message()));
   }

@@ -1,5 +1,9 @@
 #include "core/files.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -10,6 +14,37 @@
 #include "absl/strings/str_cat.h"
 
 namespace convgen {
+namespace {
+
+absl::Status OpenError(const std::string& path, int error) {
+  const std::string message = absl::StrCat(path, ": ", std::strerror(error));
+  if (error == ENOENT || error == ENOTDIR) return absl::NotFoundError(message);
+  if (error == EACCES) return absl::PermissionDeniedError(message);
+  return absl::FailedPreconditionError(message);
+}
+
+// What a file that is not a regular file is, for messages.
+const char* KindOf(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+absl::Status NotRegular(const std::string& path, mode_t mode) {
+  return absl::FailedPreconditionError(
+      absl::StrCat(path, ": is ", KindOf(mode), ", not a regular file"));
+}
+
+absl::Status TooBig(const std::string& path, int64_t size, int64_t max_bytes, bool grew) {
+  return absl::ResourceExhaustedError(absl::StrCat(path, ": ", grew ? "grew past " : "has ",
+                                                   grew ? "" : absl::StrCat(size, " bytes, over "),
+                                                   "the limit of ", max_bytes, " bytes"));
+}
+
+}  // namespace
 
 absl::StatusOr<std::string> ReadFileToString(const std::string& path) {
   // fopen opens a directory on Linux; only the read would fail, with EISDIR.
@@ -33,6 +68,43 @@ absl::StatusOr<std::string> ReadFileToString(const std::string& path) {
   if (std::ferror(file.get())) {
     return absl::FailedPreconditionError(
         absl::StrCat(path, ": read failed: ", std::strerror(errno)));
+  }
+  return bytes;
+}
+
+absl::StatusOr<std::string> ReadRegularFile(const std::string& path, int64_t max_bytes) {
+  // stat first, so that a FIFO is never opened (opening one for reading
+  // without O_NONBLOCK waits for a writer).
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return OpenError(path, errno);
+  if (!S_ISREG(st.st_mode)) return NotRegular(path, st.st_mode);
+  if (st.st_size > max_bytes) return TooBig(path, st.st_size, max_bytes, false);
+  // O_NONBLOCK: the path may have become a FIFO since the stat.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) return OpenError(path, errno);
+  std::unique_ptr<int, void (*)(int*)> closer(new int(fd), [](int* f) {
+    ::close(*f);
+    delete f;
+  });
+  if (::fstat(fd, &st) != 0) return OpenError(path, errno);
+  if (!S_ISREG(st.st_mode)) return NotRegular(path, st.st_mode);
+  if (st.st_size > max_bytes) return TooBig(path, st.st_size, max_bytes, false);
+  std::string bytes;
+  bytes.reserve(static_cast<size_t>(st.st_size));
+  char buffer[1 << 16];
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, sizeof(buffer));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(path, ": read failed: ", std::strerror(errno)));
+    }
+    if (n == 0) break;
+    // A file that grows while read stops at the limit.
+    if (static_cast<int64_t>(bytes.size()) + n > max_bytes) {
+      return TooBig(path, 0, max_bytes, true);
+    }
+    bytes.append(buffer, static_cast<size_t>(n));
   }
   return bytes;
 }

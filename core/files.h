@@ -2,6 +2,7 @@
 #ifndef CONVGEN_CORE_FILES_H_
 #define CONVGEN_CORE_FILES_H_
 
+#include <cstdint>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -12,6 +13,15 @@ namespace convgen {
 // FailedPrecondition (e.g. a directory) otherwise, with a message
 // "PATH: reason". The one file reader of core, the server and the client.
 absl::StatusOr<std::string> ReadFileToString(const std::string& path);
+
+// Returns the bytes of the regular file at path (symlinks followed), of at
+// most max_bytes. Never blocks on a FIFO or a device and never reads more
+// than max_bytes + 1 bytes: a FIFO, a device (/dev/zero), a directory or a
+// socket is FailedPrecondition ("PATH: is a FIFO, not a regular file"), a
+// file over max_bytes (or grown over it while read) ResourceExhausted;
+// NotFound and PermissionDenied as ReadFileToString. For files a less
+// trusted party names (a config's text_files).
+absl::StatusOr<std::string> ReadRegularFile(const std::string& path, int64_t max_bytes);
 
 }  // namespace convgen
 

@@ -129,9 +129,14 @@ absl::StatusOr<CommandLine> ParseFlags(int argc, char** argv, size_t max_positio
 }
 
 std::string FlagsHelp(absl::string_view defined_in) {
+  return FlagsHelp(defined_in, absl::Span<const absl::string_view>());
+}
+
+std::string FlagsHelp(absl::string_view defined_in, absl::Span<const absl::string_view> names) {
   std::vector<std::string> lines;
   for (const auto& [name, flag] : absl::GetAllFlags()) {
     if (!absl::EndsWith(flag->Filename(), defined_in)) continue;
+    if (!names.empty() && std::find(names.begin(), names.end(), name) == names.end()) continue;
     std::string line = absl::StrCat("  --", Dashed(name), ": ", flag->Help());
     const std::string default_value = flag->DefaultValue();
     if (!default_value.empty() && !flag->IsOfType<bool>()) {

@@ -42,6 +42,10 @@ absl::StatusOr<CommandLine> ParseFlags(int argc, char** argv, size_t max_positio
 // and default, sorted by name.
 std::string FlagsHelp(absl::string_view defined_in);
 
+// As above, only the flags among `names` (absl names, with underscores);
+// every flag if `names` is empty.
+std::string FlagsHelp(absl::string_view defined_in, absl::Span<const absl::string_view> names);
+
 }  // namespace convgen::cli
 
 #endif  // CONVGEN_CORE_CLI_FLAGS_H_

@@ -163,9 +163,10 @@ absl::StatusOr<std::string> Workspace::ResolveCorpusFile(const std::string& name
                    " (or send the text inline)"));
 }
 
-absl::Status Workspace::ReadCorpusFiles(const std::vector<std::string>& text_files,
-                                        std::string* name, std::string* text,
-                                        MemoryBudget::Reservation* reservation) {
+absl::Status Workspace::ReadCorpusFiles(
+    const std::vector<std::string>& text_files,
+    const std::map<std::string, absl::string_view>& inline_by_name, std::string* name,
+    std::string* text, MemoryBudget::Reservation* reservation) {
   if (static_cast<int64_t>(text_files.size()) > options_.max_text_files) {
     return absl::InvalidArgumentError(
         absl::StrCat("text_files lists ", text_files.size(), " files, over this server's limit of ",
@@ -174,8 +175,16 @@ absl::Status Workspace::ReadCorpusFiles(const std::vector<std::string>& text_fil
   std::vector<std::string> paths;
   std::map<std::string, size_t> seen;  // resolved path -> position
   int64_t total = 0;
+  int64_t inline_total = 0;
   for (size_t i = 0; i < text_files.size(); ++i) {
-    CONVGEN_ASSIGN_OR_RETURN(paths.emplace_back(), ResolveCorpusFile(text_files[i], i));
+    if (const auto sent = inline_by_name.find(text_files[i]); sent != inline_by_name.end()) {
+      // A path never starts with a NUL: no file is this key.
+      paths.push_back(absl::StrCat(absl::string_view("\0", 1), text_files[i]));
+      total += static_cast<int64_t>(sent->second.size());
+      inline_total += static_cast<int64_t>(sent->second.size());
+    } else {
+      CONVGEN_ASSIGN_OR_RETURN(paths.emplace_back(), ResolveCorpusFile(text_files[i], i));
+    }
     // "a.txt", "./a.txt" and "sub//../a.txt" are one file.
     const auto [first, inserted] = seen.emplace(paths.back(), i);
     if (!inserted) {
@@ -185,7 +194,7 @@ absl::Status Workspace::ReadCorpusFiles(const std::vector<std::string>& text_fil
                        "]; list each file once (repeating a file adds no new text)"));
     }
     struct stat st;
-    if (::stat(paths.back().c_str(), &st) == 0) total += st.st_size;
+    if (paths.back()[0] != '\0' && ::stat(paths.back().c_str(), &st) == 0) total += st.st_size;
   }
   // Checked before reading: the sizes on disk, then the budget for the text.
   if (total > options_.max_corpus_bytes) {
@@ -195,10 +204,16 @@ absl::Status Workspace::ReadCorpusFiles(const std::vector<std::string>& text_fil
   }
   const std::string what =
       absl::StrCat("reading corpus ", text_files.size() == 1 ? text_files[0] : "of text_files");
-  CONVGEN_ASSIGN_OR_RETURN(*reservation, budget_.Reserve(total, what));
+  // gRPC's copy of the inline texts counts too, as in GetCorpus.
+  CONVGEN_ASSIGN_OR_RETURN(*reservation, budget_.Reserve(total + inline_total, what));
   text->reserve(total + text_files.size());
   for (size_t i = 0; i < text_files.size(); ++i) {
-    CONVGEN_ASSIGN_OR_RETURN(const std::string bytes, ReadFileToString(paths[i]));
+    std::string bytes;
+    if (paths[i][0] == '\0') {
+      bytes = std::string(inline_by_name.at(text_files[i]));
+    } else {
+      CONVGEN_ASSIGN_OR_RETURN(bytes, ReadFileToString(paths[i]));
+    }
     // The corpus's name, in errors: the first few files'.
     if (i < 3) absl::StrAppend(name, name->empty() ? "" : "+", text_files[i]);
     if (i == 3) absl::StrAppend(name, "+", text_files.size() - 3, " more files");
@@ -219,7 +234,22 @@ absl::StatusOr<std::shared_ptr<const TokenizedCorpus>> Workspace::GetCorpus(
     const std::string& tokenizer_name, const Tokenizer& tokenizer, const StopSignal* stop) {
   std::string name, text;
   MemoryBudget::Reservation reservation;  // the text read, until tokenized
-  if (!inline_texts.empty()) {
+  // Inline texts each named after a text_files entry, with other entries
+  // left for the server's files: the entries in order, each from its inline
+  // text or its file (a local file sent with a server corpus).
+  std::map<std::string, absl::string_view> inline_by_name;
+  for (const InlineText& t : inline_texts) {
+    if (std::find(text_files.begin(), text_files.end(), t.name) == text_files.end()) {
+      inline_by_name.clear();
+      break;
+    }
+    inline_by_name.emplace(t.name, t.text);
+  }
+  const bool mixed = !inline_by_name.empty() && inline_by_name.size() == inline_texts.size() &&
+                     std::any_of(text_files.begin(), text_files.end(), [&](const std::string& f) {
+                       return inline_by_name.count(f) == 0;
+                     });
+  if (!inline_texts.empty() && !mixed) {
     int64_t total = 0;
     for (const InlineText& t : inline_texts) total += static_cast<int64_t>(t.text.size());
     if (total > options_.max_corpus_bytes) {
@@ -236,7 +266,8 @@ absl::StatusOr<std::shared_ptr<const TokenizedCorpus>> Workspace::GetCorpus(
       absl::StrAppend(&text, t.text);
     }
   } else {
-    CONVGEN_RETURN_IF_ERROR(ReadCorpusFiles(text_files, &name, &text, &reservation));
+    CONVGEN_RETURN_IF_ERROR(
+        ReadCorpusFiles(text_files, inline_by_name, &name, &text, &reservation));
   }
   CONVGEN_ASSIGN_OR_RETURN(CorpusText corpus, CorpusText::FromBytes(name, std::move(text)));
   // The cache key names the tokenizer's file, so NAME=PATH pairs that reuse

@@ -95,9 +95,12 @@ class Workspace {
   // The path of a text_files entry, or an error naming it.
   absl::StatusOr<std::string> ResolveCorpusFile(const std::string& name, size_t position) const;
   // Reads the files named into one text (each file's text on its own
-  // lines), within the request's limits and the memory budget.
-  absl::Status ReadCorpusFiles(const std::vector<std::string>& text_files, std::string* name,
-                               std::string* text, MemoryBudget::Reservation* reservation);
+  // lines), within the request's limits and the memory budget. An entry
+  // named in `inline_by_name` is that inline text instead of a file.
+  absl::Status ReadCorpusFiles(const std::vector<std::string>& text_files,
+                               const std::map<std::string, absl::string_view>& inline_by_name,
+                               std::string* name, std::string* text,
+                               MemoryBudget::Reservation* reservation);
 
   WorkspaceOptions options_;
   std::map<std::string, std::string> tokenizer_paths_;  // name -> path

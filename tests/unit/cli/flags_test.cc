@@ -107,5 +107,12 @@ TEST(FlagsHelpTest, ListsThisFilesFlagsByDashedName) {
             "  --cli-test-switch: a bool\n");
 }
 
+TEST(FlagsHelpTest, ListsOnlyTheNamedFlags) {
+  const absl::string_view names[] = {"cli_test_switch", "cli_test_count", "not_a_flag"};
+  EXPECT_EQ(FlagsHelp("unit/cli/flags_test.cc", names),
+            "  --cli-test-count: a number (default: 1)\n"
+            "  --cli-test-switch: a bool\n");
+}
+
 }  // namespace
 }  // namespace convgen::cli

@@ -205,5 +205,43 @@ TEST(GenerationRequestTest, TheRequestsRngOverridesTheConfigs) {
   EXPECT_EQ((*job)->normalized_config().rng(), v1::RNG_NUMPY_LEGACY);
 }
 
+TEST(GenerationRequestTest, InlineTextsNamedInTextFilesMixWithTheServersFiles) {
+  auto workspace = TestWorkspace();
+  // text_files lists a client's local file and a server corpus: the client
+  // sends the first inline by its name and the second by name only.
+  std::string json = kConfig;
+  const std::string one_file = R"("text_files": ["moby-dick.txt"])";
+  json.replace(json.find(one_file), one_file.size(),
+               R"("text_files": ["local.txt", "moby-dick.txt"])");
+  const std::string local = "Call me Ishmael, said the local file.";
+  GenerationRequest mixed = Request(json);
+  mixed.inline_texts.push_back({"local.txt", local});
+  auto job = PrepareGeneration(*workspace, mixed, RequestLimits());
+  ASSERT_TRUE(job.ok()) << job.status();
+  // The same corpus as both texts sent inline, in text_files' order.
+  const std::string moby = testing::ReadSourceFile("data/corpus/moby-dick.txt");
+  ASSERT_FALSE(moby.empty());
+  GenerationRequest all_inline = Request(json);
+  all_inline.inline_texts.push_back({"local.txt", local});
+  all_inline.inline_texts.push_back({"moby-dick.txt", moby});
+  auto expected = PrepareGeneration(*workspace, all_inline, RequestLimits());
+  ASSERT_TRUE(expected.ok()) << expected.status();
+  EXPECT_EQ((*job)->corpus_tokens(), (*expected)->corpus_tokens());
+  auto stream = (*job)->OpenStream();
+  auto expected_stream = (*expected)->OpenStream();
+  ASSERT_TRUE(stream.ok() && expected_stream.ok());
+  EXPECT_EQ(testing::Drain(**stream).serialized, testing::Drain(**expected_stream).serialized);
+
+  // A name that is neither sent nor on the server is still named.
+  std::string missing_json = json;
+  missing_json.replace(missing_json.find("moby-dick.txt"), 13, "nope.txt");
+  GenerationRequest missing = Request(missing_json);
+  missing.inline_texts.push_back({"local.txt", local});
+  const auto refused = PrepareGeneration(*workspace, missing, RequestLimits());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(refused.status().message()),
+              HasSubstr("text_files[1] \"nope.txt\": no such corpus"));
+}
+
 }  // namespace
 }  // namespace convgen

@@ -17,10 +17,8 @@
 namespace convgen {
 namespace {
 
-absl::Status BadAddress(absl::string_view flag, absl::string_view address,
-                        absl::string_view why) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("--", flag, " \"", address, "\": ", why));
+absl::Status BadAddress(absl::string_view flag, absl::string_view address, absl::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat("--", flag, " \"", address, "\": ", why));
 }
 
 // Closes a descriptor when it goes out of scope.
@@ -88,10 +86,10 @@ absl::StatusOr<ListenAddress> ParseListenAddress(absl::string_view flag, absl::s
   }
   const size_t colon = address.rfind(':');
   if (colon == absl::string_view::npos) {
-    return BadAddress(flag, address,
-                      absl::StrCat("no host; use HOST:PORT, e.g. 0.0.0.0:", address,
-                                   " for every interface or 127.0.0.1:", address,
-                                   " for this host only"));
+    return BadAddress(
+        flag, address,
+        absl::StrCat("no host; use HOST:PORT, e.g. 0.0.0.0:", address,
+                     " for every interface or 127.0.0.1:", address, " for this host only"));
   }
   absl::string_view host = address.substr(0, colon);
   const absl::string_view port = address.substr(colon + 1);
@@ -130,7 +128,8 @@ absl::Status ProbeListenAddress(absl::string_view purpose, absl::string_view fla
   const std::string port = std::to_string(address.port);
   if (const int error = getaddrinfo(address.host.c_str(), port.c_str(), &hints, &resolved);
       error != 0) {
-    return cannot(absl::StrCat("cannot resolve host \"", address.host, "\": ", gai_strerror(error)));
+    return cannot(
+        absl::StrCat("cannot resolve host \"", address.host, "\": ", gai_strerror(error)));
   }
   // gRPC listens on every address the host resolves to and fails only if it
   // can bind none; a port in use on any of them is another server's.

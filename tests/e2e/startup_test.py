@@ -170,6 +170,36 @@ class StartupFailureTest(unittest.TestCase):
             with self.subTest(args=args):
                 self.assert_fails(["--listen", "127.0.0.1:0", *args], *words)
 
+    def test_tls_files_that_openssl_cannot_use(self):
+        def openssl(*args):
+            subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=WORK)
+
+        for name in ["one", "two"]:
+            openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key",
+                    "-out", f"{name}.pem", "-days", "1", "-subj", f"/CN={name}")
+        one_pem, one_key, two_key = (os.path.join(WORK, f) for f in ["one.pem", "one.key", "two.key"])
+        encrypted = os.path.join(WORK, "encrypted.key")
+        openssl("pkey", "-in", one_key, "-aes256", "-passout", "pass:secret", "-out", encrypted)
+        garbage_cert = write("garbage.pem",
+                             "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+        garbage_key = write("garbage.key",
+                            "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
+        cases = [
+            (["--tls-cert", garbage_cert, "--tls-key", one_key],
+             [f"--tls-cert {garbage_cert}: no certificate can be read"]),
+            (["--tls-cert", one_pem, "--tls-key", garbage_key],
+             [f"--tls-key {garbage_key}: no private key can be read"]),
+            (["--tls-cert", one_pem, "--tls-key", encrypted],
+             [f"--tls-key {encrypted}", "encrypted"]),
+            (["--tls-cert", one_pem, "--tls-key", two_key],
+             [f"--tls-key {two_key}: not the key of the certificate in --tls-cert {one_pem}"]),
+            (["--tls-cert", one_pem, "--tls-key", one_key, "--tls-client-ca", garbage_cert],
+             [f"--tls-client-ca {garbage_cert}: no certificate can be read"]),
+        ]
+        for args, words in cases:
+            with self.subTest(args=args):
+                self.assert_fails(["--listen", "127.0.0.1:0", *args], *words)
+
     def test_a_tokenizer_file_that_does_not_load_is_named(self):
         bad = write("bad-tokenizer.json", '{"model": {"type": "Nonsense"}}')
         self.assert_fails(["--listen", "127.0.0.1:0", "--tokenizer", f"bad={bad}"], bad, fast=False)

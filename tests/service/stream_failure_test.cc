@@ -54,8 +54,8 @@ class StreamFailureTest : public ::testing::Test {
     }
     server_ = builder.BuildAndStart();
     ASSERT_NE(port, 0);
-    stub_ = v1::ConversationService::NewStub(grpc::CreateChannel(
-        absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+    stub_ = v1::ConversationService::NewStub(
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
   }
 
   void TearDown() override {
@@ -76,9 +76,9 @@ class StreamFailureTest : public ::testing::Test {
     while (reader->Read(&response)) {
       if (!response.has_turn()) continue;
       const v1::TurnMessage& turn = response.turn();
-      turns->push_back({absl::StrCat("conversation ", turn.conversation_id(), " turn ",
-                                     turn.turn_index()),
-                        turn.conversation_index(), response.ByteSizeLong()});
+      turns->push_back(
+          {absl::StrCat("conversation ", turn.conversation_id(), " turn ", turn.turn_index()),
+           turn.conversation_index(), response.ByteSizeLong()});
     }
     return reader->Finish();
   }
@@ -99,8 +99,8 @@ TEST_F(StreamFailureTest, ATurnOverTheMaxSendSizeEndsTheStreamNamingIt) {
   ASSERT_GT(all.size(), 10u);
   size_t limit = 0;
   for (size_t i = 0; i < 4; ++i) limit = std::max(limit, all[i].bytes);
-  const auto too_large = std::find_if(all.begin(), all.end(),
-                                      [limit](const TurnRead& t) { return t.bytes > limit; });
+  const auto too_large =
+      std::find_if(all.begin(), all.end(), [limit](const TurnRead& t) { return t.bytes > limit; });
   ASSERT_NE(too_large, all.end()) << "no turn larger than the first ones; change the seed";
 
   ServiceLimits limits;
@@ -111,11 +111,11 @@ TEST_F(StreamFailureTest, ATurnOverTheMaxSendSizeEndsTheStreamNamingIt) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INTERNAL) << status.error_message();
   // Every turn before the too large one, then a status naming it.
   EXPECT_EQ(read.size(), static_cast<size_t>(too_large - all.begin()));
-  EXPECT_THAT(status.error_message(),
-              HasSubstr(absl::StrCat(too_large->position, ": its message of ", too_large->bytes,
-                                     " bytes cannot be sent (over the server's max send size of ",
-                                     limit, " bytes); resume with start_index ",
-                                     too_large->conversation_index)));
+  EXPECT_THAT(
+      status.error_message(),
+      HasSubstr(absl::StrCat(too_large->position, ": its message of ", too_large->bytes,
+                             " bytes cannot be sent (over the server's max send size of ", limit,
+                             " bytes); resume with start_index ", too_large->conversation_index)));
 }
 
 TEST_F(StreamFailureTest, ACoreErrorMidStreamEndsTheStreamNamingTheConversation) {

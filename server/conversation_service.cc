@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/grpc_status.h"
 #include "server/proto_convert.h"
+#include "spdlog/spdlog.h"
 
 namespace convgen {
 namespace {
@@ -294,6 +295,8 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
       std::lock_guard<std::mutex> lock(mutex_);
       if (!ClaimFinishLocked(code)) return;
     }
+    // A bug of the server's, not the request's: the operator hears of it too.
+    if (code == grpc::StatusCode::INTERNAL) spdlog::error("Generate: {}", status.error_message());
     Finish(status);
   }
 

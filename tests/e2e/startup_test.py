@@ -224,8 +224,14 @@ class CommandLineTest(unittest.TestCase):
                               ("--max-stall-seconds", "60"), ("--log-level", "info"),
                               ("--log-format", "text"), ("--max-watch-streams", "100")]:
             self.assertRegex(result.stdout, rf"(?m)^  {re.escape(flag)}: .*\(default: {default}\)")
-        for flag in ["--tls-cert", "--tokenizer", "--metrics-listen", "--version", "--reflection"]:
-            self.assertIn(f"  {flag}: ", result.stdout)
+        flag_lines = [line for line in result.stdout.splitlines() if line.startswith("  --")]
+        with open(os.path.join(e2e_test.SOURCE, "server", "server_flags.cc")) as f:
+            defined = re.findall(r"(?m)^ABSL_FLAG\([^,]+, (\w+),", f.read())
+        self.assertEqual(sorted(line.split(":")[0].strip()[2:].replace("-", "_")
+                                for line in flag_lines), sorted(defined))
+        for line in flag_lines:
+            if not line.startswith("  --version:"):
+                self.assertIn("default", line)
 
     def test_version(self):
         result, _ = run_server("--version")

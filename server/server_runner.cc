@@ -467,7 +467,14 @@ void DrainOnSignal(sigset_t signals, double drain_seconds, ConversationServiceIm
 int RunServer(const ServerOptions& options) {
   const sigset_t signals = BlockTerminationSignals();
   if (absl::Status status = CheckLogOptions(options); !status.ok()) {
-    std::fprintf(stderr, "convgen-server: %s\n", std::string(status.message()).c_str());
+    if (options.log_format == "json") {  // the level is wrong: say so in JSON
+      ServerOptions valid = options;
+      valid.log_level = "info";
+      SetUpLogging(valid);
+      spdlog::critical("convgen-server: {}", std::string(status.message()));
+    } else {
+      std::fprintf(stderr, "convgen-server: %s\n", std::string(status.message()).c_str());
+    }
     return 2;
   }
   SetUpLogging(options);

@@ -274,6 +274,14 @@ class JsonLogTest(unittest.TestCase):
         self.assertEqual(records[-1]["level"], "critical")
         self.assertIn('--tokenizer my"tok\\en=/no\nsuch\tfile\ufffd', records[-1]["message"])
 
+    def test_a_bad_log_level_with_json_logs_is_a_json_line(self):
+        result = subprocess.run([SERVER, "--log-format", "json", "--log-level", 'loud"er'],
+                                capture_output=True, text=True, timeout=60)
+        self.assertEqual(result.returncode, 2)
+        records = self.assert_json_lines(result.stderr)
+        self.assertEqual(len(records), 1)
+        self.assertIn('--log-level "loud"er": expected one of', records[0]["message"])
+
     def test_a_running_server_logs_json_lines(self):
         # gRPC's own lines too, at every level (they go through the server's logger).
         os.environ["GRPC_VERBOSITY"] = "DEBUG"

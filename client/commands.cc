@@ -363,14 +363,35 @@ int Describe(const CommandOptions& o) {
   }
   std::printf("corpora:\n");
   for (const auto& c : response.corpora()) std::printf("  %s\n", c.c_str());
-  const auto& l = response.limits();
-  std::printf(
-      "limits: %lld conversations per request, %lld concurrent streams, %lld inline "
-      "corpus bytes, %lld message bytes\n",
-      static_cast<long long>(l.max_conversations_per_request()),
-      static_cast<long long>(l.max_concurrent_streams()),
-      static_cast<long long>(l.max_inline_corpus_bytes()),
-      static_cast<long long>(l.max_message_bytes()));
+  // Every field of Limits, by reflection, so that a limit the server adds is
+  // printed without a client change; named as the server's flags are.
+  std::printf("limits:\n");
+  const google::protobuf::Message& limits = response.limits();
+  const google::protobuf::Descriptor* descriptor = limits.GetDescriptor();
+  const google::protobuf::Reflection* reflection = limits.GetReflection();
+  for (int i = 0; i < descriptor->field_count(); ++i) {
+    const google::protobuf::FieldDescriptor* field = descriptor->field(i);
+    std::string value;
+    switch (field->cpp_type()) {
+      case google::protobuf::FieldDescriptor::CPPTYPE_INT64:
+        value = std::to_string(reflection->GetInt64(limits, field));
+        break;
+      case google::protobuf::FieldDescriptor::CPPTYPE_DOUBLE: {
+        char number[32];
+        std::snprintf(number, sizeof(number), "%g", reflection->GetDouble(limits, field));
+        value = number;
+        break;
+      }
+      case google::protobuf::FieldDescriptor::CPPTYPE_BOOL:
+        value = reflection->GetBool(limits, field) ? "true" : "false";
+        break;
+      default:
+        continue;
+    }
+    std::string name = field->name();
+    std::replace(name.begin(), name.end(), '_', '-');
+    std::printf("  %s: %s\n", name.c_str(), value.c_str());
+  }
   return 0;
 }
 

@@ -22,12 +22,13 @@ namespace {
 // Written once before the server starts, read from gRPC threads.
 std::function<void()>* listener_dead_handler = nullptr;
 std::atomic<bool> listener_dead_reported{false};
+std::atomic<bool> grpc_errors_quiet{false};
 
 void LogGrpcLine(gpr_log_func_args* args) {
   const spdlog::level::level_enum level =
-      args->severity == GPR_LOG_SEVERITY_ERROR  ? spdlog::level::err
-      : args->severity == GPR_LOG_SEVERITY_INFO ? spdlog::level::info
-                                                : spdlog::level::debug;
+      args->severity == GPR_LOG_SEVERITY_ERROR && !grpc_errors_quiet ? spdlog::level::err
+      : args->severity == GPR_LOG_SEVERITY_INFO                      ? spdlog::level::info
+                                                                     : spdlog::level::debug;
   spdlog::log(level, "grpc {}:{} {}", args->file, args->line, args->message);
   // The only line gRPC 1.51 writes when on_read() gives up on a listener
   // (tcp_server_posix.cc; it is silent only once the server is shutting down).
@@ -88,6 +89,8 @@ absl::StatusOr<FdLimit> RaiseFdLimitToHard() {
   result.soft = limit.rlim_max;
   return result;
 }
+
+void QuietGrpcErrors(bool quiet) { grpc_errors_quiet = quiet; }
 
 void WatchGrpcListeners(std::function<void()> on_listener_dead) {
   listener_dead_handler = new std::function<void()>(std::move(on_listener_dead));

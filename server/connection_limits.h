@@ -39,6 +39,11 @@ absl::StatusOr<FdLimit> RaiseFdLimitToHard();
 // starts; the hook stays for the life of the process.
 void WatchGrpcListeners(std::function<void()> on_listener_dead);
 
+// While quiet, gRPC's error lines are logged at debug level: around
+// BuildAndStart, whose failure to bind logs a resolver's error tree of ~1 KB
+// that the server replaces with one line of its own.
+void QuietGrpcErrors(bool quiet);
+
 // What gRPC may hold of received bytes, set on `builder` before it starts.
 // gRPC 1.51 buffers a whole message before comparing its size with the
 // maximum (a 1,000 MiB request took +930 MB), so a memory quota shared by all

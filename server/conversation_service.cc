@@ -2,14 +2,18 @@
 
 #include <algorithm>
 #include <chrono>
+#include <climits>
+#include <exception>
 #include <mutex>
 #include <thread>
 #include <utility>
 #include <variant>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "server/grpc_status.h"
 #include "server/proto_convert.h"
+#include "spdlog/spdlog.h"
 
 namespace convgen {
 namespace {
@@ -25,6 +29,10 @@ constexpr int kWorkerNice = 5;
 // the status and its resume index; one that does not gets CANCELLED).
 constexpr Clock::duration kStallGrace = std::chrono::seconds(5);
 
+// How much later than the client's deadline the server's copy may expire
+// (the request's transit and queueing; see CancelledCode).
+constexpr std::chrono::milliseconds kDeadlineSlack(1000);
+
 double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
@@ -32,6 +40,22 @@ double SecondsSince(Clock::time_point start) {
 // gRPC and absl share the canonical codes and their names.
 std::string CodeName(grpc::StatusCode code) {
   return absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
+}
+
+// Where in the stream `event` is, for an error: "conversation CONV_ID_3 turn
+// 1", "... start", "... end" or "the summary".
+std::string EventPosition(const StreamEvent& event) {
+  if (const auto* message = std::get_if<Message>(&event)) {
+    return absl::StrCat("conversation ", message->conversation_id, " turn ",
+                        message->message_index);
+  }
+  if (const auto* start = std::get_if<ConversationStart>(&event)) {
+    return absl::StrCat("conversation ", start->conversation_id, " start");
+  }
+  if (const auto* end = std::get_if<ConversationEnd>(&event)) {
+    return absl::StrCat("conversation ", end->conversation_id, " end");
+  }
+  return "the summary";
 }
 
 }  // namespace
@@ -67,7 +91,7 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
                        " streams (--max-concurrent-streams); retry later or use another "
                        "replica")));
     } else {
-      service_->executor_.Submit([this] { Prepare(); });
+      service_->executor_.Submit([this] { Guarded([this] { Prepare(); }); });
     }
   }
 
@@ -79,7 +103,7 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
       if (finished_) return;
     }
     if (!ok) {
-      FinishOnce(grpc::Status(grpc::StatusCode::CANCELLED, "the client went away"));
+      FinishOnce(grpc::Status(CancelledCode(), "the client went away"));
       return;
     }
     if (first_write_) {
@@ -88,9 +112,9 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
     }
     service_->metrics_->MessageSent();
     if (stream_->NextIsReady()) {
-      Step();
+      Guarded([this] { Step(); });
     } else {
-      service_->executor_.Submit([this] { Step(); });
+      service_->executor_.Submit([this] { Guarded([this] { Step(); }); });
     }
   }
 
@@ -174,7 +198,15 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
     const uint64_t resume_index = stream_->resume_index();
     absl::StatusOr<const StreamEvent*> event = stream_->Next();
     if (!event.ok()) {
-      FinishOnce(ToGrpcStatus(event.status()));
+      // Core's errors name their conversation; one that does not gets the
+      // conversation being built.
+      grpc::Status status = ToGrpcStatus(event.status());
+      if (!absl::StrContains(status.error_message(), "CONV_ID_")) {
+        status = grpc::Status(status.error_code(),
+                              absl::StrCat("conversation CONV_ID_", stream_->resume_index(), ": ",
+                                           status.error_message()));
+      }
+      FinishOnce(status);
       return;
     }
     if (*event == nullptr) {  // the summary was written
@@ -187,6 +219,10 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
     }
     response_.Clear();
     EventToProto(**event, &response_);
+    if (grpc::Status sendable = CheckSendable(**event, resume_index); !sendable.ok()) {
+      FinishOnce(sendable);
+      return;
+    }
     std::lock_guard<std::mutex> lock(mutex_);
     if (finished_) return;
     write_started_ = Clock::now();
@@ -195,20 +231,72 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
     StartWrite(&response_);
   }
 
+  // OK, or INTERNAL naming where when response_ (made of `event`) cannot
+  // go out: gRPC would end the call without saying where for a message over
+  // its max send size, and abort the process for one that fails to
+  // serialize (for proto3 messages, only one over 2 GiB can).
+  grpc::Status CheckSendable(const StreamEvent& event, uint64_t resume_index) {
+    const size_t bytes = response_.ByteSizeLong();
+    const int64_t limit = service_->limits_.max_send_message_bytes;
+    if (bytes <= static_cast<size_t>(INT_MAX) &&
+        (limit <= 0 || bytes <= static_cast<size_t>(limit))) {
+      return grpc::Status::OK;
+    }
+    return grpc::Status(grpc::StatusCode::INTERNAL,
+                        absl::StrCat(EventPosition(event), ": its message of ", bytes,
+                                     " bytes cannot be sent (over the server's max send size of ",
+                                     limit > 0 ? std::min<int64_t>(limit, INT_MAX) : INT_MAX,
+                                     " bytes); resume with start_index ", resume_index));
+  }
+
+  // Runs a step of the stream; an exception escaping it (none of convgen's
+  // code throws, but the standard library may, e.g. bad_alloc) ends the
+  // stream with INTERNAL instead of terminating the server or leaving the
+  // stream without a next step for ever.
+  template <typename Step>
+  void Guarded(Step step) {
+    try {
+      step();
+    } catch (const std::exception& e) {
+      FinishOnce(grpc::Status(
+          grpc::StatusCode::INTERNAL,
+          absl::StrCat(stream_ ? absl::StrCat("conversation CONV_ID_", stream_->resume_index())
+                               : std::string("preparing the request"),
+                       ": unexpected error: ", e.what())));
+    }
+  }
+
+  // The code of a call that ended early, for the metrics: DEADLINE_EXCEEDED
+  // once its deadline has (about) passed, else CANCELLED. The server's copy
+  // of the deadline is the client's timeout counted from the call's arrival,
+  // so it expires a little after the client's: a client at its deadline
+  // cancels the call (RST_STREAM) first, which looks like any cancel.
+  grpc::StatusCode CancelledCode() const {
+    return context_->deadline() <= std::chrono::system_clock::now() + kDeadlineSlack
+               ? grpc::StatusCode::DEADLINE_EXCEEDED
+               : grpc::StatusCode::CANCELLED;
+  }
+
   // Finishes the call if it was cancelled (also by its deadline).
   bool Cancelled() {
     if (!stop_.stopped() && !context_->IsCancelled()) return false;
-    FinishOnce(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"));
+    FinishOnce(grpc::Status(CancelledCode(), "cancelled"));
     return true;
   }
 
   // Finish is called outside the lock: OnDone may run (and delete this) as
   // soon as it is called. The caller must not touch this afterwards.
   void FinishOnce(const grpc::Status& status) {
+    // A cancelled call (by its client or its deadline) counts as such in the
+    // metrics, whichever step noticed it (a preparation or a build stops
+    // with an error of its own).
+    const grpc::StatusCode code = context_->IsCancelled() ? CancelledCode() : status.error_code();
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      if (!ClaimFinishLocked(status.error_code())) return;
+      if (!ClaimFinishLocked(code)) return;
     }
+    // A bug of the server's, not the request's: the operator hears of it too.
+    if (code == grpc::StatusCode::INTERNAL) spdlog::error("Generate: {}", status.error_message());
     Finish(status);
   }
 
@@ -336,6 +424,20 @@ grpc::ServerUnaryReactor* ConversationServiceImpl::Describe(grpc::CallbackServer
   limits->set_max_concurrent_streams(limits_.max_concurrent_streams);
   limits->set_max_inline_corpus_bytes(limits_.max_inline_corpus_bytes);
   limits->set_max_message_bytes(limits_.max_message_bytes);
+  limits->set_max_messages_per_conversation(limits_.max_messages_per_conversation);
+  limits->set_max_numpy_legacy_draws(limits_.max_numpy_legacy_draws);
+  limits->set_max_build_cpu_seconds(limits_.max_build_cpu_seconds);
+  limits->set_max_stall_seconds(limits_.max_stall_seconds);
+  limits->set_max_send_message_bytes(limits_.max_send_message_bytes);
+  const ServerWideLimits& server = limits_.server_wide;
+  limits->set_max_memory_bytes(server.max_memory_bytes);
+  limits->set_max_corpus_bytes(server.max_corpus_bytes);
+  limits->set_max_text_files(server.max_text_files);
+  limits->set_max_watch_streams(server.max_watch_streams);
+  limits->set_grpc_memory_bytes(server.grpc_memory_bytes);
+  limits->set_max_receive_message_bytes(server.max_receive_message_bytes);
+  limits->set_accept_compressed_requests(server.accept_compressed_requests);
+  limits->set_drain_seconds(server.drain_seconds);
   metrics_->RpcHandled("Describe", "OK", SecondsSince(start));
   auto* reactor = context->DefaultReactor();
   reactor->Finish(grpc::Status::OK);

@@ -44,6 +44,19 @@
 
 namespace convgen {
 
+// Limits enforced around the service (by the workspace, gRPC, the server's
+// runner), which the service only reports in Describe.
+struct ServerWideLimits {
+  int64_t max_memory_bytes = 0;
+  int64_t max_corpus_bytes = 0;
+  int64_t max_text_files = 0;
+  int64_t grpc_memory_bytes = 0;
+  int64_t max_receive_message_bytes = 0;
+  int64_t max_watch_streams = 0;
+  bool accept_compressed_requests = false;
+  double drain_seconds = 0;
+};
+
 struct ServiceLimits : RequestLimits {
   int64_t max_concurrent_streams = 256;
   // Threads that prepare requests and build conversations (see Executor):
@@ -58,6 +71,14 @@ struct ServiceLimits : RequestLimits {
   // A stream whose write has not completed for this long (its client stopped
   // reading) ends with RESOURCE_EXHAUSTED naming the resume index; 0: never.
   double max_stall_seconds = 60;
+  // The server's gRPC max send message size: a message larger than this (or
+  // one that cannot be serialized) ends its stream with INTERNAL naming the
+  // conversation and turn, instead of reaching gRPC (which would fail the
+  // call without saying where, or abort on a serialization failure). 0: only
+  // protobuf's own 2 GiB limit.
+  int64_t max_send_message_bytes = 0;
+  // Reported by Describe, with the limits above.
+  ServerWideLimits server_wide;
 };
 
 class GenerateReactor;

@@ -13,12 +13,15 @@ ABSL_FLAG(std::vector<std::string>, listen, {"0.0.0.0:50051"},
           "give a comma-separated list to listen on several");
 ABSL_FLAG(std::vector<std::string>, tokenizer, {},
           "NAME=PATH of a tokenizer.json or <encoding>.tiktoken file; repeat "
-          "the flag or give a comma-separated list for several");
-ABSL_FLAG(std::string, corpus_dir, "", "Files requests may name in text_files");
+          "the flag or give a comma-separated list for several (default: none; the embedded qwen3 "
+          "is always there)");
+ABSL_FLAG(std::string, corpus_dir, "",
+          "Files requests may name in text_files (default: none; the embedded moby-dick.txt is "
+          "always there)");
 ABSL_FLAG(std::string, data_dir, "",
           "convgen's data/ directory (embedded tokenizer and corpus); default: "
           "$CONVGEN_DATA_DIR, else the build's source tree");
-ABSL_FLAG(std::string, metrics_listen, "", "host:port of Prometheus /metrics");
+ABSL_FLAG(std::string, metrics_listen, "", "host:port of Prometheus /metrics (default: off)");
 ABSL_FLAG(int64_t, max_conversations_per_request, 1000000, "Limit per request");
 ABSL_FLAG(int64_t, max_concurrent_streams, 256, "Generate streams at once");
 ABSL_FLAG(int64_t, max_inline_corpus_bytes, 64 << 20, "Largest inline corpus per request");
@@ -37,20 +40,23 @@ ABSL_FLAG(int64_t, grpc_memory_bytes, int64_t{256} << 20,
           "What gRPC may buffer over all connections (its resource quota); at least twice "
           "--max-inline-corpus-bytes + 1 MiB");
 ABSL_FLAG(bool, accept_compressed_requests, false,
-          "Accept gzip/deflate requests (gRPC 1.51 inflates them unbounded before any size check)");
+          "Accept gzip/deflate requests (gRPC 1.51 inflates them unbounded before any size check) "
+          "(default: false)");
 ABSL_FLAG(double, drain_seconds, 25, "On SIGTERM/SIGINT, how long open streams may finish");
 ABSL_FLAG(double, max_stall_seconds, 60,
           "A Generate stream whose client reads nothing for this long ends RESOURCE_EXHAUSTED "
           "with its resume start_index (0: never)");
 ABSL_FLAG(bool, reflection, true,
-          "Serve gRPC server reflection (grpc.reflection.v1alpha), e.g. for grpcurl");
+          "Serve gRPC server reflection (grpc.reflection.v1alpha), e.g. for grpcurl (default: "
+          "true; --reflection=false turns it off)");
 ABSL_FLAG(int64_t, max_watch_streams, 100,
           "grpc.health.v1 Watch streams open at once; more are refused (RESOURCE_EXHAUSTED)");
 ABSL_FLAG(std::string, log_format, "text", "text or json");
-ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error");
-ABSL_FLAG(std::string, tls_cert, "", "PEM server certificate (enables TLS)");
-ABSL_FLAG(std::string, tls_key, "", "PEM server private key");
-ABSL_FLAG(std::string, tls_client_ca, "", "PEM CA that client certificates must chain to (mTLS)");
+ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error, critical or off");
+ABSL_FLAG(std::string, tls_cert, "", "PEM server certificate (enables TLS; default: off)");
+ABSL_FLAG(std::string, tls_key, "", "PEM server private key, unencrypted (default: none)");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA that client certificates must chain to (mTLS; default: off)");
 ABSL_FLAG(bool, version, false, "Print the version and exit");
 
 namespace convgen {

@@ -1,15 +1,19 @@
 #include "server/server_runner.h"
 
+#include <fcntl.h>
 #include <malloc.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <thread>
@@ -19,16 +23,23 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "core/files.h"
 #include "core/status_macros.h"
 #include "grpcpp/ext/health_check_service_server_builder_option.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "nlohmann/json.hpp"
+#include "openssl/err.h"
+#include "openssl/pem.h"
+#include "openssl/x509.h"
 #include "prometheus/exposer.h"
 #include "server/connection_limits.h"
 #include "server/health_service.h"
+#include "server/listen_address.h"
 #include "server/reflection_service.h"
+#include "spdlog/pattern_formatter.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
 
@@ -55,12 +66,50 @@ sigset_t BlockTerminationSignals() {
   return signals;
 }
 
+// The message of a log line as a JSON string: quotes, backslashes and
+// control characters escaped, invalid UTF-8 replaced by U+FFFD, so that each
+// line of --log-format json parses whatever was logged (a quote in a
+// request's error, gRPC's own lines).
+class JsonMessageFlag final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    const std::string quoted = nlohmann::json(std::string(msg.payload.data(), msg.payload.size()))
+                                   .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    dest.append(quoted.data(), quoted.data() + quoted.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<JsonMessageFlag>();
+  }
+};
+
+constexpr const char* kLogLevels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+
+// --log-format and --log-level, which spdlog would not refuse (an unknown
+// level turns logging off).
+absl::Status CheckLogOptions(const ServerOptions& options) {
+  if (options.log_format != "text" && options.log_format != "json") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--log-format \"", options.log_format, "\": expected text or json"));
+  }
+  if (std::find(std::begin(kLogLevels), std::end(kLogLevels), options.log_level) ==
+      std::end(kLogLevels)) {
+    return absl::InvalidArgumentError(absl::StrCat("--log-level \"", options.log_level,
+                                                   "\": expected one of ",
+                                                   absl::StrJoin(kLogLevels, ", ")));
+  }
+  return absl::OkStatus();
+}
+
+// After CheckLogOptions.
 void SetUpLogging(const ServerOptions& options) {
   // Logs go to stderr; stdout carries only the "listening on" lines.
   spdlog::set_default_logger(spdlog::stderr_color_mt("convgen"));
   if (options.log_format == "json") {
-    spdlog::set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","message":"%v"})",
-                        spdlog::pattern_time_type::utc);
+    auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+    formatter->add_flag<JsonMessageFlag>('*').set_pattern(
+        R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","message":%*})");
+    spdlog::set_formatter(std::move(formatter));
   } else {
     spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
   }
@@ -135,8 +184,34 @@ int64_t ResidentBytes() {
   return static_cast<int64_t>(resident) * sysconf(_SC_PAGESIZE);
 }
 
+// The --tokenizer flags as (name, path), each path a readable regular file:
+// checked before the slow loading, so that a typo fails at once.
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> TokenizerFlags(
+    const ServerOptions& options) {
+  std::vector<std::pair<std::string, std::string>> tokenizers;
+  for (const std::string& flag : options.tokenizers) {
+    const std::vector<std::string> parts = absl::StrSplit(flag, absl::MaxSplits('=', 1));
+    if (parts.size() != 2 || parts[0].empty() || parts[1].empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--tokenizer \"", flag, "\": expected NAME=PATH"));
+    }
+    const int fd = open(parts[1].c_str(), O_RDONLY | O_CLOEXEC);
+    struct stat st {};
+    const int error = fd < 0 ? errno : fstat(fd, &st) != 0 ? errno : 0;
+    if (fd >= 0) close(fd);
+    if (error != 0 || !S_ISREG(st.st_mode)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--tokenizer ", flag, ": cannot read ", parts[1], ": ",
+                       error != 0 ? std::strerror(error) : "not a regular file"));
+    }
+    tokenizers.emplace_back(parts[0], parts[1]);
+  }
+  return tokenizers;
+}
+
 // Every tokenizer is loaded and checked before the server listens.
-absl::StatusOr<std::unique_ptr<Workspace>> MakeWorkspace(const ServerOptions& options) {
+absl::StatusOr<std::unique_ptr<Workspace>> MakeWorkspace(
+    const ServerOptions& options, std::vector<std::pair<std::string, std::string>> tokenizers) {
   WorkspaceOptions workspace_options;
   workspace_options.data_dir = options.data_dir;
   workspace_options.corpus_dir = options.corpus_dir;
@@ -145,17 +220,31 @@ absl::StatusOr<std::unique_ptr<Workspace>> MakeWorkspace(const ServerOptions& op
   if (options.max_memory_bytes > 0) {
     workspace_options.corpus_cache_bytes = static_cast<size_t>(options.max_memory_bytes / 4);
   }
-  for (const std::string& flag : options.tokenizers) {
-    const std::vector<std::string> parts = absl::StrSplit(flag, absl::MaxSplits('=', 1));
-    if (parts.size() != 2) {
-      return absl::InvalidArgumentError(absl::StrCat("--tokenizer ", flag, ": expected NAME=PATH"));
-    }
-    workspace_options.tokenizers.emplace_back(parts[0], parts[1]);
-  }
+  workspace_options.tokenizers = std::move(tokenizers);
   CONVGEN_ASSIGN_OR_RETURN(std::unique_ptr<Workspace> workspace,
                            Workspace::Create(workspace_options));
   CONVGEN_RETURN_IF_ERROR(workspace->LoadAllTokenizers());
   return workspace;
+}
+
+// Every --listen and --metrics-listen address parsed, and bindable by this
+// server alone, before the slow start (see listen_address.h).
+absl::Status CheckListenAddresses(const ServerOptions& options) {
+  if (options.listen.empty())
+    return absl::InvalidArgumentError("--listen: empty; give HOST:PORT or unix:/path");
+  for (const std::string& address : options.listen) {
+    CONVGEN_ASSIGN_OR_RETURN(ListenAddress parsed,
+                             ParseListenAddress("listen", address, /*allow_unix=*/true,
+                                                /*allow_port_zero=*/true));
+    CONVGEN_RETURN_IF_ERROR(ProbeListenAddress("listen on", "listen", parsed));
+  }
+  if (!options.metrics_listen.empty()) {
+    CONVGEN_ASSIGN_OR_RETURN(ListenAddress parsed,
+                             ParseListenAddress("metrics-listen", options.metrics_listen,
+                                                /*allow_unix=*/false, /*allow_port_zero=*/false));
+    CONVGEN_RETURN_IF_ERROR(ProbeListenAddress("serve metrics on", "metrics-listen", parsed));
+  }
+  return absl::OkStatus();
 }
 
 // What the process holds once its tokenizers are loaded, reserved for good
@@ -175,18 +264,104 @@ absl::StatusOr<MemoryBudget::Reservation> ReserveBaseline(Workspace& workspace,
   return reserved;
 }
 
+// The text of the PEM file given to --flag, holding a `kind` ("CERTIFICATE",
+// "PRIVATE KEY"); FailedPrecondition naming the flag, the file and why
+// otherwise (gRPC would take any bytes and fail each handshake).
+absl::StatusOr<std::string> ReadPem(absl::string_view flag, const std::string& path,
+                                    absl::string_view kind) {
+  absl::StatusOr<std::string> text = ReadFileToString(path);
+  if (!text.ok()) {  // "PATH: reason"
+    return absl::FailedPreconditionError(absl::StrCat("--", flag, " ", text.status().message()));
+  }
+  if (!absl::StrContains(*text, "-----BEGIN ") ||
+      !absl::StrContains(*text, absl::StrCat(kind, "-----"))) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "--", flag, " ", path, ": not a PEM file with a ", kind, " (-----BEGIN ", kind, "-----)"));
+  }
+  return text;
+}
+
+// Frees an OpenSSL object when it goes out of scope.
+template <typename T, void (*Free)(T*)>
+struct OpenSslDeleter {
+  void operator()(T* object) const { Free(object); }
+};
+using BioPtr = std::unique_ptr<BIO, OpenSslDeleter<BIO, BIO_free_all>>;
+using X509Ptr = std::unique_ptr<X509, OpenSslDeleter<X509, X509_free>>;
+using KeyPtr = std::unique_ptr<EVP_PKEY, OpenSslDeleter<EVP_PKEY, EVP_PKEY_free>>;
+
+// OpenSSL's reason for the last failure, or "".
+std::string OpenSslReason() {
+  const unsigned long error = ERR_get_error();
+  ERR_clear_error();
+  if (error == 0) return "";
+  char text[256];
+  ERR_error_string_n(error, text, sizeof(text));
+  return absl::StrCat(" (", text, ")");
+}
+
+// The first certificate of a PEM text, or null.
+X509Ptr FirstCertificate(const std::string& pem) {
+  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  return X509Ptr(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+}
+
+// gRPC takes any bytes and fails later without naming the file (as "cannot
+// bind", or at each handshake): the certificate, the key (unencrypted) and
+// whether they match are checked here, as OpenSSL will read them.
+absl::Status CheckKeyPair(const ServerOptions& options, const std::string& cert_pem,
+                          const std::string& key_pem, const std::string& ca_pem) {
+  X509Ptr cert = FirstCertificate(cert_pem);
+  if (cert == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "--tls-cert ", options.tls_cert, ": no certificate can be read", OpenSslReason()));
+  }
+  BioPtr key_bio(BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())));
+  // No passphrase callback: OpenSSL would prompt on the terminal.
+  const auto no_passphrase = [](char*, int, int, void*) { return 0; };
+  KeyPtr key(PEM_read_bio_PrivateKey(key_bio.get(), nullptr, no_passphrase, nullptr));
+  if (key == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "--tls-key ", options.tls_key,
+        ": no private key can be read (an encrypted key is not supported)", OpenSslReason()));
+  }
+  if (X509_check_private_key(cert.get(), key.get()) != 1) {
+    ERR_clear_error();
+    return absl::FailedPreconditionError(absl::StrCat("--tls-key ", options.tls_key,
+                                                      ": not the key of the certificate in "
+                                                      "--tls-cert ",
+                                                      options.tls_cert));
+  }
+  if (!options.tls_client_ca.empty() && FirstCertificate(ca_pem) == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat("--tls-client-ca ", options.tls_client_ca,
+                                                      ": no certificate can be read",
+                                                      OpenSslReason()));
+  }
+  return absl::OkStatus();
+}
+
+// The TLS files are read and checked before the slow start.
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials(
     const ServerOptions& options) {
-  if (options.tls_cert.empty()) return grpc::InsecureServerCredentials();
+  if (options.tls_cert.empty()) {
+    if (!options.tls_key.empty() || !options.tls_client_ca.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          options.tls_key.empty() ? "--tls-client-ca" : "--tls-key", " needs --tls-cert"));
+    }
+    return grpc::InsecureServerCredentials();
+  }
+  if (options.tls_key.empty()) return absl::InvalidArgumentError("--tls-cert needs --tls-key");
   grpc::SslServerCredentialsOptions ssl(
       options.tls_client_ca.empty() ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
                                     : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-  CONVGEN_ASSIGN_OR_RETURN(std::string key, ReadFileToString(options.tls_key));
-  CONVGEN_ASSIGN_OR_RETURN(std::string cert, ReadFileToString(options.tls_cert));
-  ssl.pem_key_cert_pairs.push_back({std::move(key), std::move(cert)});
+  CONVGEN_ASSIGN_OR_RETURN(std::string cert, ReadPem("tls-cert", options.tls_cert, "CERTIFICATE"));
+  CONVGEN_ASSIGN_OR_RETURN(std::string key, ReadPem("tls-key", options.tls_key, "PRIVATE KEY"));
   if (!options.tls_client_ca.empty()) {
-    CONVGEN_ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadFileToString(options.tls_client_ca));
+    CONVGEN_ASSIGN_OR_RETURN(ssl.pem_root_certs,
+                             ReadPem("tls-client-ca", options.tls_client_ca, "CERTIFICATE"));
   }
+  CONVGEN_RETURN_IF_ERROR(CheckKeyPair(options, cert, key, ssl.pem_root_certs));
+  ssl.pem_key_cert_pairs.push_back({std::move(key), std::move(cert)});
   return grpc::SslServerCredentials(ssl);
 }
 
@@ -195,7 +370,8 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials(
 // unix sockets). `reflection` may be null.
 absl::StatusOr<std::unique_ptr<grpc::Server>> StartServer(
     const ServerOptions& options, std::shared_ptr<grpc::ServerCredentials> credentials,
-    ConversationServiceImpl* service, ReflectionService* reflection, std::vector<int>& ports) {
+    const ServiceLimits& limits, ConversationServiceImpl* service, ReflectionService* reflection,
+    std::vector<int>& ports) {
   grpc::ServerBuilder builder;
   // gRPC's own health service and reflection plugin are unbounded (see
   // health_service.h, reflection_service.h); the server owns this one.
@@ -212,24 +388,26 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> StartServer(
                              absl::StartsWith(listen[i], "unix:") ? nullptr : &ports[i]);
   }
   builder.RegisterService(service);
-  const ServiceLimits& limits = options.limits;
-  const int max_receive_bytes =
-      static_cast<int>(std::min<int64_t>(limits.max_inline_corpus_bytes + (1 << 20), INT32_MAX));
+  const int max_receive_bytes = static_cast<int>(limits.server_wide.max_receive_message_bytes);
   builder.SetMaxReceiveMessageSize(max_receive_bytes);
   if (absl::Status bounded = BoundReceivedBytes(max_receive_bytes, options.grpc_memory_bytes,
                                                 options.accept_compressed_requests, builder);
       !bounded.ok()) {
     return bounded;
   }
-  builder.SetMaxSendMessageSize(
-      static_cast<int>(std::min<int64_t>(limits.max_message_bytes + (1 << 16), INT32_MAX)));
+  builder.SetMaxSendMessageSize(static_cast<int>(limits.max_send_message_bytes));
   // Drivers may ping every 10 s on long, slow streams.
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   // A port another process listens on is an error, not a shared port
   // (gRPC sets SO_REUSEPORT by default).
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  return builder.BuildAndStart();
+  // Addresses were checked (CheckListenAddresses); should gRPC still fail to
+  // bind, the server says so in one line rather than with gRPC's error tree.
+  QuietGrpcErrors(true);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  QuietGrpcErrors(false);
+  return server;
 }
 
 void PrintListening(const std::vector<std::string>& listen, const std::vector<int>& ports) {
@@ -288,6 +466,17 @@ void DrainOnSignal(sigset_t signals, double drain_seconds, ConversationServiceIm
 
 int RunServer(const ServerOptions& options) {
   const sigset_t signals = BlockTerminationSignals();
+  if (absl::Status status = CheckLogOptions(options); !status.ok()) {
+    if (options.log_format == "json") {  // the level is wrong: say so in JSON
+      ServerOptions valid = options;
+      valid.log_level = "info";
+      SetUpLogging(valid);
+      spdlog::critical("convgen-server: {}", std::string(status.message()));
+    } else {
+      std::fprintf(stderr, "convgen-server: %s\n", std::string(status.message()).c_str());
+    }
+    return 2;
+  }
   SetUpLogging(options);
   if (absl::StatusOr<FdLimit> fds = RaiseFdLimitToHard(); fds.ok()) {
     spdlog::info("open files limit {} (soft was {}, hard {})", fds->soft, fds->soft_before,
@@ -299,13 +488,30 @@ int RunServer(const ServerOptions& options) {
     listener_dead = true;
     kill(getpid(), SIGTERM);  // wakes DrainOnSignal's sigwait
   });
-  const auto fail = [](const absl::Status& status) {
-    std::fprintf(stderr, "convgen-server: %s\n", std::string(status.message()).c_str());
+  // One line naming the flag and the reason; a JSON log line with
+  // --log-format json, so that every line of stderr parses.
+  const bool json_logs = options.log_format == "json";
+  const auto fail = [json_logs](const absl::Status& status) {
+    const std::string message(status.message());
+    if (json_logs) {
+      spdlog::critical("convgen-server: {}", message);
+    } else {
+      std::fprintf(stderr, "convgen-server: %s\n", message.c_str());
+    }
     return 2;
   };
+  // What can be checked at once is, before the tokenizers load (seconds).
   if (absl::Status status = CheckOptions(options); !status.ok()) return fail(status);
+  if (absl::Status status = CheckListenAddresses(options); !status.ok()) return fail(status);
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials = MakeCredentials(options);
+  if (!credentials.ok()) return fail(credentials.status());
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> tokenizers =
+      TokenizerFlags(options);
+  if (!tokenizers.ok()) return fail(tokenizers.status());
+
   ReturnFreedMemory();
-  absl::StatusOr<std::unique_ptr<Workspace>> workspace = MakeWorkspace(options);
+  absl::StatusOr<std::unique_ptr<Workspace>> workspace =
+      MakeWorkspace(options, *std::move(tokenizers));
   if (!workspace.ok()) return fail(workspace.status());
   absl::StatusOr<MemoryBudget::Reservation> baseline = ReserveBaseline(**workspace, options);
   if (!baseline.ok()) return fail(baseline.status());
@@ -313,21 +519,33 @@ int RunServer(const ServerOptions& options) {
   ServiceMetrics metrics;
   std::unique_ptr<prometheus::Exposer> exposer;
   if (!options.metrics_listen.empty()) {
-    // civetweb reports a port it cannot bind by throwing.
+    // civetweb reports a port it cannot bind by throwing (the address was
+    // checked, but another process may have taken it since).
     try {
       exposer = std::make_unique<prometheus::Exposer>(MetricsServerOptions(options.metrics_listen));
     } catch (const std::exception& e) {
       return fail(absl::FailedPreconditionError(
           absl::StrCat("cannot serve metrics on --metrics-listen ", options.metrics_listen,
-                       " (in use?): ", e.what())));
+                       ": address in use? (", e.what(), ")")));
     }
     exposer->RegisterCollectable(metrics.registry());
     spdlog::info("metrics on http://{}/metrics", options.metrics_listen);
   }
-  ConversationServiceImpl service(workspace->get(), options.limits, &metrics);
+  ServiceLimits limits = options.limits;
+  limits.max_send_message_bytes =
+      std::min<int64_t>(limits.max_message_bytes + (1 << 16), INT32_MAX);
+  ServerWideLimits& server_wide = limits.server_wide;
+  server_wide.max_memory_bytes = options.max_memory_bytes;
+  server_wide.max_corpus_bytes = options.max_corpus_bytes;
+  server_wide.max_text_files = WorkspaceOptions().max_text_files;  // no flag sets it
+  server_wide.grpc_memory_bytes = options.grpc_memory_bytes;
+  server_wide.max_receive_message_bytes =
+      std::min<int64_t>(limits.max_inline_corpus_bytes + (1 << 20), INT32_MAX);
+  server_wide.max_watch_streams = options.max_watch_streams;
+  server_wide.accept_compressed_requests = options.accept_compressed_requests;
+  server_wide.drain_seconds = options.drain_seconds;
+  ConversationServiceImpl service(workspace->get(), limits, &metrics);
 
-  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials = MakeCredentials(options);
-  if (!credentials.ok()) return fail(credentials.status());
   std::vector<int> ports;
   std::unique_ptr<ReflectionService> reflection;
   if (options.reflection) {
@@ -336,12 +554,13 @@ int RunServer(const ServerOptions& options) {
         grpc::reflection::v1alpha::ServerReflection::service_full_name()});
   }
   absl::StatusOr<std::unique_ptr<grpc::Server>> started =
-      StartServer(options, *credentials, &service, reflection.get(), ports);
+      StartServer(options, *credentials, limits, &service, reflection.get(), ports);
   if (!started.ok()) return fail(started.status());
   std::unique_ptr<grpc::Server> server = std::move(*started);
   if (server == nullptr) {
-    std::fprintf(stderr, "convgen-server: cannot listen on the given addresses\n");
-    return 2;
+    return fail(absl::FailedPreconditionError(
+        absl::StrCat("cannot listen on --listen ", absl::StrJoin(options.listen, ","),
+                     ": gRPC could not bind it (--log-level debug shows gRPC's reason)")));
   }
   grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
   for (const char* name : {"", "liveness", "readiness", "convgen.v1.ConversationService"}) {

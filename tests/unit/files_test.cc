@@ -59,7 +59,7 @@ TEST(ReadRegularFileTest, ReadsARegularFileUpToTheLimitAndThroughASymlink) {
   const std::string dir = TestDir("regular");
   WriteFile(dir + "/a.txt", "hello");
   std::filesystem::create_symlink(dir + "/a.txt", dir + "/link.txt");
-  for (const std::string path : {dir + "/a.txt", dir + "/link.txt"}) {
+  for (const std::string& path : {dir + "/a.txt", dir + "/link.txt"}) {
     const absl::StatusOr<std::string> read = ReadRegularFile(path, 5);
     ASSERT_TRUE(read.ok()) << read.status();
     EXPECT_EQ(*read, "hello");

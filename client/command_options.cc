@@ -113,6 +113,9 @@ absl::Status CheckOptions(const CommandOptions& o) {
   if (o.wait_for_server_seconds < 0) {
     return absl::InvalidArgumentError("--wait-for-server must be seconds (>= 0)");
   }
+  if (!(o.idle_timeout_seconds >= 0 && o.idle_timeout_seconds <= 1e6)) {
+    return absl::InvalidArgumentError("--idle-timeout must be seconds in [0, 1e6] (0: no limit)");
+  }
   if (o.tls_cert.empty() != o.tls_key.empty()) {
     return absl::InvalidArgumentError(
         "--tls-cert and --tls-key go together (the client certificate and its "

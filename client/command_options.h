@@ -48,6 +48,7 @@ struct CommandOptions {
   std::string tls_ca, tls_cert, tls_key;
   double timeout_seconds = 0;          // 0: no deadline
   double wait_for_server_seconds = 0;  // how long to wait for the server to be reachable
+  double idle_timeout_seconds = 60;    // generate: longest wait for a message; 0: none
 };
 
 // The usage text printed on a usage error and with --help.

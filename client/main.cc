@@ -28,6 +28,9 @@ ABSL_FLAG(std::string, tls_ca, "", "PEM CA of the server's certificate (enables 
 ABSL_FLAG(std::string, tls_cert, "", "PEM client certificate (with --tls-key)");
 ABSL_FLAG(std::string, tls_key, "", "PEM client private key (with --tls-cert)");
 ABSL_FLAG(double, timeout, 0, "Deadline of the call in seconds; 0: none");
+ABSL_FLAG(double, idle_timeout, 60,
+          "generate: give up (exit 1, printing the resume index) when no message came for this "
+          "many seconds; 0: never");
 ABSL_FLAG(double, wait_for_server, 0, "Seconds to wait for the server to be reachable");
 ABSL_FLAG(bool, version, false, "Print the version and exit");
 
@@ -75,6 +78,7 @@ int main(int argc, char** argv) {
   options.tls_key = absl::GetFlag(FLAGS_tls_key);
   options.timeout_seconds = absl::GetFlag(FLAGS_timeout);
   options.wait_for_server_seconds = absl::GetFlag(FLAGS_wait_for_server);
+  options.idle_timeout_seconds = absl::GetFlag(FLAGS_idle_timeout);
   if (const absl::Status checked = convgen::CheckOptions(options); !checked.ok()) {
     return UsageError(std::string(checked.message()));
   }

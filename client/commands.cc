@@ -234,8 +234,10 @@ int Generate(const CommandOptions& o) {
     auto reader = StartGenerate(channel.get(), &context, request);
     grpc::ByteBuffer buffer;
     int64_t received = 0;
-    while (reader->Read(&buffer)) {
-      guard.Touch();
+    while (true) {
+      guard.Waiting();
+      if (!reader->Read(&buffer)) break;
+      guard.Handling();
       ++received;
       v1::GenerateResponse response;
       grpc::ProtoBufferReader bytes(&buffer);

@@ -33,7 +33,9 @@ extern "C" void OnStopSignal(int signo) {
 }  // namespace
 
 StreamGuard::StreamGuard(grpc::ClientContext* context, double idle_seconds)
-    : context_(context), idle_ns_(static_cast<int64_t>(idle_seconds * 1e9)), last_ns_(NowNs()) {
+    : context_(context),
+      idle_ns_(static_cast<int64_t>(idle_seconds * 1e9)),
+      waiting_since_ns_(NowNs()) {
   if (pipe2(pipe_, O_CLOEXEC) != 0) {
     pipe_[0] = pipe_[1] = -1;
   } else {
@@ -60,13 +62,18 @@ StreamGuard::~StreamGuard() {
   if (pipe_[1] >= 0) close(pipe_[1]);
 }
 
-void StreamGuard::Touch() { last_ns_.store(NowNs(), std::memory_order_relaxed); }
+void StreamGuard::Waiting() { waiting_since_ns_.store(NowNs(), std::memory_order_relaxed); }
+
+void StreamGuard::Handling() { waiting_since_ns_.store(kHandling, std::memory_order_relaxed); }
 
 void StreamGuard::Watch() {
   while (true) {
     int timeout_ms = -1;
-    if (idle_ns_ > 0) {
-      const int64_t left = last_ns_.load(std::memory_order_relaxed) + idle_ns_ - NowNs();
+    const int64_t since = waiting_since_ns_.load(std::memory_order_relaxed);
+    if (idle_ns_ > 0 && since == kHandling) {
+      timeout_ms = static_cast<int>(std::min<int64_t>(idle_ns_ / 1000000 + 1, 1000000));
+    } else if (idle_ns_ > 0) {
+      const int64_t left = since + idle_ns_ - NowNs();
       if (left <= 0) {
         idle_.store(true);
         context_->TryCancel();

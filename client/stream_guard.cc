@@ -37,10 +37,12 @@ StreamGuard::StreamGuard(grpc::ClientContext* context, double idle_seconds)
       idle_ns_(static_cast<int64_t>(idle_seconds * 1e9)),
       waiting_since_ns_(NowNs()) {
   if (pipe2(pipe_, O_CLOEXEC) != 0) {
+    // No descriptors left: an inert guard (signals act as by default, no
+    // idle limit) rather than a thread that could not be woken.
     pipe_[0] = pipe_[1] = -1;
-  } else {
-    fcntl(pipe_[1], F_SETFL, O_NONBLOCK);
+    return;
   }
+  fcntl(pipe_[1], F_SETFL, O_NONBLOCK);
   g_wake_fd.store(pipe_[1]);
   struct sigaction action = {};
   action.sa_handler = OnStopSignal;
@@ -52,14 +54,15 @@ StreamGuard::StreamGuard(grpc::ClientContext* context, double idle_seconds)
 }
 
 StreamGuard::~StreamGuard() {
+  if (!thread_.joinable()) return;
   const unsigned char stop = 0;
-  if (pipe_[1] >= 0) (void)!write(pipe_[1], &stop, 1);
+  (void)!write(pipe_[1], &stop, 1);
   thread_.join();
   sigaction(SIGINT, &old_int_, nullptr);
   sigaction(SIGTERM, &old_term_, nullptr);
   g_wake_fd.store(-1);
-  if (pipe_[0] >= 0) close(pipe_[0]);
-  if (pipe_[1] >= 0) close(pipe_[1]);
+  close(pipe_[0]);
+  close(pipe_[1]);
 }
 
 void StreamGuard::Waiting() { waiting_since_ns_.store(NowNs(), std::memory_order_relaxed); }

@@ -112,7 +112,7 @@ class HangTest(unittest.TestCase):
         self.assertIn(f"convgen: no message from the server for {IDLE_SECONDS} s (--idle-timeout)",
                       stderr)
         # The buffered messages, then the limit, then a few seconds of slack.
-        self.assertLess(waited, IDLE_SECONDS + 10, stderr)
+        self.assertLess(waited, IDLE_SECONDS + 15, stderr)
         print(f"\nstopped server: the client exited {waited:.1f} s later", file=sys.stderr)
         self.assertGreater(self.check_broken_run(stderr, output, config, 3), 0)
 
@@ -130,8 +130,9 @@ class HangTest(unittest.TestCase):
         waited = time.monotonic() - killed
         server.stop()
         self.assertEqual(process.returncode, 1, stderr)
-        self.assertIn("server error UNAVAILABLE", stderr)
-        self.assertLess(waited, 10)
+        self.assertIn("convgen: server error ", stderr)
+        # Well before the default idle limit (60 s): the client saw the connection go.
+        self.assertLess(waited, 30, stderr)
         self.assertGreater(self.check_broken_run(stderr, output, config, 4), 0)
 
     def test_an_unparsable_message_ends_the_client_naming_it(self):
@@ -188,7 +189,7 @@ class HangTest(unittest.TestCase):
                       result.stderr)
         self.assertIn(f"; {output}.0-1.partial holds exactly the conversations from index 0 "
                       "before index 1; resume with --start-index 1", result.stderr)
-        self.assertLess(elapsed, 20)  # not the idle limit: at once
+        self.assertLess(elapsed, 40, result.stderr)  # at once, not after the 60 s idle limit
         with open(f"{output}.0-1.partial") as f:
             self.assertEqual(json.load(f), [{"id": "CONV_ID_0", "messages": [
                 {"role": "user", "content": "text 0 0"},

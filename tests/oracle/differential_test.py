@@ -399,7 +399,7 @@ def test_tokenizer(name, path, args, work, shared_corpora, log):
                     records.append(record)
                     if outcome != "ok" or args.verbose:
                         log(f"  {name} {kind} {cname} seed={seed}: {outcome} ({seconds:.1f}s)"
-                            + ("" if outcome == "ok" else ": " + " | ".join(short_log(stderr, 1, 200))))
+                            + ("" if outcome == "ok" else ": " + " | ".join(short_log(stderr, 2, 200))))
                     run = {"kind": kind, "config": cname, "output": record["output"], "corpus": corpus}
                     if outcome == "ok":  # a failed run's partial output is checked, not its completeness
                         run["expect"] = {"num_conversations": conversations, "min_turns": 2, "max_turns": 8,

@@ -120,7 +120,7 @@ const CommandHelp kCommands[] = {
      "convgen generate --server ADDR --input-file CONFIG [flags]: streams the config's "
      "conversations to --output",
      {CONVGEN_CONNECTION_FLAGS, "input_file", "output", "seed", "shard", "start_index", "tokenizer",
-      "rng", "format", "model", "print_stats", "allow_outside_files"}},
+      "rng", "format", "model", "print_stats", "allow_outside_files", "idle_timeout"}},
     {"validate",
      "convgen validate --server ADDR --input-file CONFIG [flags]: checks the config on the "
      "server and prints it normalised, or every problem",
@@ -213,6 +213,7 @@ absl::Status CheckOptions(const CommandOptions& o) {
   CONVGEN_RETURN_IF_ERROR(CheckServerAddress(o.server));
   CONVGEN_RETURN_IF_ERROR(CheckSeconds("timeout", o.timeout_seconds));
   CONVGEN_RETURN_IF_ERROR(CheckSeconds("wait-for-server", o.wait_for_server_seconds));
+  CONVGEN_RETURN_IF_ERROR(CheckSeconds("idle-timeout", o.idle_timeout_seconds));
   if (o.tls_cert.empty() != o.tls_key.empty()) {
     return absl::InvalidArgumentError(
         "--tls-cert and --tls-key go together (the client certificate and its "

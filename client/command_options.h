@@ -51,6 +51,7 @@ struct CommandOptions {
   double wait_for_server_seconds = 0;  // how long to wait for the server to be reachable
   // Read text_files that are absolute or climb out of the config's directory.
   bool allow_outside_files = false;
+  double idle_timeout_seconds = 60;  // generate: longest wait for a message; 0: none
 };
 
 // The usage text printed on a usage error and with --help.

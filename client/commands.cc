@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -24,12 +25,16 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "client/conversation_writer.h"
+#include "client/output_file.h"
+#include "client/progress.h"
+#include "client/stream_guard.h"
 #include "convgen/v1/service.grpc.pb.h"
 #include "core/config/config_json.h"
 #include "core/files.h"
 #include "core/json/config_errors.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "grpcpp/support/proto_buffer_reader.h"
 
 namespace convgen {
 namespace {
@@ -242,84 +247,185 @@ void PrintStats(const v1::Summary& s) {
       static_cast<long long>(s.raised_targets()), static_cast<long long>(s.corpus_wraps()));
 }
 
+// The conversations a run writes: i in [start, n) with i % shards == shard.
+int64_t ConversationsToWrite(const CommandOptions& o, int64_t n) {
+  const uint64_t k = o.shard.index, count = o.shard.count;
+  if (n <= 0 || o.start_index >= static_cast<uint64_t>(n)) return 0;
+  const uint64_t first = o.start_index + (k + count - o.start_index % count) % count;
+  if (first >= static_cast<uint64_t>(n)) return 0;
+  return static_cast<int64_t>((n - 1 - first) / count + 1);
+}
+
+// True if stderr is a terminal that the output is not also being written to
+// (`--output -` on the same terminal would interleave the bar with the JSON).
+bool ShowProgressBar(const CommandOptions& o) {
+  if (isatty(STDERR_FILENO) != 1) return false;
+  if (o.output != "-" || isatty(STDOUT_FILENO) != 1) return true;
+  struct stat out, err;
+  if (fstat(STDOUT_FILENO, &out) != 0 || fstat(STDERR_FILENO, &err) != 0) return false;
+  return out.st_rdev != err.st_rdev;
+}
+
+double MonotonicSeconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// Generate's call, read as raw messages: a message that is not a
+// GenerateResponse is then the client's to report, not a Read that returns
+// false like the end of the stream (after which Finish would wait for a
+// server that is still sending).
+std::unique_ptr<grpc::ClientReader<grpc::ByteBuffer>> StartGenerate(
+    grpc::Channel* channel, grpc::ClientContext* context, const v1::GenerateRequest& request) {
+  static const std::string method =
+      std::string("/") + v1::ConversationService::service_full_name() + "/Generate";
+  static const grpc::internal::RpcMethod rpc(method.c_str(),
+                                             grpc::internal::RpcMethod::SERVER_STREAMING);
+  // What the generated stub does, with ByteBuffer as the response type.
+  return std::unique_ptr<grpc::ClientReader<grpc::ByteBuffer>>(
+      grpc::internal::ClientReaderFactory<grpc::ByteBuffer>::Create(channel, rpc, context,
+                                                                    request));
+}
+
 int Generate(const CommandOptions& o) {
   v1::GenerateRequest request;
   std::optional<v1::GenerationConfig> config;
   if (!BuildRequest(o, &request, &config)) return 2;
-  // Only for the progress bar and the stats switch; the server checks the config.
+  // Only for the progress line and the stats switch; the server checks the config.
   const bool print_stats = o.print_stats || (config && config->print_stats());
-  const int64_t total = config ? config->num_conversations() : 0;
-
-  std::ofstream file;
-  std::ostream* out = &std::cout;
-  if (o.output != "-") {
-    file.open(o.output, std::ios::binary | std::ios::trunc);
-    if (!file) {
-      std::fprintf(stderr, "convgen: cannot write --output %s\n", o.output.c_str());
-      return 2;
-    }
-    out = &file;
+  const int64_t total = config ? ConversationsToWrite(o, config->num_conversations()) : 0;
+  if (config && config->num_conversations() > 0 &&
+      o.start_index >= static_cast<uint64_t>(config->num_conversations())) {
+    std::fprintf(stderr,
+                 "convgen: warning: --start-index %llu is beyond the last conversation (the "
+                 "config has %lld, indices 0 to %lld): there is nothing to generate\n",
+                 static_cast<unsigned long long>(o.start_index),
+                 static_cast<long long>(config->num_conversations()),
+                 static_cast<long long>(config->num_conversations() - 1));
   }
+
+  auto channel = MakeChannel(o);
+  grpc::ClientContext context;
+  SetDeadline(o, &context);
+  // From here a Ctrl-C cancels the call (even one not started yet) instead
+  // of killing the client, which then writes out what it has.
+  StreamGuard guard(&context, o.idle_timeout_seconds);
+  absl::StatusOr<std::unique_ptr<OutputFile>> opened = OutputFile::Open(o.output);
+  if (!opened.ok()) {
+    std::fprintf(stderr, "convgen: cannot write --output %s\n",
+                 std::string(opened.status().message()).c_str());
+    return 2;
+  }
+  OutputFile& output = **opened;
   const OutputFormat format = o.format == Format::kJson          ? OutputFormat::kJson
                               : o.format == Format::kOpenAiJsonl ? OutputFormat::kOpenAiJsonl
                                                                  : OutputFormat::kJsonl;
-  ConversationWriter writer(*out, format, o.model);
-  auto stub = v1::ConversationService::NewStub(MakeChannel(o));
-  grpc::ClientContext context;
-  SetDeadline(o, &context);
-  auto reader = stub->Generate(&context, request);
-  v1::GenerateResponse response;
+  ConversationWriter writer(output.stream(), format, o.model);
+  Progress progress(total, MonotonicSeconds);
+  const bool bar = ShowProgressBar(o);
+
   v1::Summary summary;
   bool have_summary = false;
-  const bool progress = isatty(STDERR_FILENO) == 1 && total > 0;
-  while (reader->Read(&response)) {
-    if (response.has_conversation_start()) {
-      writer.Begin(response.conversation_start());
-    } else if (response.has_turn()) {
-      writer.Add(response.turn());
-    } else if (response.has_conversation_end()) {
-      writer.End(response.conversation_end());
-      if (progress) {
-        const int64_t done = response.conversation_end().conversation_index() + 1;
-        const int width = 40;
-        const int filled = static_cast<int>(width * done / std::max<int64_t>(total, 1));
-        std::fprintf(stderr, "\r[%s%s] %lld/%lld", std::string(filled, '#').c_str(),
-                     std::string(width - filled, ' ').c_str(), static_cast<long long>(done),
-                     static_cast<long long>(total));
+  bool started = false;  // a message came: the output and a resume index mean something
+  std::string failure;   // the client's own reason to stop: a bad message, a write error
+  bool write_failed = false;
+  grpc::Status status;
+  int stop_signal = 0;
+  bool idle = false;
+  {
+    auto reader = StartGenerate(channel.get(), &context, request);
+    grpc::ByteBuffer buffer;
+    int64_t received = 0;
+    while (true) {
+      guard.Waiting();
+      if (!reader->Read(&buffer)) break;
+      guard.Handling();
+      ++received;
+      v1::GenerateResponse response;
+      grpc::ProtoBufferReader bytes(&buffer);
+      if (!response.ParseFromZeroCopyStream(&bytes)) {
+        failure = "message " + std::to_string(received) + " from the server (" +
+                  std::to_string(buffer.Length()) + " bytes) is not a GenerateResponse";
+        context.TryCancel();
+        break;
       }
-    } else if (response.has_summary()) {
-      summary = response.summary();
-      have_summary = true;
+      started = true;
+      if (response.has_conversation_start()) {
+        writer.Begin(response.conversation_start());
+      } else if (response.has_turn()) {
+        writer.Add(response.turn());
+        progress.AddTokens(response.turn().num_tokens());
+      } else if (response.has_conversation_end()) {
+        writer.End(response.conversation_end());
+        const std::string line = progress.Update(writer.conversations_written());
+        if (bar && !line.empty()) std::fputs(line.c_str(), stderr);
+      } else if (response.has_summary()) {
+        summary = response.summary();
+        have_summary = true;
+      }
+      if (!output.status().ok()) {
+        write_failed = true;
+        context.TryCancel();
+        break;
+      }
     }
+    status = reader->Finish();
+    stop_signal = guard.signal();
+    idle = guard.idle();
   }
-  if (progress) std::fprintf(stderr, "\n");
-  writer.Finish();
-  const grpc::Status status = reader->Finish();
-  // A full disk or a closed pipe: the output is not what it claims to be.
-  if (!out->flush()) {
-    std::fprintf(stderr, "convgen: cannot write --output %s: %s\n", o.output.c_str(),
-                 std::strerror(errno));
+  if (bar) std::fputs("\n", stderr);
+  // A stream that never started wrote nothing, and leaves nothing.
+  if (started && !write_failed) writer.Finish();
+  if (write_failed || !output.status().ok()) {
+    std::fprintf(stderr, "convgen: cannot write --output %s\n",
+                 std::string(output.status().message()).c_str());
+    output.Discard();
     return 1;
   }
-  if (!status.ok()) {
-    const int code = ServerError(status);
-    const grpc::StatusCode c = status.error_code();
-    const bool broke = c == grpc::StatusCode::UNAVAILABLE || c == grpc::StatusCode::CANCELLED ||
-                       c == grpc::StatusCode::DEADLINE_EXCEEDED || c == grpc::StatusCode::ABORTED ||
-                       c == grpc::StatusCode::INTERNAL || c == grpc::StatusCode::UNKNOWN;
-    // The output holds exactly the conversations before this index.
-    const uint64_t resume = writer.next_index().value_or(o.start_index);
-    if (broke || writer.conversations_written() > 0) {
-      std::fprintf(stderr,
-                   "convgen: the stream broke after %lld complete conversations; resume with "
-                   "--start-index %llu\n",
-                   static_cast<long long>(writer.conversations_written()),
-                   static_cast<unsigned long long>(resume));
+
+  if (status.ok() && failure.empty() && stop_signal == 0) {
+    if (const absl::Status committed = output.Commit(); !committed.ok()) {
+      std::fprintf(stderr, "convgen: cannot write --output %s\n",
+                   std::string(committed.message()).c_str());
+      return 1;
     }
+    std::fputs(progress.Summary().c_str(), stderr);
+    if (print_stats && have_summary) PrintStats(summary);
+    return 0;
+  }
+
+  int code = 1;
+  if (stop_signal != 0) {
+    std::fprintf(stderr, "convgen: stopped by %s\n", stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
+    code = 128 + stop_signal;
+  } else if (!failure.empty()) {
+    std::fprintf(stderr, "convgen: %s\n", failure.c_str());
+  } else if (idle) {
+    std::fprintf(stderr, "convgen: no message from the server for %g s (--idle-timeout)\n",
+                 o.idle_timeout_seconds);
+  } else {
+    code = ServerError(status);
+  }
+  if (!started) {
+    output.Discard();
     return code;
   }
-  if (print_stats && have_summary) PrintStats(summary);
-  return 0;
+  // The output holds exactly the conversations before this index.
+  const uint64_t resume = writer.next_index().value_or(o.start_index);
+  const absl::StatusOr<std::string> kept = output.KeepPartial(
+      "." + std::to_string(o.start_index) + "-" + std::to_string(resume) + ".partial");
+  if (!kept.ok()) {
+    std::fprintf(stderr, "convgen: cannot write --output %s\n",
+                 std::string(kept.status().message()).c_str());
+    return 1;
+  }
+  std::fprintf(stderr,
+               "convgen: the stream broke after %lld complete conversations; %s holds exactly "
+               "the conversations from index %llu before index %llu; resume with --start-index "
+               "%llu\n",
+               static_cast<long long>(writer.conversations_written()), kept->c_str(),
+               static_cast<unsigned long long>(o.start_index),
+               static_cast<unsigned long long>(resume), static_cast<unsigned long long>(resume));
+  return code;
 }
 
 int Validate(const CommandOptions& o) {

@@ -33,6 +33,9 @@ ABSL_FLAG(double, wait_for_server, 0,
 ABSL_FLAG(bool, allow_outside_files, false,
           "Read text_files that are absolute paths or climb out of the config's directory "
           "with ..");
+ABSL_FLAG(double, idle_timeout, 60,
+          "generate: give up (exit 1, printing the resume index) when no message came for this "
+          "many seconds (0.001 to a year); 0: never");
 ABSL_FLAG(bool, version, false, "Print the version and exit");
 
 namespace {
@@ -90,6 +93,7 @@ int main(int argc, char** argv) {
   options.timeout_seconds = absl::GetFlag(FLAGS_timeout);
   options.wait_for_server_seconds = absl::GetFlag(FLAGS_wait_for_server);
   options.allow_outside_files = absl::GetFlag(FLAGS_allow_outside_files);
+  options.idle_timeout_seconds = absl::GetFlag(FLAGS_idle_timeout);
   if (const absl::Status checked = convgen::CheckOptions(options); !checked.ok()) {
     return UsageError(std::string(checked.message()));
   }

@@ -551,7 +551,9 @@ class BrokenStreamTest(unittest.TestCase):
         process = subprocess.Popen(
             [CLIENT, "generate", "--server", server.address, "--input-file", config_path,
              "--output", first, "--seed", "5"], stderr=subprocess.PIPE, text=True)
-        while (os.path.getsize(first) if os.path.exists(first) else 0) < 200000:
+        # Written as FILE.partial, kept as FILE.0-J.partial when the stream breaks.
+        partial = first + ".partial"
+        while (os.path.getsize(partial) if os.path.exists(partial) else 0) < 200000:
             time.sleep(0.01)
         server.process.kill()
         server.process.wait()
@@ -570,7 +572,8 @@ class BrokenStreamTest(unittest.TestCase):
         client("generate", "--server", again.address, "--input-file", config_path,
                "--output", second, "--seed", "5", "--start-index", str(start))
         again.stop()
-        with open(first) as a, open(second) as b, open(full) as c:
+        self.assertFalse(os.path.exists(first))
+        with open(f"{first}.0-{start}.partial") as a, open(second) as b, open(full) as c:
             head, tail, expected = json.load(a), json.load(b), json.load(c)
         self.assertEqual(len(head), start)
         self.assertEqual(head + tail, expected)

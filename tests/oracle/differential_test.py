@@ -29,6 +29,7 @@ exits 77 when node or the package is missing (ctest counts that as a failure:
 scripts/test fetches both).
 """
 import argparse
+import glob
 import json
 import os
 import shutil
@@ -284,7 +285,8 @@ def run_client(server, name, config_path, output, seed, timeout, idle_seconds):
             pass
         now = time.monotonic()
         ticks = cpu_ticks(server.process.pid) + cpu_ticks(process.pid)
-        size = os.path.getsize(output) if os.path.exists(output) else 0
+        # The client writes OUTPUT.partial and renames it when done.
+        size = sum(os.path.getsize(p) for p in (output, output + ".partial") if os.path.exists(p))
         # 50 ms of CPU since the last mark counts as work; an idle gRPC server
         # uses next to none.
         if mark is None or size != mark[1] or ticks - mark[0] >= CLOCK_TICKS // 20:
@@ -299,6 +301,10 @@ def run_client(server, name, config_path, output, seed, timeout, idle_seconds):
     if process.poll() is None:
         process.kill()
         process.wait()
+    # A failed run's conversations: kept as OUTPUT.S-J.partial, or (client
+    # killed) left in OUTPUT.partial; checked where a complete run's are.
+    for leftover in sorted(glob.glob(glob.escape(output) + ".*partial")):
+        os.replace(leftover, output)
     with open(stderr_path, errors="replace") as f:
         stderr = f.read()
     if rc == "stalled":
@@ -393,7 +399,7 @@ def test_tokenizer(name, path, args, work, shared_corpora, log):
                     records.append(record)
                     if outcome != "ok" or args.verbose:
                         log(f"  {name} {kind} {cname} seed={seed}: {outcome} ({seconds:.1f}s)"
-                            + ("" if outcome == "ok" else ": " + " | ".join(short_log(stderr, 1, 200))))
+                            + ("" if outcome == "ok" else ": " + " | ".join(short_log(stderr, 2, 200))))
                     run = {"kind": kind, "config": cname, "output": record["output"], "corpus": corpus}
                     if outcome == "ok":  # a failed run's partial output is checked, not its completeness
                         run["expect"] = {"num_conversations": conversations, "min_turns": 2, "max_turns": 8,

@@ -120,6 +120,17 @@ TEST(ConversationWriterTest, JsonlCutAfterATurnHoldsTheEndedConversationsMessage
   EXPECT_EQ(written.next_index, 5u);
 }
 
+TEST(ConversationWriterTest, OpenAiJsonlCutAfterATurnHoldsTheEndedConversationsBodies) {
+  // Conversation 7's user message and its answer came, not its end: no body
+  // of it, though one could be built.
+  const Written written = WriteFirst(7, OutputFormat::kOpenAiJsonl);
+  EXPECT_EQ(written.text, R"({"messages":[{"role":"user","content":"question 4"}],"max_tokens":2,)"
+                          R"("metadata":{"conversation_id":"CONV_ID_4","turn_index":"0"}})"
+                          "\n");
+  EXPECT_EQ(written.conversations, 1);
+  EXPECT_EQ(written.next_index, 5u);
+}
+
 TEST(ConversationWriterTest, AMessageOfAnotherConversationIsIgnored) {
   std::ostringstream out;
   ConversationWriter writer(out, OutputFormat::kJson);

@@ -1,7 +1,9 @@
 #include "client/command_options.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <utility>
 #include <vector>
 
@@ -10,9 +12,11 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "core/files.h"
 #include "core/status_macros.h"
+#include "core/tokenizer/unicode.h"
 
 namespace convgen {
 
@@ -113,14 +117,14 @@ namespace {
 
 // Flags every command that calls the server takes.
 #define CONVGEN_CONNECTION_FLAGS \
-  "server", "tls_ca", "tls_cert", "tls_key", "timeout", "wait_for_server"
+  "server", "tls_ca", "tls_cert", "tls_key", "timeout", "wait_for_server", "idle_timeout"
 
 const CommandHelp kCommands[] = {
     {"generate",
      "convgen generate --server ADDR --input-file CONFIG [flags]: streams the config's "
      "conversations to --output",
      {CONVGEN_CONNECTION_FLAGS, "input_file", "output", "seed", "shard", "start_index", "tokenizer",
-      "rng", "format", "model", "print_stats", "allow_outside_files", "idle_timeout"}},
+      "rng", "format", "model", "print_stats", "allow_outside_files"}},
     {"validate",
      "convgen validate --server ADDR --input-file CONFIG [flags]: checks the config on the "
      "server and prints it normalised, or every problem",
@@ -210,6 +214,20 @@ absl::Status CheckOptions(const CommandOptions& o) {
   if ((o.command == "generate" || o.command == "validate") && o.input_file.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(o.command, " needs --input-file CONFIG"));
   }
+  if (std::error_code error; o.command == "generate" && o.output != "-" &&
+                             std::filesystem::equivalent(o.input_file, o.output, error)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--output ", o.output, " is the --input-file: writing would destroy the config"));
+  }
+  for (const auto& [flag, value] :
+       {std::pair<const char*, const std::string&>{"--tokenizer", o.tokenizer},
+        {"--model", o.model},
+        {"--service", o.health_service}}) {
+    if (const auto bad = unicode::FindInvalidUtf8(value)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(flag, ": not valid UTF-8 at byte ", *bad, " (gRPC sends only UTF-8)"));
+    }
+  }
   CONVGEN_RETURN_IF_ERROR(CheckServerAddress(o.server));
   CONVGEN_RETURN_IF_ERROR(CheckSeconds("timeout", o.timeout_seconds));
   CONVGEN_RETURN_IF_ERROR(CheckSeconds("wait-for-server", o.wait_for_server_seconds));
@@ -223,11 +241,34 @@ absl::Status CheckOptions(const CommandOptions& o) {
                                    {"--tls-cert", o.tls_cert},
                                    {"--tls-key", o.tls_key}}) {
     if (path.empty()) continue;
-    if (const auto read = ReadFileToString(path); !read.ok()) {
-      // The message is "PATH: reason".
-      return absl::InvalidArgumentError(
-          absl::StrCat("cannot read ", flag, " ", read.status().message()));
-    }
+    CONVGEN_RETURN_IF_ERROR(ReadPemFlag(flag, path).status());
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ReadPemFlag(absl::string_view flag, const std::string& path) {
+  absl::StatusOr<std::string> text = ReadRegularFile(path, kMaxPemBytes);
+  if (!text.ok()) {
+    // The message is "PATH: reason".
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot read ", flag, " ", text.status().message()));
+  }
+  if (!absl::StrContains(*text, "-----BEGIN ")) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, " ", path, ": not a PEM file (no -----BEGIN line)"));
+  }
+  return text;
+}
+
+absl::Status CheckFlagsOfCommand(absl::string_view command, const std::vector<std::string>& given) {
+  const CommandHelp* help = FindCommandHelp(command);
+  if (help == nullptr) return absl::OkStatus();  // CheckOptions names the command
+  for (const std::string& flag : given) {
+    if (flag == "version") continue;
+    if (std::find(help->flags.begin(), help->flags.end(), flag) != help->flags.end()) continue;
+    return absl::InvalidArgumentError(absl::StrCat("--", absl::StrReplaceAll(flag, {{"_", "-"}}),
+                                                   " is not a flag of ", command, " (convgen ",
+                                                   command, " --help lists its flags)"));
   }
   return absl::OkStatus();
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
 namespace convgen {
@@ -75,6 +76,19 @@ absl::Status CheckServerAddress(absl::string_view address);
 // Seconds for a deadline or a wait: 0 is none; otherwise finite, at least
 // 1 ms and at most a year. InvalidArgument naming `flag` says the rule.
 absl::Status CheckSeconds(absl::string_view flag, double seconds);
+
+// The most a PEM file given to --tls-ca, --tls-cert or --tls-key may hold.
+inline constexpr int64_t kMaxPemBytes = int64_t{1} << 20;
+
+// Reads the PEM file given to `flag`: a regular file of at most
+// kMaxPemBytes holding a "-----BEGIN " block; InvalidArgument naming the flag,
+// the file and why otherwise (a FIFO or /dev/zero must not hang or exhaust
+// the client, and gRPC would take any bytes and fail each handshake).
+absl::StatusOr<std::string> ReadPemFlag(absl::string_view flag, const std::string& path);
+
+// Refuses a flag given on the command line that `command` does not take
+// (`describe --seed 3` would be silently ignored). `given` are absl names.
+absl::Status CheckFlagsOfCommand(absl::string_view command, const std::vector<std::string>& given);
 
 // Checks what single flags cannot: a known command, the flags it needs, flags
 // that go together, the server address, durations, readable TLS files.

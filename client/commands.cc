@@ -43,14 +43,17 @@ namespace {
 // the hints ServerError gives.
 const CommandOptions* running_options = nullptr;
 
-// The TLS files were checked to be readable by CheckOptions.
+// The TLS files were checked by CheckOptions.
 std::shared_ptr<grpc::ChannelCredentials> MakeCredentials(const CommandOptions& o) {
   if (o.tls_ca.empty() && o.tls_cert.empty()) return grpc::InsecureChannelCredentials();
+  // An empty path gives "", which gRPC takes as "none".
+  const auto pem = [](const char* flag, const std::string& path) {
+    return path.empty() ? "" : ReadPemFlag(flag, path).value_or("");
+  };
   grpc::SslCredentialsOptions ssl;
-  // An empty path reads as empty, which gRPC takes as "none".
-  ssl.pem_root_certs = ReadFileToString(o.tls_ca).value_or("");
-  ssl.pem_cert_chain = ReadFileToString(o.tls_cert).value_or("");
-  ssl.pem_private_key = ReadFileToString(o.tls_key).value_or("");
+  ssl.pem_root_certs = pem("--tls-ca", o.tls_ca);
+  ssl.pem_cert_chain = pem("--tls-cert", o.tls_cert);
+  ssl.pem_private_key = pem("--tls-key", o.tls_key);
   return grpc::SslCredentials(ssl);
 }
 
@@ -75,6 +78,13 @@ std::shared_ptr<grpc::Channel> MakeChannel(const CommandOptions& o) {
 
 void SetDeadline(const CommandOptions& o, grpc::ClientContext* context) {
   if (o.timeout_seconds > 0) context->set_deadline(SecondsFromNow(o.timeout_seconds));
+}
+
+// validate, describe and health wait for one answer: without --timeout,
+// --idle-timeout bounds that wait, so that a stopped server cannot hang them.
+void SetUnaryDeadline(const CommandOptions& o, grpc::ClientContext* context) {
+  const double seconds = o.timeout_seconds > 0 ? o.timeout_seconds : o.idle_timeout_seconds;
+  if (seconds > 0) context->set_deadline(SecondsFromNow(seconds));
 }
 
 // The directory a config's text_files are looked up in.
@@ -164,6 +174,14 @@ bool ReadLocalTextFiles(const CommandOptions& o, const v1::GenerationConfig& con
                    i, name.c_str(), dir.c_str());
       return false;
     }
+    if (std::error_code error; o.command == "generate" && o.output != "-" &&
+                               std::filesystem::equivalent(path, o.output, error)) {
+      std::fprintf(stderr,
+                   "convgen: --output %s is text_files[%d] \"%s\": writing would destroy the "
+                   "corpus; choose another --output\n",
+                   o.output.c_str(), i, name.c_str());
+      return false;
+    }
     absl::StatusOr<std::string> text = ReadRegularFile(path, kMaxInlineTextBytes - total);
     if (!text.ok()) {
       std::fprintf(stderr, "convgen: text_files[%d]: %s%s\n", i,
@@ -189,14 +207,39 @@ bool ReadLocalTextFiles(const CommandOptions& o, const v1::GenerationConfig& con
   return true;
 }
 
+// The config: a regular file of at most kMaxConfigBytes (a FIFO or
+// /dev/zero named by mistake must not hang or exhaust the client), or a
+// stream the user pipes in on purpose: -, /dev/stdin, /dev/fd/N (bash's
+// <(...)), read to the same bound.
+absl::StatusOr<std::string> ReadConfigFile(const std::string& path) {
+  const bool stream = path == "-" || path == "/dev/stdin" || absl::StartsWith(path, "/dev/fd/");
+  if (!stream) return ReadRegularFile(path, kMaxConfigBytes);
+  std::FILE* file = path == "-" ? stdin : std::fopen(path.c_str(), "rb");
+  if (file == nullptr) return absl::NotFoundError(absl::StrCat(path, ": ", std::strerror(errno)));
+  std::string text;
+  char buffer[1 << 16];
+  size_t n;
+  while ((n = std::fread(buffer, 1, sizeof(buffer), file)) > 0) {
+    text.append(buffer, n);
+    if (static_cast<int64_t>(text.size()) > kMaxConfigBytes) break;
+  }
+  const bool failed = std::ferror(file) != 0;
+  if (file != stdin) std::fclose(file);
+  if (failed) return absl::FailedPreconditionError(absl::StrCat(path, ": read failed"));
+  if (static_cast<int64_t>(text.size()) > kMaxConfigBytes) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat(path, ": over the limit of ", kMaxConfigBytes, " bytes"));
+  }
+  return text;
+}
+
 // Builds the request from the config file: text_files found next to the
 // config are sent inline, the others name server corpora. `config` gets
 // the config as core reads it, or stays empty if it does not read: the
 // config is then sent as it is, and the server names its problems.
 bool BuildRequest(const CommandOptions& o, v1::GenerateRequest* request,
                   std::optional<v1::GenerationConfig>* config) {
-  // The user named this file (it may be /dev/stdin): read as it is.
-  absl::StatusOr<std::string> text = ReadFileToString(o.input_file);
+  absl::StatusOr<std::string> text = ReadConfigFile(o.input_file);
   if (!text.ok()) {
     // The message is "PATH: reason".
     std::fprintf(stderr, "convgen: cannot read --input-file %s\n",
@@ -434,7 +477,7 @@ int Validate(const CommandOptions& o) {
   if (!BuildRequest(o, &request, &config)) return 2;
   auto stub = v1::ConversationService::NewStub(MakeChannel(o));
   grpc::ClientContext context;
-  SetDeadline(o, &context);
+  SetUnaryDeadline(o, &context);
   v1::ValidateResponse response;
   const grpc::Status status = stub->Validate(&context, request, &response);
   if (!status.ok()) return ServerError(status);
@@ -458,7 +501,7 @@ int Validate(const CommandOptions& o) {
 int Describe(const CommandOptions& o) {
   auto stub = v1::ConversationService::NewStub(MakeChannel(o));
   grpc::ClientContext context;
-  SetDeadline(o, &context);
+  SetUnaryDeadline(o, &context);
   v1::DescribeResponse response;
   const grpc::Status status = stub->Describe(&context, v1::DescribeRequest(), &response);
   if (!status.ok()) return ServerError(status);
@@ -504,7 +547,7 @@ int Describe(const CommandOptions& o) {
 int Health(const CommandOptions& o) {
   auto stub = grpc::health::v1::Health::NewStub(MakeChannel(o));
   grpc::ClientContext context;
-  SetDeadline(o, &context);
+  SetUnaryDeadline(o, &context);
   grpc::health::v1::HealthCheckRequest request;
   request.set_service(o.health_service);
   grpc::health::v1::HealthCheckResponse response;

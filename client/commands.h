@@ -14,6 +14,9 @@ namespace convgen {
 // The most text the client sends inline (its text_files together): the
 // server's default --max-inline-corpus-bytes.
 inline constexpr int64_t kMaxInlineTextBytes = int64_t{64} << 20;
+// The most a config file (--input-file) may hold: configs are small, and the
+// server refuses a request over 65 MiB with gRPC's own message.
+inline constexpr int64_t kMaxConfigBytes = int64_t{16} << 20;
 
 // What a failed call's status suggests the user do.
 struct ConnectionHint {

@@ -34,14 +34,20 @@ ABSL_FLAG(bool, allow_outside_files, false,
           "Read text_files that are absolute paths or climb out of the config's directory "
           "with ..");
 ABSL_FLAG(double, idle_timeout, 60,
-          "generate: give up (exit 1, printing the resume index) when no message came for this "
-          "many seconds (0.001 to a year); 0: never");
+          "Give up (exit 1) when no message came for this many seconds (0.001 to a year): "
+          "generate prints the resume index; validate, describe and health use it as their "
+          "deadline when --timeout is 0; 0: never");
 ABSL_FLAG(bool, version, false, "Print the version and exit");
 
 namespace {
 
+// The reason, then one line pointing at the help (the whole usage would bury
+// the reason).
 int UsageError(const std::string& why) {
-  std::fprintf(stderr, "convgen: %s\n%s", why.c_str(), convgen::kUsage);
+  std::fprintf(stderr,
+               "convgen: %s\nusage: convgen <command> [flags]; convgen --help lists the commands, "
+               "convgen <command> --help that command's flags\n",
+               why.c_str());
   return 2;
 }
 
@@ -94,6 +100,11 @@ int main(int argc, char** argv) {
   options.wait_for_server_seconds = absl::GetFlag(FLAGS_wait_for_server);
   options.allow_outside_files = absl::GetFlag(FLAGS_allow_outside_files);
   options.idle_timeout_seconds = absl::GetFlag(FLAGS_idle_timeout);
+  if (const absl::Status checked =
+          convgen::CheckFlagsOfCommand(options.command, command_line->given);
+      !checked.ok()) {
+    return UsageError(std::string(checked.message()));
+  }
   if (const absl::Status checked = convgen::CheckOptions(options); !checked.ok()) {
     return UsageError(std::string(checked.message()));
   }

@@ -113,6 +113,7 @@ absl::StatusOr<CommandLine> ParseFlags(int argc, char** argv, size_t max_positio
       }
     }
     const std::string flag_name(flag->Name());
+    result.given.push_back(flag_name);
     if (std::find(repeatable.begin(), repeatable.end(), flag_name) != repeatable.end()) {
       gathered[flag_name].emplace_back(value);
       continue;

@@ -26,6 +26,7 @@ std::string UnderscoreFlagName(absl::string_view arg);
 struct CommandLine {
   std::vector<std::string> positional;  // the non-flag arguments, argv[0] excluded
   bool help = false;                    // --help, --helpfull or -h was given
+  std::vector<std::string> given;       // absl names of the flags set, in order
 };
 
 // Sets the registered absl flags from argv[1..]: `--name=value`, `--name

@@ -163,6 +163,70 @@ class CliTest(unittest.TestCase):
             result = client("health", "--server", target)
             self.assertEqual(result.returncode, 0, (target, result.stderr))
 
+    def test_files_flags_and_values_the_user_names_are_checked_before_any_call(self):
+        directory = os.path.join(WORK, "named")
+        os.makedirs(directory)
+        fifo = os.path.join(directory, "fifo")
+        os.mkfifo(fifo)
+        garbage = os.path.join(directory, "garbage.pem")
+        with open(garbage, "w") as f:
+            f.write("not a certificate\n")
+        with open(os.path.join(directory, "local.txt"), "w") as f:
+            f.write("a local corpus. " * 20)
+        config = write_config(directory, ["local.txt"])
+        big = os.path.join(directory, "big.json")
+        with open(big, "wb") as f:
+            f.truncate((16 << 20) + 1)  # sparse
+        nowhere = "127.0.0.1:1"
+        cases = [  # arguments, message
+            (["describe", "--seed", "3"], "--seed is not a flag of describe"),
+            (["health", "--print-stats"], "--print-stats is not a flag of health"),
+            (["validate", "--input-file", config, "--output", "x"],
+             "--output is not a flag of validate"),
+            (["health", "--tls-ca", "/dev/zero"],
+             "cannot read --tls-ca /dev/zero: is a character device, not a regular file"),
+            (["health", "--tls-ca", fifo], f"cannot read --tls-ca {fifo}: is a FIFO"),
+            (["health", "--tls-ca", garbage], f"--tls-ca {garbage}: not a PEM file"),
+            (["validate", "--input-file", fifo], f"cannot read --input-file {fifo}: is a FIFO"),
+            (["validate", "--input-file", "/dev/zero"], "is a character device"),
+            (["validate", "--input-file", big], f"over the limit of {16 << 20} bytes"),
+            (["validate", "--input-file", config, "--tokenizer", "a\udcff"],
+             "--tokenizer: not valid UTF-8 at byte 1"),
+            (["generate", "--input-file", config, "--output", config],
+             f"--output {config} is the --input-file"),
+            (["generate", "--input-file", config, "--output", os.path.join(directory, "local.txt")],
+             'is text_files[0] "local.txt": writing would destroy the corpus'),
+        ]
+        for args, message in cases:
+            # A hang on the FIFO or /dev/zero fails here (TimeoutExpired).
+            result = subprocess.run([CLIENT, *args, "--server", nowhere], capture_output=True,
+                                     timeout=30)
+            self.assertEqual(result.returncode, 2, (args, result.stderr))
+            self.assertIn(message, result.stderr.decode(errors="replace"), args)
+            self.assertNotIn("is convgen-server running", result.stderr.decode(errors="replace"))
+        with open(os.path.join(directory, "local.txt")) as f:
+            self.assertEqual(f.read(), "a local corpus. " * 20)  # not overwritten
+        # A config piped in is still read.
+        with open(config) as f:
+            result = subprocess.run([CLIENT, "validate", "--input-file", "-", "--server",
+                                     self.plain.address], stdin=f, capture_output=True, text=True,
+                                    timeout=60)
+        self.assertNotIn("cannot read --input-file", result.stderr)
+
+    def test_describe_and_health_give_up_on_a_stopped_server(self):
+        server = Server()
+        server.wait()
+        try:
+            os.kill(server.process.pid, signal.SIGSTOP)
+            for command in ["describe", "health"]:
+                result = client(command, "--server", server.address, "--idle-timeout", "1",
+                                timeout=30)
+                self.assertEqual(result.returncode, 1, (command, result.stderr))
+                self.assertIn("DEADLINE_EXCEEDED", result.stderr, command)
+        finally:
+            os.kill(server.process.pid, signal.SIGCONT)
+            server.stop()
+
     def test_connection_mistakes_get_a_hint(self):
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):

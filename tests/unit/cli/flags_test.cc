@@ -57,6 +57,7 @@ TEST_F(ParseFlagsTest, TakesBothSpellingsAndBothValueForms) {
   EXPECT_EQ(absl::GetFlag(FLAGS_cli_test_count), 7);
   EXPECT_EQ(absl::GetFlag(FLAGS_cli_test_name), "x-y");
   EXPECT_TRUE(absl::GetFlag(FLAGS_cli_test_switch));
+  EXPECT_THAT(parsed->given, ElementsAre("cli_test_count", "cli_test_name", "cli_test_switch"));
   ASSERT_TRUE(Parse({"--nocli-test-switch"}).ok());
   EXPECT_FALSE(absl::GetFlag(FLAGS_cli_test_switch));
 }

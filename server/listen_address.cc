@@ -80,9 +80,9 @@ absl::Status ProbeUnix(absl::string_view purpose, absl::string_view flag,
 
 absl::StatusOr<ListenAddress> ParseListenAddress(absl::string_view flag, absl::string_view address,
                                                  bool allow_unix, bool allow_port_zero) {
-  const char* const rule = allow_unix
-                               ? "expected HOST:PORT (e.g. 0.0.0.0:50051, [::]:50051) or unix:/path"
-                               : "expected IPV4:PORT (e.g. 0.0.0.0:9090, 127.0.0.1:9090)";
+  const char* const rule =
+      allow_unix ? "expected HOST:PORT (e.g. 0.0.0.0:50051, [::]:50051) or unix:/path"
+                 : "expected HOST:PORT, IPv4 only (e.g. 0.0.0.0:9090, 127.0.0.1:9090)";
   ListenAddress parsed;
   parsed.text = std::string(address);
   if (address.empty()) return BadAddress(flag, address, absl::StrCat("empty; ", rule));

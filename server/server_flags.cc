@@ -23,7 +23,7 @@ ABSL_FLAG(std::string, data_dir, "",
           "convgen's data/ directory (embedded tokenizer and corpus); default: "
           "$CONVGEN_DATA_DIR, else the build's source tree");
 ABSL_FLAG(std::string, metrics_listen, "",
-          "IPv4:port of Prometheus /metrics, e.g. 0.0.0.0:9090 (default: off)");
+          "host:port of Prometheus /metrics, IPv4 only, e.g. 0.0.0.0:9090 (default: off)");
 ABSL_FLAG(int64_t, max_conversations_per_request, 1000000, "Limit per request");
 ABSL_FLAG(int64_t, max_concurrent_streams, 256, "Generate streams at once");
 ABSL_FLAG(int64_t, max_inline_corpus_bytes, 64 << 20, "Largest inline corpus per request");

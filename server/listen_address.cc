@@ -2,6 +2,7 @@
 
 #include <netdb.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -52,11 +53,26 @@ absl::Status ProbeUnix(absl::string_view purpose, absl::string_view flag,
   if (access(directory.c_str(), W_OK | X_OK) != 0) {
     return cannot(absl::StrCat("directory ", directory, ": ", std::strerror(errno)));
   }
+  struct stat st {};
+  if (lstat(address.unix_path.c_str(), &st) == 0) {
+    // gRPC replaces a socket file nobody accepts on, and fails on anything else.
+    if (S_ISDIR(st.st_mode)) return cannot("is a directory");
+    if (!S_ISSOCK(st.st_mode)) return cannot("a file that is not a socket is in the way");
+    ScopedFd probe{socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)};
+    if (probe.fd < 0) return cannot(std::strerror(errno));
+    if (connect(probe.fd, reinterpret_cast<const sockaddr*>(&sun), sizeof(sun)) == 0) {
+      return cannot("address in use (another server is accepting on this socket)");
+    }
+    return absl::OkStatus();
+  }
+  // Nothing there yet: bind a socket there and remove it, which finds what
+  // access() does not (root in /proc, a read-only file system).
   ScopedFd probe{socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)};
   if (probe.fd < 0) return cannot(std::strerror(errno));
-  if (connect(probe.fd, reinterpret_cast<const sockaddr*>(&sun), sizeof(sun)) == 0) {
-    return cannot("address in use (another server is accepting on this socket)");
+  if (bind(probe.fd, reinterpret_cast<const sockaddr*>(&sun), sizeof(sun)) != 0) {
+    return cannot(std::strerror(errno));
   }
+  unlink(address.unix_path.c_str());
   return absl::OkStatus();
 }
 
@@ -64,9 +80,9 @@ absl::Status ProbeUnix(absl::string_view purpose, absl::string_view flag,
 
 absl::StatusOr<ListenAddress> ParseListenAddress(absl::string_view flag, absl::string_view address,
                                                  bool allow_unix, bool allow_port_zero) {
-  const char* const rule = allow_unix
-                               ? "expected HOST:PORT (e.g. 0.0.0.0:50051, [::]:50051) or unix:/path"
-                               : "expected HOST:PORT (e.g. 0.0.0.0:9090, [::]:9090)";
+  const char* const rule =
+      allow_unix ? "expected HOST:PORT (e.g. 0.0.0.0:50051, [::]:50051) or unix:/path"
+                 : "expected HOST:PORT, IPv4 only (e.g. 0.0.0.0:9090, 127.0.0.1:9090)";
   ListenAddress parsed;
   parsed.text = std::string(address);
   if (address.empty()) return BadAddress(flag, address, absl::StrCat("empty; ", rule));
@@ -84,12 +100,20 @@ absl::StatusOr<ListenAddress> ParseListenAddress(absl::string_view flag, absl::s
   if (absl::StrContains(address, "://")) {
     return BadAddress(flag, address, absl::StrCat("no scheme; ", rule));
   }
+  const char* const example_port = allow_unix ? "50051" : "9090";
   const size_t colon = address.rfind(':');
-  if (colon == absl::string_view::npos) {
+  const bool all_digits = std::all_of(address.begin(), address.end(), absl::ascii_isdigit);
+  if (colon == absl::string_view::npos && all_digits) {
     return BadAddress(
         flag, address,
         absl::StrCat("no host; use HOST:PORT, e.g. 0.0.0.0:", address,
                      " for every interface or 127.0.0.1:", address, " for this host only"));
+  }
+  // "localhost", "127.0.0.1", "[::1]": a host without a port.
+  if (colon == absl::string_view::npos ||
+      (absl::StartsWith(address, "[") && absl::EndsWith(address, "]"))) {
+    return BadAddress(flag, address,
+                      absl::StrCat("no port; use HOST:PORT, e.g. ", address, ":", example_port));
   }
   absl::string_view host = address.substr(0, colon);
   const absl::string_view port = address.substr(colon + 1);

@@ -34,8 +34,10 @@ absl::StatusOr<ListenAddress> ParseListenAddress(absl::string_view flag, absl::s
 // letting it go: FailedPrecondition "cannot `purpose` --flag ADDRESS: address
 // in use (...)" (or the OS's reason, or an unknown host) otherwise; purpose is
 // e.g. "listen on" or "serve metrics on". For a
-// unix socket: its directory must be writable and no process may be accepting
-// on it (gRPC would unlink the socket file and take the path over). Port 0 is
+// unix socket: its directory must be writable, the path must be free (bound
+// and removed again) or a socket no process is accepting on (gRPC would
+// unlink the socket file and take the path over), not a directory or another
+// file. A relative path is kept (from the working directory). Port 0 is
 // not probed. Another process may still take the port before the server
 // binds it; gRPC's own bind (without SO_REUSEPORT) then fails.
 absl::Status ProbeListenAddress(absl::string_view purpose, absl::string_view flag,

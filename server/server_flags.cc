@@ -9,7 +9,8 @@
 #include "absl/flags/flag.h"
 
 ABSL_FLAG(std::vector<std::string>, listen, {"0.0.0.0:50051"},
-          "host:port (port 0 picks one) or unix:/path; repeat the flag or "
+          "host:port (port 0 picks one) or unix:/path (a relative path is from the working "
+          "directory); repeat the flag or "
           "give a comma-separated list to listen on several");
 ABSL_FLAG(std::vector<std::string>, tokenizer, {},
           "NAME=PATH of a tokenizer.json or <encoding>.tiktoken file; repeat "
@@ -21,7 +22,8 @@ ABSL_FLAG(std::string, corpus_dir, "",
 ABSL_FLAG(std::string, data_dir, "",
           "convgen's data/ directory (embedded tokenizer and corpus); default: "
           "$CONVGEN_DATA_DIR, else the build's source tree");
-ABSL_FLAG(std::string, metrics_listen, "", "host:port of Prometheus /metrics (default: off)");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "host:port of Prometheus /metrics, IPv4 only, e.g. 0.0.0.0:9090 (default: off)");
 ABSL_FLAG(int64_t, max_conversations_per_request, 1000000, "Limit per request");
 ABSL_FLAG(int64_t, max_concurrent_streams, 256, "Generate streams at once");
 ABSL_FLAG(int64_t, max_inline_corpus_bytes, 64 << 20, "Largest inline corpus per request");
@@ -38,7 +40,7 @@ ABSL_FLAG(double, max_build_cpu_seconds, 10,
           "corpus) or building one conversation (0: no limit)");
 ABSL_FLAG(int64_t, grpc_memory_bytes, int64_t{256} << 20,
           "What gRPC may buffer over all connections (its resource quota); at least twice "
-          "--max-inline-corpus-bytes + 1 MiB");
+          "(--max-inline-corpus-bytes + 1 MiB)");
 ABSL_FLAG(bool, accept_compressed_requests, false,
           "Accept gzip/deflate requests (gRPC 1.51 inflates them unbounded before any size check) "
           "(default: false)");

@@ -138,7 +138,7 @@ absl::Status CheckOptions(const ServerOptions& options) {
       {"max-message-bytes", static_cast<double>(limits.max_message_bytes), 1, kGiB,
        "bytes from 1 to 1 GiB"},
       {"grpc-memory-bytes", static_cast<double>(options.grpc_memory_bytes), 0, kBig,
-       "bytes (at least twice --max-inline-corpus-bytes + 1 MiB)"},
+       "bytes (at least twice (--max-inline-corpus-bytes + 1 MiB))"},
       {"max-conversations-per-request", static_cast<double>(limits.max_conversations_per_request),
        1, kBig, "a count > 0"},
       {"max-messages-per-conversation", static_cast<double>(limits.max_messages_per_conversation),
@@ -157,6 +157,26 @@ absl::Status CheckOptions(const ServerOptions& options) {
     if (!(range.value >= range.min && range.value <= range.max)) {
       return absl::InvalidArgumentError(
           absl::StrCat("--", range.flag, ": expected ", range.expected));
+    }
+  }
+  // Room for one largest request (an inline corpus and 1 MiB for the rest of
+  // it) and the other connections' buffers; BoundReceivedBytes needs it.
+  const int64_t largest_request =
+      std::min<int64_t>(limits.max_inline_corpus_bytes + (1 << 20), INT32_MAX);
+  if (options.grpc_memory_bytes < 2 * largest_request) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--grpc-memory-bytes ", options.grpc_memory_bytes,
+        ": must be at least twice (--max-inline-corpus-bytes + 1 MiB), ", 2 * largest_request));
+  }
+  if (!options.corpus_dir.empty()) {
+    struct stat st {};
+    if (stat(options.corpus_dir.c_str(), &st) != 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--corpus-dir ", options.corpus_dir, ": ", std::strerror(errno)));
+    }
+    if (!S_ISDIR(st.st_mode)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--corpus-dir ", options.corpus_dir, ": not a directory"));
     }
   }
   return absl::OkStatus();
@@ -184,6 +204,10 @@ int64_t ResidentBytes() {
   return static_cast<int64_t>(resident) * sysconf(_SC_PAGESIZE);
 }
 
+// The largest tokenizer file the server reads (the largest known are tens
+// of MiB).
+constexpr int64_t kMaxTokenizerFileBytes = int64_t{1} << 30;
+
 // The --tokenizer flags as (name, path), each path a readable regular file:
 // checked before the slow loading, so that a typo fails at once.
 absl::StatusOr<std::vector<std::pair<std::string, std::string>>> TokenizerFlags(
@@ -195,14 +219,27 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> TokenizerFlags(
       return absl::InvalidArgumentError(
           absl::StrCat("--tokenizer \"", flag, "\": expected NAME=PATH"));
     }
-    const int fd = open(parts[1].c_str(), O_RDONLY | O_CLOEXEC);
+    // stat, not open: opening a FIFO blocks until a writer comes.
     struct stat st {};
-    const int error = fd < 0 ? errno : fstat(fd, &st) != 0 ? errno : 0;
-    if (fd >= 0) close(fd);
-    if (error != 0 || !S_ISREG(st.st_mode)) {
+    const auto cannot = [&](absl::string_view why) {
       return absl::InvalidArgumentError(
-          absl::StrCat("--tokenizer ", flag, ": cannot read ", parts[1], ": ",
-                       error != 0 ? std::strerror(error) : "not a regular file"));
+          absl::StrCat("--tokenizer ", flag, ": cannot read ", parts[1], ": ", why));
+    };
+    if (stat(parts[1].c_str(), &st) != 0) return cannot(std::strerror(errno));
+    if (!S_ISREG(st.st_mode)) {
+      return cannot(S_ISDIR(st.st_mode)    ? "is a directory, not a regular file"
+                    : S_ISFIFO(st.st_mode) ? "is a FIFO, not a regular file"
+                                           : "not a regular file");
+    }
+    if (st.st_size > kMaxTokenizerFileBytes) {
+      return cannot(absl::StrCat(st.st_size, " bytes, over the 1 GiB a tokenizer file may have"));
+    }
+    if (access(parts[1].c_str(), R_OK) != 0) return cannot(std::strerror(errno));
+    for (const auto& [name, path] : tokenizers) {
+      if (name == parts[0]) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "--tokenizer ", name, "=", path, " and --tokenizer ", flag, ": the same name twice"));
+      }
     }
     tokenizers.emplace_back(parts[0], parts[1]);
   }
@@ -227,21 +264,57 @@ absl::StatusOr<std::unique_ptr<Workspace>> MakeWorkspace(
   return workspace;
 }
 
+// Whether two TCP addresses bind the same port on a shared interface (the
+// same host, or either every interface); host names are not resolved.
+bool SameTcpPort(const ListenAddress& a, const ListenAddress& b) {
+  const auto every = [](const std::string& host) { return host == "0.0.0.0" || host == "::"; };
+  return a.unix_path.empty() && b.unix_path.empty() && a.port != 0 && a.port == b.port &&
+         (a.host == b.host || every(a.host) || every(b.host));
+}
+
 // Every --listen and --metrics-listen address parsed, and bindable by this
 // server alone, before the slow start (see listen_address.h).
 absl::Status CheckListenAddresses(const ServerOptions& options) {
   if (options.listen.empty())
     return absl::InvalidArgumentError("--listen: empty; give HOST:PORT or unix:/path");
+  std::vector<ListenAddress> listen;
   for (const std::string& address : options.listen) {
     CONVGEN_ASSIGN_OR_RETURN(ListenAddress parsed,
                              ParseListenAddress("listen", address, /*allow_unix=*/true,
                                                 /*allow_port_zero=*/true));
+    // Each probe binds and lets go: a second --listen of the same address
+    // (or the same port) would pass it and fail in gRPC.
+    for (const ListenAddress& earlier : listen) {
+      const bool same = earlier.unix_path.empty() ? SameTcpPort(parsed, earlier)
+                                                  : parsed.unix_path == earlier.unix_path;
+      if (same) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "--listen ", parsed.text, ": ",
+            parsed.text == earlier.text ? "given twice"
+                                        : absl::StrCat("the port of --listen ", earlier.text)));
+      }
+    }
     CONVGEN_RETURN_IF_ERROR(ProbeListenAddress("listen on", "listen", parsed));
+    listen.push_back(std::move(parsed));
   }
   if (!options.metrics_listen.empty()) {
     CONVGEN_ASSIGN_OR_RETURN(ListenAddress parsed,
                              ParseListenAddress("metrics-listen", options.metrics_listen,
                                                 /*allow_unix=*/false, /*allow_port_zero=*/false));
+    // civetweb as packaged (Debian's libcivetweb 1.15) is built without IPv6.
+    if (absl::StrContains(parsed.host, ':')) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--metrics-listen \"", parsed.text,
+                       "\": no IPv6 for metrics (civetweb is built without it); use e.g. "
+                       "0.0.0.0:",
+                       parsed.port, " or 127.0.0.1:", parsed.port));
+    }
+    for (const ListenAddress& address : listen) {
+      if (SameTcpPort(parsed, address)) {
+        return absl::InvalidArgumentError(absl::StrCat("--metrics-listen ", parsed.text,
+                                                       ": the port of --listen ", address.text));
+      }
+    }
     CONVGEN_RETURN_IF_ERROR(ProbeListenAddress("serve metrics on", "metrics-listen", parsed));
   }
   return absl::OkStatus();
@@ -264,12 +337,15 @@ absl::StatusOr<MemoryBudget::Reservation> ReserveBaseline(Workspace& workspace,
   return reserved;
 }
 
+// The largest PEM file read (a certificate chain is a few KiB).
+constexpr int64_t kMaxPemFileBytes = 1 << 20;
+
 // The text of the PEM file given to --flag, holding a `kind` ("CERTIFICATE",
 // "PRIVATE KEY"); FailedPrecondition naming the flag, the file and why
 // otherwise (gRPC would take any bytes and fail each handshake).
 absl::StatusOr<std::string> ReadPem(absl::string_view flag, const std::string& path,
                                     absl::string_view kind) {
-  absl::StatusOr<std::string> text = ReadFileToString(path);
+  absl::StatusOr<std::string> text = ReadRegularFile(path, kMaxPemFileBytes);
   if (!text.ok()) {  // "PATH: reason"
     return absl::FailedPreconditionError(absl::StrCat("--", flag, " ", text.status().message()));
   }
@@ -526,7 +602,7 @@ int RunServer(const ServerOptions& options) {
     } catch (const std::exception& e) {
       return fail(absl::FailedPreconditionError(
           absl::StrCat("cannot serve metrics on --metrics-listen ", options.metrics_listen,
-                       ": address in use? (", e.what(), ")")));
+                       ": civetweb could not start it (", e.what(), ")")));
     }
     exposer->RegisterCollectable(metrics.registry());
     spdlog::info("metrics on http://{}/metrics", options.metrics_listen);

@@ -95,6 +95,29 @@ class StartupFailureTest(unittest.TestCase):
              ["--metrics-listen \"127.0.0.1:0\"", "from 1 to 65535"]),
             (["--listen", "127.0.0.1:0", "--metrics-listen", "unix:/tmp/m.sock"],
              ["--metrics-listen", "no unix sockets"]),
+            # A host without a port is not "no host".
+            (["--listen", "localhost"], ["--listen \"localhost\"", "no port", "localhost:50051"]),
+            (["--listen", "127.0.0.1"], ["no port", "127.0.0.1:50051"]),
+            (["--listen", "1.2.3"], ["--listen \"1.2.3\"", "no port"]),
+            (["--listen", "[::1]"], ["--listen \"[::1]\"", "no port", "[::1]:50051"]),
+            (["--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1"],
+             ["--metrics-listen \"127.0.0.1\"", "no port", "127.0.0.1:9090"]),
+            # civetweb (Debian's) has no IPv6: refused at once, not after the
+            # tokenizers load as "address in use?".
+            (["--listen", "127.0.0.1:0", "--metrics-listen", "[::]:52013"],
+             ["--metrics-listen \"[::]:52013\"", "no IPv6", "0.0.0.0:52013"]),
+            (["--listen", "127.0.0.1:0", "--metrics-listen", "[::1]:52013"],
+             ["--metrics-listen \"[::1]:52013\"", "no IPv6"]),
+            # Addresses that each bind alone but not together.
+            (["--listen", "127.0.0.1:52021,127.0.0.1:52021"],
+             ["--listen 127.0.0.1:52021: given twice"]),
+            (["--listen", "0.0.0.0:52021", "--listen", "127.0.0.1:52021"],
+             ["--listen 127.0.0.1:52021: the port of --listen 0.0.0.0:52021"]),
+            (["--listen", "127.0.0.1:52021", "--metrics-listen", "127.0.0.1:52021"],
+             ["--metrics-listen 127.0.0.1:52021: the port of --listen 127.0.0.1:52021"]),
+            (["--listen", f"unix:{WORK}", "--listen", "127.0.0.1:0"],
+             [f"--listen unix:{WORK}: is a directory"]),
+            (["--listen", "unix:/proc/convgen-x.sock"], ["--listen unix:/proc/convgen-x.sock"]),
         ]
         for args, words in cases:
             with self.subTest(args=args):
@@ -150,7 +173,31 @@ class StartupFailureTest(unittest.TestCase):
         key = write("key.pem", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
         directory = os.path.join(WORK, "a-directory")
         os.makedirs(directory, exist_ok=True)
+        # Passes the PEM check; the key is read before OpenSSL sees either.
+        cert_like = write("cert-like.pem",
+                          "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+        fifo = os.path.join(WORK, "fifo")
+        if not os.path.exists(fifo):
+            os.mkfifo(fifo)
+        # Sparse: 8 GiB on the command line, nothing on disk.
+        huge = os.path.join(WORK, "huge.json")
+        with open(huge, "wb") as f:
+            f.truncate(8 << 30)
         cases = [
+            # Neither read without end (/dev/zero) nor waited on (a FIFO).
+            (["--tls-cert", "/dev/zero", "--tls-key", key],
+             ["--tls-cert /dev/zero", "not a regular file"]),
+            (["--tls-cert", fifo, "--tls-key", key], [f"--tls-cert {fifo}", "FIFO"]),
+            (["--tls-cert", cert_like, "--tls-key", "/dev/zero"],
+             ["--tls-key /dev/zero", "not a regular file"]),
+            (["--tls-cert", huge, "--tls-key", key], [f"--tls-cert {huge}"]),
+            (["--tokenizer", f"x={fifo}"], [f"--tokenizer x={fifo}", "FIFO"]),
+            (["--tokenizer", f"x={huge}"], [f"--tokenizer x={huge}", "8589934592 bytes", "1 GiB"]),
+            (["--tokenizer", f"a={key}", "--tokenizer", f"a={not_pem}"],
+             [f"--tokenizer a={key} and --tokenizer a={not_pem}", "the same name twice"]),
+            (["--corpus-dir", key], [f"--corpus-dir {key}: not a directory"]),
+            (["--corpus-dir", "/nonexistent/corpus"],
+             ["--corpus-dir /nonexistent/corpus", "No such file or directory"]),
             (["--tls-cert", "/nonexistent/cert.pem", "--tls-key", key],
              ["--tls-cert /nonexistent/cert.pem", "No such file or directory"]),
             (["--tls-cert", not_pem, "--tls-key", key],
@@ -166,9 +213,12 @@ class StartupFailureTest(unittest.TestCase):
             (["--tokenizer", "mine"], ["--tokenizer \"mine\"", "expected NAME=PATH"]),
             (["--tokenizer", "=/x"], ["expected NAME=PATH"]),
         ]
-        for args, words in cases:
-            with self.subTest(args=args):
-                self.assert_fails(["--listen", "127.0.0.1:0", *args], *words)
+        try:
+            for args, words in cases:
+                with self.subTest(args=args):
+                    self.assert_fails(["--listen", "127.0.0.1:0", *args], *words)
+        finally:
+            os.remove(huge)
 
     def test_tls_files_that_openssl_cannot_use(self):
         def openssl(*args):
@@ -210,6 +260,10 @@ class StartupFailureTest(unittest.TestCase):
              ["--log-level \"verbose\"", "trace, debug, info, warn, error"]),
             (["--log-format", "yaml"], ["--log-format \"yaml\"", "text or json"]),
             (["--max-memory", "-1"], ["--max-memory"]),
+            # Twice (64 MiB + 1 MiB) at the defaults, checked at once.
+            (["--grpc-memory-bytes", "136314879"],
+             ["--grpc-memory-bytes 136314879",
+              "at least twice (--max-inline-corpus-bytes + 1 MiB), 136314880"]),
         ]
         for args, words in cases:
             with self.subTest(args=args):

@@ -214,6 +214,9 @@ absl::Status CheckOptions(const CommandOptions& o) {
   if ((o.command == "generate" || o.command == "validate") && o.input_file.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(o.command, " needs --input-file CONFIG"));
   }
+  if (o.command == "generate" && o.output.empty()) {
+    return absl::InvalidArgumentError("--output is empty: give a file, or - for stdout");
+  }
   if (std::error_code error; o.command == "generate" && o.output != "-" &&
                              std::filesystem::equivalent(o.input_file, o.output, error)) {
     return absl::InvalidArgumentError(absl::StrCat(

@@ -192,6 +192,8 @@ class CliTest(unittest.TestCase):
             (["validate", "--input-file", big], f"over the limit of {16 << 20} bytes"),
             (["validate", "--input-file", config, "--tokenizer", "a\udcff"],
              "--tokenizer: not valid UTF-8 at byte 1"),
+            (["generate", "--input-file", config, "--output", ""],
+             "--output is empty: give a file, or - for stdout"),
             (["generate", "--input-file", config, "--output", config],
              f"--output {config} is the --input-file"),
             (["generate", "--input-file", config, "--output", os.path.join(directory, "local.txt")],

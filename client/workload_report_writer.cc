@@ -45,15 +45,15 @@ bool WorkloadReportWriter::Write(const std::string& incomplete_reason) {
   run.complete = incomplete_reason.empty();
   run.incomplete_reason = incomplete_reason;
   const WorkloadReport report = BuildWorkloadReport(collector_, std::move(run));
-  for (const auto& [flag, path] : {std::pair<const char*, const std::string&>{"--report",
-                                                                              report_path_},
-                                   {"--stats-json", stats_path_}}) {
+  for (const auto& [flag, path] :
+       {std::pair<const char*, const std::string&>{"--report", report_path_},
+        {"--stats-json", stats_path_}}) {
     if (path.empty()) continue;
     absl::StatusOr<std::unique_ptr<OutputFile>> file = OutputFile::Open(path);
     absl::Status status = file.status();
     if (status.ok()) {
       (*file)->stream() << (std::string(flag) == "--report" ? RenderHtmlReport(report)
-                                                          : RenderStatsJson(report));
+                                                            : RenderStatsJson(report));
       status = (*file)->status();
       if (status.ok()) status = (*file)->Commit();
       if (!status.ok()) (*file)->Discard();

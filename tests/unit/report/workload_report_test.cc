@@ -47,8 +47,7 @@ RunInfo HostileRun() {
 }
 
 TEST(HtmlEscapeTest, EscapesMarkupAndQuotes) {
-  EXPECT_EQ(HtmlEscape(kHostile),
-            "&lt;/script&gt;&lt;svg onload=alert(1)&gt;&quot;&#39;&amp;");
+  EXPECT_EQ(HtmlEscape(kHostile), "&lt;/script&gt;&lt;svg onload=alert(1)&gt;&quot;&#39;&amp;");
   EXPECT_EQ(HtmlEscape("plain text 1.5"), "plain text 1.5");
 }
 
@@ -57,7 +56,8 @@ TEST(WorkloadReportTest, UserTextIsEscapedAndNothingLoadsOrRuns) {
   EXPECT_EQ(html.find("<svg onload"), std::string::npos);
   EXPECT_EQ(html.find("</script>"), std::string::npos);
   EXPECT_EQ(html.find("<script"), std::string::npos);
-  EXPECT_EQ(Occurrences(html, "&lt;/script&gt;&lt;svg onload=alert(1)&gt;"), 2);  // config, tokenizer
+  EXPECT_EQ(Occurrences(html, "&lt;/script&gt;&lt;svg onload=alert(1)&gt;"),
+            2);  // config, tokenizer
   for (const char* network : {"http://", "https://", "src=", "href=", "url(", "@import"}) {
     EXPECT_EQ(html.find(network), std::string::npos) << network;
   }
@@ -98,7 +98,8 @@ TEST(WorkloadReportTest, BarHeightsAreProportionalToCounts) {
   ASSERT_NE(chart, std::string::npos);
   std::vector<double> heights;
   for (size_t at = html.find("<rect class=\"bar\"", chart);
-       at != std::string::npos && heights.size() < 2; at = html.find("<rect class=\"bar\"", at + 1)) {
+       at != std::string::npos && heights.size() < 2;
+       at = html.find("<rect class=\"bar\"", at + 1)) {
     const size_t h = html.find("height=\"", at) + 8;
     heights.push_back(std::atof(html.c_str() + h));
   }
@@ -115,10 +116,8 @@ TEST(WorkloadReportTest, AChartWithoutDataSaysWhy) {
   plain.AddMessage(false, 20, -1, -1);
   plain.EndConversation();
   const std::string html = RenderHtmlReport(BuildWorkloadReport(plain, run));
-  EXPECT_NE(html.find("No data: the config has no prompt_input.think_time_ms."),
-            std::string::npos);
-  EXPECT_NE(html.find("No data: the config has no prompt_input.prefix_groups."),
-            std::string::npos);
+  EXPECT_NE(html.find("No data: the config has no prompt_input.think_time_ms."), std::string::npos);
+  EXPECT_NE(html.find("No data: the config has no prompt_input.prefix_groups."), std::string::npos);
   EXPECT_EQ(Occurrences(html, "<svg "), 4);
   // Think times and groups the messages carry chart even if the config was
   // not read.

@@ -60,21 +60,23 @@ std::string RenderSvg(const HistogramChart& chart) {
   // Y grid, ticks and labels.
   for (int64_t y = 0; y <= y_max; y += y_step) {
     const double py = kTop + plot_h - plot_h * static_cast<double>(y) / static_cast<double>(y_max);
-    absl::StrAppendFormat(&svg,
-                          "<line class=\"grid\" x1=\"%g\" y1=\"%.2f\" x2=\"%g\" y2=\"%.2f\"/>"
-                          "<text class=\"tick\" x=\"%g\" y=\"%.2f\" text-anchor=\"end\">%d</text>\n",
-                          kLeft - 4, py, kLeft + plot_w, py, kLeft - 7, py + 4, y);
+    absl::StrAppendFormat(
+        &svg,
+        "<line class=\"grid\" x1=\"%g\" y1=\"%.2f\" x2=\"%g\" y2=\"%.2f\"/>"
+        "<text class=\"tick\" x=\"%g\" y=\"%.2f\" text-anchor=\"end\">%d</text>\n",
+        kLeft - 4, py, kLeft + plot_w, py, kLeft - 7, py + 4, y);
   }
   // Bars, each with its range and count as a tooltip.
   for (size_t b = 0; b < chart.bins.size(); ++b) {
     const HistogramBin& bin = chart.bins[b];
     if (bin.count == 0) continue;
     const double h = plot_h * static_cast<double>(bin.count) / static_cast<double>(y_max);
-    absl::StrAppendFormat(&svg,
-                          "<rect class=\"bar\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\">"
-                          "<title>%s: %d</title></rect>\n",
-                          kLeft + bar_w * static_cast<double>(b) + 0.5, kTop + plot_h - h,
-                          std::max(bar_w - 1, 0.5), h, BinLabel(bin), bin.count);
+    absl::StrAppendFormat(
+        &svg,
+        "<rect class=\"bar\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\">"
+        "<title>%s: %d</title></rect>\n",
+        kLeft + bar_w * static_cast<double>(b) + 0.5, kTop + plot_h - h, std::max(bar_w - 1, 0.5),
+        h, BinLabel(bin), bin.count);
   }
   // X ticks: at most 10 labelled bins, slanted when they are ranges.
   const size_t every = (chart.bins.size() + 9) / 10;
@@ -82,8 +84,9 @@ std::string RenderSvg(const HistogramChart& chart) {
   for (size_t b = 0; b < chart.bins.size(); b += every) {
     const double cx = kLeft + bar_w * (static_cast<double>(b) + 0.5);
     const double ty = kTop + plot_h + 14;
-    absl::StrAppendFormat(&svg, "<line class=\"axis\" x1=\"%.2f\" y1=\"%g\" x2=\"%.2f\" y2=\"%g\"/>",
-                          cx, kTop + plot_h, cx, kTop + plot_h + 4);
+    absl::StrAppendFormat(&svg,
+                          "<line class=\"axis\" x1=\"%.2f\" y1=\"%g\" x2=\"%.2f\" y2=\"%g\"/>", cx,
+                          kTop + plot_h, cx, kTop + plot_h + 4);
     if (ranges) {
       absl::StrAppendFormat(&svg,
                             "<text class=\"tick\" x=\"%.2f\" y=\"%g\" text-anchor=\"end\" "
@@ -128,7 +131,8 @@ std::string RenderTable(const std::vector<StatisticRow>& rows) {
   return html + "</tbody>\n</table>\n";
 }
 
-constexpr char kStyle[] = R"(body{font-family:sans-serif;margin:24px;color:#222;background:#fff;max-width:1100px}
+constexpr char kStyle[] =
+    R"(body{font-family:sans-serif;margin:24px;color:#222;background:#fff;max-width:1100px}
 h1{font-size:22px;margin:0 0 8px}h2{font-size:17px;margin:28px 0 8px}h3{font-size:14px;margin:18px 0 4px}
 .status{padding:8px 12px;border-radius:4px;margin:8px 0}
 .complete{background:#e6f4ea;border:1px solid #9ccaa8}.incomplete{background:#fdecea;border:1px solid #e0a39b}
@@ -210,20 +214,18 @@ WorkloadReport BuildWorkloadReport(const WorkloadCollector& collector, RunInfo r
   report.charts.push_back(ChartOf("user_tokens_per_message", "User tokens per message", "tokens",
                                   collector.user_tokens_per_message().Bins(kReportMaxBins),
                                   no_conversations));
-  report.charts.push_back(ChartOf("assistant_tokens_per_message", "Assistant tokens per message",
-                                  "tokens",
-                                  collector.assistant_tokens_per_message().Bins(kReportMaxBins),
-                                  no_conversations));
-  report.charts.push_back(ChartOf("request_tokens",
-                                  "Request tokens (history + user message, per request)",
-                                  "tokens", collector.request_tokens().Bins(kReportMaxBins),
-                                  no_conversations));
-  report.charts.push_back(ChartOf(
-      "think_time_ms", "Think time before each user message", "milliseconds",
-      collector.think_time_ms().Bins(kReportMaxBins),
-      !run.has_think_time ? "the config has no prompt_input.think_time_ms"
-      : none              ? no_conversations
-                          : "no user message carried a think time"));
+  report.charts.push_back(
+      ChartOf("assistant_tokens_per_message", "Assistant tokens per message", "tokens",
+              collector.assistant_tokens_per_message().Bins(kReportMaxBins), no_conversations));
+  report.charts.push_back(
+      ChartOf("request_tokens", "Request tokens (history + user message, per request)", "tokens",
+              collector.request_tokens().Bins(kReportMaxBins), no_conversations));
+  report.charts.push_back(ChartOf("think_time_ms", "Think time before each user message",
+                                  "milliseconds", collector.think_time_ms().Bins(kReportMaxBins),
+                                  !run.has_think_time
+                                      ? "the config has no prompt_input.think_time_ms"
+                                  : none ? no_conversations
+                                         : "no user message carried a think time"));
   report.charts.push_back(ChartOf(
       "prefix_groups", "Prefix-group popularity (conversations per group)", "prefix group index",
       num_groups > 0 ? BinCounts(groups, 0, num_groups - 1, kReportMaxBins)
@@ -231,10 +233,10 @@ WorkloadReport BuildWorkloadReport(const WorkloadCollector& collector, RunInfo r
       num_groups == 0 ? "the config has no prompt_input.prefix_groups" : no_conversations));
   report.charts.back().y_label = "conversations";
   for (HistogramChart& chart : report.charts) {
-    if (chart.y_label.empty()) chart.y_label = chart.name == "conversation_turns"
-                                                   ? "conversations"
-                                                   : (chart.name == "request_tokens" ? "requests"
-                                                                                     : "messages");
+    if (chart.y_label.empty())
+      chart.y_label = chart.name == "conversation_turns"
+                          ? "conversations"
+                          : (chart.name == "request_tokens" ? "requests" : "messages");
   }
   report.run = std::move(run);
   return report;
@@ -277,9 +279,9 @@ std::string RenderHtmlReport(const WorkloadReport& report) {
       "<title>convgen workload report</title>\n<style>\n",
       kStyle, "</style>\n</head>\n<body>\n<h1>convgen workload report</h1>\n");
   if (run.complete) {
-    absl::StrAppend(&html, "<p class=\"status complete\" id=\"status\">Complete: ",
-                    report.conversations, " conversations, ", report.messages,
-                    " messages.</p>\n");
+    absl::StrAppend(&html,
+                    "<p class=\"status complete\" id=\"status\">Complete: ", report.conversations,
+                    " conversations, ", report.messages, " messages.</p>\n");
   } else {
     absl::StrAppend(&html, "<p class=\"status incomplete\" id=\"status\">Incomplete: ",
                     HtmlEscape(run.incomplete_reason), ". This report covers the ",
@@ -337,8 +339,10 @@ std::string RenderStatsJson(const WorkloadReport& report) {
     for (const HistogramBin& bin : chart.bins) {
       bins.push_back({{"lo", bin.lo}, {"hi", bin.hi}, {"count", bin.count}});
     }
-    charts[chart.name] = {{"title", chart.title}, {"x_label", chart.x_label},
-                          {"y_label", chart.y_label}, {"total", chart.total},
+    charts[chart.name] = {{"title", chart.title},
+                          {"x_label", chart.x_label},
+                          {"y_label", chart.y_label},
+                          {"total", chart.total},
                           {"bins", std::move(bins)}};
     if (chart.bins.empty()) charts[chart.name]["empty_reason"] = chart.empty_reason;
   }

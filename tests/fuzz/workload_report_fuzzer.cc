@@ -21,7 +21,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const size_t second = std::min(input.find('\0', std::min(first + 1, input.size())), input.size());
   convgen::RunInfo run;
   run.config_json = input.substr(0, first);
-  run.tokenizer = input.substr(std::min(first + 1, input.size()), second - std::min(first + 1, second));
+  run.tokenizer =
+      input.substr(std::min(first + 1, input.size()), second - std::min(first + 1, second));
   run.incomplete_reason = run.tokenizer;
   run.complete = run.incomplete_reason.empty();
   run.has_think_time = (size & 1) != 0;
@@ -30,13 +31,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   convgen::WorkloadCollector collector;
   for (size_t at = std::min(second + 1, input.size()); at + 3 <= input.size(); at += 3) {
     const auto op = static_cast<uint8_t>(input[at]);
-    const int64_t value = (static_cast<uint8_t>(input[at + 1]) << 8) | static_cast<uint8_t>(input[at + 2]);
+    const int64_t value =
+        (static_cast<uint8_t>(input[at + 1]) << 8) | static_cast<uint8_t>(input[at + 2]);
     switch (op % 4) {
       case 0:
         collector.BeginConversation();
         break;
       case 1:
-        collector.AddMessage(true, value, (op & 4) != 0 ? value * 3 : -1, (op & 8) != 0 ? value % 50 : -1);
+        collector.AddMessage(true, value, (op & 4) != 0 ? value * 3 : -1,
+                             (op & 8) != 0 ? value % 50 : -1);
         break;
       case 2:
         collector.AddMessage(false, value, -1, -1);
@@ -52,11 +55,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   plain.config_json.clear();
   plain.tokenizer.clear();
   plain.incomplete_reason.clear();
-  const std::string reference = convgen::RenderHtmlReport(convgen::BuildWorkloadReport(collector, plain));
-  if (std::count(html.begin(), html.end(), '<') != std::count(reference.begin(), reference.end(), '<')) {
+  const std::string reference =
+      convgen::RenderHtmlReport(convgen::BuildWorkloadReport(collector, plain));
+  if (std::count(html.begin(), html.end(), '<') !=
+      std::count(reference.begin(), reference.end(), '<')) {
     std::abort();  // the user's text became markup
   }
-  const nlohmann::json json = nlohmann::json::parse(convgen::RenderStatsJson(report), nullptr, false);
+  const nlohmann::json json =
+      nlohmann::json::parse(convgen::RenderStatsJson(report), nullptr, false);
   if (json.is_discarded()) std::abort();
   for (const convgen::HistogramChart& chart : report.charts) {
     if (chart.bins.size() > static_cast<size_t>(convgen::kReportMaxBins)) std::abort();

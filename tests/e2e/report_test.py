@@ -187,11 +187,22 @@ def run_chromium(url, *args):
         shutil.rmtree(profile, ignore_errors=True)
 
 
+SERVER = None  # one server for the module: a start takes seconds on a loaded machine
+
+
+def setUpModule():
+    global SERVER
+    SERVER = Server()
+
+
+def tearDownModule():
+    SERVER.stop()
+
+
 class ReportTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         os.makedirs(OUTPUT_DIR, exist_ok=True)
-        cls.server = Server()
         cls.dir = os.path.join(WORK, "report")
         os.makedirs(cls.dir)
         cls.config = write_config(cls.dir, CONVERSATIONS)
@@ -200,7 +211,7 @@ class ReportTest(unittest.TestCase):
         cls.output = os.path.join(cls.dir, "out.jsonl")
         started = time.monotonic()
         result = subprocess.run(
-            [CLIENT, "generate", "--server", cls.server.address, "--input-file", cls.config,
+            [CLIENT, "generate", "--server", SERVER.address, "--input-file", cls.config,
              "--output", cls.output, "--format", "jsonl", "--seed", "11", "--print-stats",
              "--report", cls.report, "--stats-json", cls.stats],
             capture_output=True, text=True, timeout=120)
@@ -212,10 +223,6 @@ class ReportTest(unittest.TestCase):
             cls.json = json.load(f)
         with open(cls.output) as f:
             cls.lines = [json.loads(line) for line in f]
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.stop()
 
     def test_stats_json_is_what_print_stats_prints(self):
         table = parse_print_stats(self.stderr)
@@ -347,19 +354,15 @@ class BrokenStreamReportTest(unittest.TestCase):
         report = os.path.join(directory, "report.html")
         stats = os.path.join(directory, "stats.json")
         output = os.path.join(directory, "out.json")
-        server = Server()
-        try:
-            # The first request prepares the corpus; then a deadline breaks the stream.
-            subprocess.run([CLIENT, "generate", "--server", server.address, "--input-file",
-                            write_config(directory, 1), "--output", os.devnull],
-                           check=True, capture_output=True, timeout=60)
-            config = write_config(directory, 100000)
-            result = subprocess.run(
-                [CLIENT, "generate", "--server", server.address, "--input-file", config,
-                 "--output", output, "--timeout", "2", "--report", report, "--stats-json", stats],
-                capture_output=True, text=True, timeout=60)
-        finally:
-            server.stop()
+        # The first request prepares the corpus; then a deadline breaks the stream.
+        subprocess.run([CLIENT, "generate", "--server", SERVER.address, "--input-file",
+                        write_config(directory, 1), "--output", os.devnull],
+                       check=True, capture_output=True, timeout=60)
+        config = write_config(directory, 100000)
+        result = subprocess.run(
+            [CLIENT, "generate", "--server", SERVER.address, "--input-file", config,
+             "--output", output, "--timeout", "2", "--report", report, "--stats-json", stats],
+            capture_output=True, text=True, timeout=60)
         self.assertEqual(result.returncode, 1, result.stderr)
         self.assertIn("DEADLINE_EXCEEDED", result.stderr)
         match = re.search(r"resume with --start-index (\d+)", result.stderr)

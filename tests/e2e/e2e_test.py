@@ -214,8 +214,9 @@ class EndToEndTest(unittest.TestCase):
         outputs = {}
         for fmt in ["jsonl", "jsonl-ids", "openai-jsonl"]:
             out = os.path.join(WORK, f"shapes.{fmt}")
+            model = ["--model", "Qwen/Qwen3-8B"] if fmt == "openai-jsonl" else []
             client("generate", "--server", self.server.address, "--input-file", path, "--seed", "5",
-                   "--format", fmt, "--model", "Qwen/Qwen3-8B", "--output", out)
+                   "--format", fmt, *model, "--output", out)
             with open(out) as f:
                 outputs[fmt] = [json.loads(line) for line in f]
         turns, with_ids, requests = outputs["jsonl"], outputs["jsonl-ids"], outputs["openai-jsonl"]

@@ -340,7 +340,7 @@ class FlagsTest(unittest.TestCase):
              'invalid value "4/4" for --shard: must be K/N with 0 <= K < N'),
             (["generate", "--input-file", EXAMPLE, "--shard=1"], 'invalid value "1" for --shard'),
             (["generate", "--input-file", EXAMPLE, "--format", "csv"],
-             'invalid value "csv" for --format: must be json, jsonl, jsonl-ids or openai-jsonl'),
+             'invalid value "csv" for --format: must be json, jsonl, jsonl-ids, openai-jsonl or sharegpt'),
             (["validate", "--input-file", EXAMPLE, "--rng=mt"],
              'invalid value "mt" for --rng: must be philox or numpy_legacy'),
             (["generate", "--input-file", EXAMPLE, "--start-index", "-1"],

@@ -22,8 +22,11 @@ Run by ctest like e2e_test.py; needs /usr/bin/python3 (python3-grpcio).
 import json
 import os
 import random
+import re
+import signal
 import subprocess
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -227,40 +230,47 @@ class FormatsTest(unittest.TestCase):
                                 for c in conversations))
 
     def test_sharegpt_of_a_broken_stream_is_a_valid_list_that_resumes(self):
-        # A deadline in the middle of a larger run: the kept file is a
+        # SIGINT when a third of the output is written: the kept file is a
         # valid list of the conversations before the resume index, and the
-        # resumed run completes it.
+        # resumed run's list completes it.
         config = write_config(
             "formats-long-config.json",
             num_turns={"distribution": "uniform", "min": 10, "max": 12})
         with open(config) as f:
             long_config = json.load(f)
-        long_config["num_conversations"] = 400
+        long_config["num_conversations"] = 300
         with open(config, "w") as f:
             json.dump(long_config, f)
+        args = [CLIENT, "generate", "--server", self.server.address, "--input-file", config,
+                "--seed", "3", "--format", "sharegpt"]
         full = os.path.join(WORK, "long-full.sharegpt")
-        client("generate", "--server", self.server.address, "--input-file", config,
-               "--seed", "3", "--format", "sharegpt", "--output", full)
+        subprocess.run(args + ["--output", full], check=True, capture_output=True, timeout=120)
         with open(full) as f:
             expected = json.load(f)
         out = os.path.join(WORK, "long.sharegpt")
-        for timeout in ["0.3", "0.6", "1.2"]:
-            result = client("generate", "--server", self.server.address, "--input-file", config,
-                            "--seed", "3", "--format", "sharegpt", "--output", out,
-                            "--timeout", timeout, check=False)
-            if "resume with --start-index" in result.stderr:
-                break
-        else:
-            self.skipTest("no deadline fell inside the stream: " + result.stderr)
-        kept = result.stderr.split("; ")[1].split(" holds")[0]
-        resume = int(result.stderr.rsplit("--start-index ", 1)[1].split()[0])
+        process = subprocess.Popen(args + ["--output", out], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE, text=True)
+        partial = out + ".partial"
+        while process.poll() is None and (
+                os.path.getsize(partial) if os.path.exists(partial) else 0) < \
+                os.path.getsize(full) // 3:
+            time.sleep(0.002)
+        process.send_signal(signal.SIGINT)
+        stderr = process.communicate(timeout=60)[1]
+        self.assertEqual(process.returncode, 130, stderr)
+        match = re.search(r"; (\S+) holds exactly the conversations from index 0 before index "
+                          r"(\d+); resume with --start-index (\d+)", stderr)
+        self.assertIsNotNone(match, stderr)
+        kept, resume = match.group(1), int(match.group(3))
+        self.assertEqual(kept, f"{out}.0-{resume}.partial")
         with open(kept) as f:
             head = json.load(f)
         self.assertEqual(len(head), resume)
+        self.assertGreater(resume, 0)
+        self.assertLess(resume, 300)
         rest = os.path.join(WORK, "long-rest.sharegpt")
-        client("generate", "--server", self.server.address, "--input-file", config,
-               "--seed", "3", "--format", "sharegpt", "--output", rest,
-               "--start-index", str(resume))
+        subprocess.run(args + ["--output", rest, "--start-index", str(resume)], check=True,
+                       capture_output=True, timeout=120)
         with open(rest) as f:
             self.assertEqual(head + json.load(f), expected)
 

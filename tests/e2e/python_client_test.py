@@ -181,7 +181,8 @@ class PythonClientTest(unittest.TestCase):
         with open(EXAMPLE) as f:
             text = f.read()
         by_text = list(self.client.conversations(text, seed=7, shard=(0, 8), token_ids=True))
-        by_dict = list(self.client.conversations(json.loads(text), seed=7, shard=(0, 8)))
+        by_dict = list(self.client.conversations(json.loads(text), shard=(0, 8),
+                                                 fields={"seed": 7}))
         self.assertEqual([c.as_vllm() for c in by_text], [c.as_vllm() for c in by_dict])
         for message in by_text[0].messages:
             self.assertEqual(len(message.token_ids), message.num_tokens)
@@ -286,6 +287,9 @@ class PythonClientTest(unittest.TestCase):
             (lambda: self.client.conversations(EXAMPLE, rng="mt"), "rng 'mt'"),
             (lambda: self.client.conversations(42), "config: a dict, a JSON string or a path"),
             (lambda: Client("http://localhost:50051"), "drop the scheme"),
+            (lambda: self.client.conversations(EXAMPLE, fields={"no_such": 1}),
+             "GenerateRequest has no field 'no_such'"),
+            (lambda: self.client.conversations(EXAMPLE, fields={"seed": "x"}), "fields: seed:"),
         ]
         for call, message in cases:
             with self.assertRaises(ValueError) as raised:

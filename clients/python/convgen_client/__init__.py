@@ -282,7 +282,7 @@ class Client:
                 shard: Tuple[int, int] = (0, 1), start_index: int = 0,
                 tokenizer: str = "", text_files: Optional[Dict[str, Union[str, bytes]]] = None,
                 send_local_files: bool = True, rng: Optional[str] = None,
-                token_ids: bool = False):
+                token_ids: bool = False, fields: Optional[dict] = None):
         """The GenerateRequest conversations() and validate() send.
 
         config: a dict (vLLM's JSON as Python), a JSON string, or a path to a
@@ -291,7 +291,9 @@ class Client:
         config). With a path and send_local_files, the config's text_files
         found next to it (or below its directory) are sent inline, the others
         name server corpora, as the convgen CLI does. rng: "philox" or
-        "numpy_legacy" overrides the config's.
+        "numpy_legacy" overrides the config's. token_ids: each message also
+        carries its token ids. fields: other GenerateRequest fields by name
+        (scalars), for fields newer than this module.
         """
         request = service_pb2.GenerateRequest()
         config_dir = None
@@ -323,6 +325,15 @@ class Client:
             if rng not in values:
                 raise ValueError(f"rng {rng!r}: must be one of {', '.join(values)}")
             request.rng = values[rng]
+        for name, value in (fields or {}).items():
+            if name not in request.DESCRIPTOR.fields_by_name:
+                known = ", ".join(sorted(request.DESCRIPTOR.fields_by_name))
+                raise ValueError(f"fields: GenerateRequest has no field {name!r} in these stubs "
+                                 f"(it has {known}); regenerate the stubs if the server is newer")
+            try:
+                setattr(request, name, value)
+            except (TypeError, ValueError, AttributeError) as error:
+                raise ValueError(f"fields: {name}: {error}") from None
         inline = dict(text_files or {})
         if config_dir is not None and send_local_files and not inline:
             inline = _local_text_files(request.config_json, config_dir)

@@ -26,8 +26,11 @@ convgen planned and the prompts are the same across runs and endpoints;
 --convgen-history endpoint puts the endpoint's answers there instead, as a
 chat client would. --convgen-min-tokens also sends min_tokens = max_tokens
 and ignore_eos (vLLM's extensions) so that answers have the planned length.
+--convgen-stream asks for server-sent events and reports each answer's time
+to first token as a separate Locust entry (type TTFT).
 """
 import itertools
+import json
 import os
 import sys
 import time
@@ -74,6 +77,9 @@ def _add_arguments(parser):
     group.add_argument("--convgen-min-tokens", env_var="CONVGEN_MIN_TOKENS",
                        action="store_true", default=False,
                        help="also send min_tokens = max_tokens and ignore_eos: true")
+    group.add_argument("--convgen-stream", env_var="CONVGEN_STREAM", action="store_true",
+                       default=False,
+                       help="send stream: true; report time to first token (type TTFT)")
     group.add_argument("--convgen-tls-ca", env_var="CONVGEN_TLS_CA", default=None,
                        help="CA certificate (PEM) of a TLS convgen server")
     group.add_argument("--model", env_var="OPENAI_MODEL", default="default",
@@ -161,10 +167,14 @@ class ConversationUser(HttpUser):
         if self.options.convgen_min_tokens:
             body["min_tokens"] = max_tokens
             body["ignore_eos"] = True
+        stream = self.options.convgen_stream
+        if stream:
+            body["stream"] = True
         headers = {}
         if self.options.api_key:
             headers["Authorization"] = f"Bearer {self.options.api_key}"
-        with self.client.post("/v1/chat/completions", json=body, headers=headers,
+        start = time.monotonic()
+        with self.client.post("/v1/chat/completions", json=body, headers=headers, stream=stream,
                               name="/v1/chat/completions", catch_response=True) as response:
             if response.status_code == 0:  # no HTTP answer: the connection failed
                 response.failure(f"{conversation.id} message {turn_index}: {response.error}")
@@ -174,8 +184,30 @@ class ConversationUser(HttpUser):
                                  f"{response.status_code}: {response.text[:200]}")
                 return None
             try:
+                if stream:
+                    return self._read_events(response, start)
                 return response.json()["choices"][0]["message"]["content"]
             except (ValueError, KeyError, IndexError, TypeError):
                 response.failure(f"{conversation.id} message {turn_index}: not a chat "
                                  f"completion: {response.text[:200]}")
                 return None
+
+    def _read_events(self, response, start):
+        """The answer of a streamed completion (server-sent events); fires
+        its time to first token. Raises ValueError if the stream is not one."""
+        parts = []
+        for line in response.iter_lines():
+            if not line.startswith(b"data:"):
+                continue
+            data = line[5:].strip()
+            if data == b"[DONE]":
+                break
+            choices = json.loads(data).get("choices") or [{}]
+            content = (choices[0].get("delta") or {}).get("content")
+            if content:
+                if not parts:
+                    events.request.fire(request_type="TTFT", name="/v1/chat/completions",
+                                        response_time=(time.monotonic() - start) * 1000,
+                                        response_length=0, exception=None, context={})
+                parts.append(content)
+        return "".join(parts)

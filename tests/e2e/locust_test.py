@@ -80,11 +80,13 @@ def expected_conversations(address, config_path):
 
 
 def final_counts(output):
-    """Requests and failures per name from Locust's final table (its --csv
-    files are written every 2 s, so they may miss the last requests)."""
+    """(requests, failures) by "TYPE NAME" (or "Aggregated") from Locust's
+    final table (its --csv files are written every 2 s, so they may miss
+    the last requests)."""
     counts = {}
-    for match in re.finditer(r"^(?:POST|convgen)?\s+(\S+)\s+(\d+)\s+(\d+)\(", output, re.M):
-        counts[match.group(1)] = (int(match.group(2)), int(match.group(3)))
+    for match in re.finditer(r"^(POST|TTFT|convgen)?\s+(\S+)\s+(\d+)\s+(\d+)\(", output, re.M):
+        key = f"{match.group(1)} {match.group(2)}" if match.group(1) else match.group(2)
+        counts[key] = (int(match.group(3)), int(match.group(4)))
     return counts  # with --only-summary, the final table's rows
 
 
@@ -138,7 +140,7 @@ class LocustTest(unittest.TestCase):
         requests = self.endpoint.requests
         user_messages = sum(len(t) // 2 for t in self.expected.values())
         self.assertEqual(len(requests), user_messages)
-        self.assertEqual(stats["/v1/chat/completions"], (user_messages, 0))
+        self.assertEqual(stats["POST /v1/chat/completions"], (user_messages, 0))
         grouped = self.by_conversation(requests)
         self.assertEqual(sorted(grouped), sorted(self.expected))
         for index, turns in self.expected.items():
@@ -159,15 +161,17 @@ class LocustTest(unittest.TestCase):
                     self.assertGreaterEqual(gap_ms, 0.9 * think,
                                             f"conversation {index}, request {k}")
 
-    def test_endpoint_history_and_min_tokens(self):
-        # One user plays every conversation (one shard), with the endpoint's
-        # answers as history and vLLM's min_tokens/ignore_eos.
+    def test_endpoint_history_min_tokens_and_streaming(self):
+        # The endpoint's streamed answers as history, vLLM's min_tokens/ignore_eos.
         result, stats, _ = run_locust(self.address, self.endpoint.url, self.config_path,
-                                      "--convgen-users", "1", "--convgen-history", "endpoint",
-                                      "--convgen-min-tokens")
+                                      "--convgen-history", "endpoint",
+                                      "--convgen-min-tokens", "--convgen-stream")
         self.assertEqual(result.returncode, 0, result.stderr[-3000:])
         self.assertEqual(stats["Aggregated"][1], 0)
-        self.assertIn("no shard (there are 1)", result.stderr)
+        requests = sum(len(t) // 2 for t in self.expected.values())
+        self.assertEqual(stats["POST /v1/chat/completions"], (requests, 0))
+        # One time-to-first-token entry per answer.
+        self.assertEqual(stats["TTFT /v1/chat/completions"], (requests, 0))
         grouped = self.by_conversation(self.endpoint.requests)
         self.assertEqual(sorted(grouped), sorted(self.expected))
         for index, turns in self.expected.items():
@@ -181,17 +185,21 @@ class LocustTest(unittest.TestCase):
                                  [answer_text(s.body) for s in sent[:k]])
                 self.assertEqual(r.body["min_tokens"], turns[2 * k + 1]["max_tokens"])
                 self.assertIs(r.body["ignore_eos"], True)
+                self.assertIs(r.body["stream"], True)
 
     def test_endpoint_errors_are_locust_failures(self):
         # Nothing listens at the host: every conversation's first request fails.
+        # One shard for two users: the second has none and stops, the first
+        # plays every conversation.
         import socket
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             host = "http://127.0.0.1:%d" % s.getsockname()[1]
-        result, stats, _ = run_locust(self.address, host, self.config_path)
+        result, stats, _ = run_locust(self.address, host, self.config_path, "--convgen-users", "1")
         self.assertNotEqual(result.returncode, 0)
+        self.assertIn("convgen user 1: no shard (there are 1); stopping", result.stderr)
         n = len(self.expected)
-        self.assertEqual(stats["/v1/chat/completions"], (n, n))
+        self.assertEqual(stats["POST /v1/chat/completions"], (n, n))
         self.assertIn("Connection refused", result.stdout + result.stderr)
 
 

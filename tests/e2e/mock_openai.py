@@ -87,9 +87,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Connection", "close")
         self.end_headers()
-        for word in text.split(" "):
+        for k, word in enumerate(text.split(" ")):
             chunk = {"object": "chat.completion.chunk", "model": body.get("model", ""),
-                     "choices": [{"index": 0, "delta": {"content": word + " "},
+                     "choices": [{"index": 0, "delta": {"content": (" " if k else "") + word},
                                   "finish_reason": None}]}
             self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
         self.wfile.write(b"data: [DONE]\n\n")

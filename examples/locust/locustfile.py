@@ -135,7 +135,7 @@ class ConversationUser(HttpUser):
                                     response_time=(time.monotonic() - start) * 1000,
                                     response_length=0, exception=error, context={})
                 if error.resume_index is None or attempt == 2:
-                    raise StopUser()
+                    self._done()
                 self._open(error.resume_index)
         return None
 
@@ -143,12 +143,7 @@ class ConversationUser(HttpUser):
     def play_conversation(self):
         conversation = self._next_conversation()
         if conversation is None:
-            _finished.add(self.number)
-            if len(_finished) == self.shards:
-                # The last shard is done: end the run (from outside this greenlet,
-                # which quit() kills).
-                gevent.spawn(self.environment.runner.quit)
-            raise StopUser()
+            self._done()
         messages = conversation.messages
         history = []
         for k in range(0, len(messages) - 1, 2):
@@ -161,6 +156,15 @@ class ConversationUser(HttpUser):
                 return  # a failed request ends the conversation (counted by Locust)
             content = answer if self.options.convgen_history == "endpoint" else planned.content
             history.append({"role": "assistant", "content": content})
+
+    def _done(self):
+        """This user's shard is played (or its stream failed for good): stop
+        it, and end the run after the last shard."""
+        _finished.add(self.number)
+        if len(_finished) == self.shards:
+            # From outside this greenlet, which quit() kills.
+            gevent.spawn(self.environment.runner.quit)
+        raise StopUser()
 
     def _chat(self, conversation, turn_index, history, max_tokens):
         body = {"model": self.options.model, "messages": history, "max_tokens": max_tokens}

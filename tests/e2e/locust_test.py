@@ -7,6 +7,7 @@ Run by ctest with CONVGEN_SERVER_BIN, CONVGEN_CLIENT_BIN, CONVGEN_SOURCE_DIR
 and CONVGEN_PYTHON_STUBS set; needs /usr/bin/python3 (python3-grpcio,
 python3-protobuf) and python3-locust.
 """
+import importlib.util
 import json
 import os
 import re
@@ -27,9 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from mock_openai import MockOpenAI, answer_text  # noqa: E402
 
-try:
-    import locust  # noqa: E402,F401
-except ImportError:
+if importlib.util.find_spec("locust") is None:
     sys.exit("locust_test: Locust is missing; scripts/bootstrap installs it (python3-locust)")
 
 SEED = 3
@@ -186,6 +185,19 @@ class LocustTest(unittest.TestCase):
                 self.assertEqual(r.body["min_tokens"], turns[2 * k + 1]["max_tokens"])
                 self.assertIs(r.body["ignore_eos"], True)
                 self.assertIs(r.body["stream"], True)
+
+    def test_convgen_errors_are_locust_failures(self):
+        # A config convgen refuses: each user's stream fails (type convgen),
+        # nothing is sent, and the run ends at once.
+        bad = os.path.join(WORK, "bad.json")
+        with open(bad, "w") as f:
+            json.dump(dict(CONFIG, num_conversations=0), f)
+        result, stats, seconds = run_locust(self.address, self.endpoint.url, bad)
+        self.assertNotEqual(result.returncode, 0)
+        self.assertEqual(stats["convgen Generate"], (USERS, USERS))
+        self.assertIn("num_conversations: must be > 0 (got 0)", result.stdout + result.stderr)
+        self.assertEqual(self.endpoint.requests, [])
+        self.assertLess(seconds, 25)
 
     def test_endpoint_errors_are_locust_failures(self):
         # Nothing listens at the host: every conversation's first request fails.

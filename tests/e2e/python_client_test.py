@@ -27,7 +27,6 @@ EXAMPLE = os.path.join(SOURCE, "examples", "generate_multi_turn.json")
 sys.path.insert(0, os.path.join(SOURCE, "clients", "python"))
 
 import grpc  # noqa: E402
-import convgen_client  # noqa: E402
 from convgen_client import Client, ConvgenError  # noqa: E402
 
 # Think time and prefix groups: the turns' optional fields present.
@@ -73,7 +72,8 @@ class Server:
 def cli(*args):
     result = subprocess.run([CLIENT, *args], capture_output=True, text=True, timeout=120)
     if result.returncode != 0:
-        raise AssertionError(f"convgen {' '.join(args)} exited {result.returncode}: {result.stderr}")
+        raise AssertionError(
+            f"convgen {' '.join(args)} exited {result.returncode}: {result.stderr}")
     return result.stdout
 
 

@@ -222,7 +222,7 @@ def _message(turn) -> Message:
         token_ids=list(turn.token_ids) if len(turn.token_ids) else None)
 
 
-def _read_bytes(value: Union[None, bytes, str, os.PathLike], what: str) -> Optional[bytes]:
+def _read_bytes(value: Union[None, bytes, str, os.PathLike]) -> Optional[bytes]:
     """PEM given as bytes, or a path to read."""
     if value is None or isinstance(value, bytes):
         return value
@@ -252,9 +252,9 @@ class Client:
         channel_options = [("grpc.max_receive_message_length", _MAX_RECEIVE_BYTES), *options]
         if root_certificates is not None or certificate_chain is not None:
             credentials = grpc.ssl_channel_credentials(
-                root_certificates=_read_bytes(root_certificates, "root_certificates"),
-                private_key=_read_bytes(private_key, "private_key"),
-                certificate_chain=_read_bytes(certificate_chain, "certificate_chain"))
+                root_certificates=_read_bytes(root_certificates),
+                private_key=_read_bytes(private_key),
+                certificate_chain=_read_bytes(certificate_chain))
             self._channel = grpc.secure_channel(addr, credentials, options=channel_options)
         else:
             self._channel = grpc.insecure_channel(addr, options=channel_options)
@@ -271,7 +271,7 @@ class Client:
         self.close()
 
     def wait_for_server(self, timeout: float):
-        """Waits up to timeout seconds for the channel to connect; ConvgenError UNAVAILABLE if not."""
+        """Waits up to timeout seconds for the channel to connect (else ConvgenError UNAVAILABLE)."""
         try:
             grpc.channel_ready_future(self._channel).result(timeout=timeout)
         except grpc.FutureTimeoutError:

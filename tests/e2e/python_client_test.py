@@ -217,6 +217,37 @@ class PythonClientTest(unittest.TestCase):
                                                                  start_index=stream.next_index)]
         self.assertEqual(head + tail, full)
 
+    def test_a_broken_stream_names_where_to_resume(self):
+        # A deadline ends the stream after some complete conversations; the
+        # error's resume_index is the first one not received, and a request
+        # from there continues the run exactly.
+        with open(EXAMPLE) as f:
+            config = dict(json.load(f), num_conversations=2000)
+        self.assertTrue(self.client.validate(config).valid)  # the corpus tokenized, cached
+        head = []
+        with self.assertRaises(ConvgenError) as raised:
+            deadline = time.monotonic() + 3.0
+            for c in self.client.conversations(config, seed=9, timeout=3.0):
+                head.append(c.as_vllm())
+                if len(head) == 3:
+                    time.sleep(deadline - time.monotonic() + 0.5)
+        error = raised.exception
+        self.assertEqual(error.code, grpc.StatusCode.DEADLINE_EXCEEDED)
+        self.assertGreaterEqual(len(head), 3)
+        self.assertLess(len(head), 2000)
+        self.assertEqual(error.resume_index, len(head))
+        self.assertIn(f"resume with start_index={len(head)}", str(error))
+        reference = []
+        with self.client.conversations(config, seed=9) as stream:
+            for c in stream:
+                reference.append(c.as_vllm())
+                if len(reference) == len(head) + 2:
+                    break
+        with self.client.conversations(config, seed=9, start_index=error.resume_index) as stream:
+            tail = [next(iter(stream)).as_vllm()]
+        self.assertEqual(head, reference[:len(head)])
+        self.assertEqual(tail, reference[len(head):len(head) + 1])
+
     def test_local_and_inline_text_files(self):
         # A corpus next to the config is sent inline, as the CLI sends it.
         directory = os.path.join(WORK, "local")

@@ -300,7 +300,9 @@ class PythonClientTest(unittest.TestCase):
 
     def test_describe_and_health(self):
         description = self.client.describe()
-        self.assertEqual(description.version, "0.1.0")
+        server_version = subprocess.run([SERVER, "--version"], capture_output=True, text=True,
+                                        check=True).stdout.split()[1]
+        self.assertEqual(description.version, server_version)
         default = [t for t in description.tokenizers if t.is_default]
         self.assertEqual([t.name for t in default], ["qwen3"])
         self.assertIn("moby-dick.txt", description.corpora)

@@ -191,9 +191,11 @@ class ConversationUser(HttpUser):
                 if stream:
                     return self._read_events(response, start)
                 return response.json()["choices"][0]["message"]["content"]
-            except (ValueError, KeyError, IndexError, TypeError):
+            except (ValueError, KeyError, IndexError, TypeError) as error:
+                # A streamed body is consumed: name the parse error instead.
+                shown = repr(error) if stream else response.text[:200]
                 response.failure(f"{conversation.id} message {turn_index}: not a chat "
-                                 f"completion: {response.text[:200]}")
+                                 f"completion: {shown}")
                 return None
 
     def _read_events(self, response, start):

@@ -25,8 +25,9 @@ const char kUsage[] =
     "  convgen generate --server ADDR --input-file CONFIG [--output FILE|-] "
     "[--seed N]\n"
     "                   [--shard K/N] [--start-index J] [--tokenizer NAME]\n"
-    "                   [--format json|jsonl|jsonl-ids|openai-jsonl] [--model "
-    "NAME]\n"
+    "                   [--format json|jsonl|jsonl-ids|openai-jsonl|sharegpt]\n"
+    "                   [--model NAME] [--stream] [--min-tokens] [--ignore-eos] "
+    "(openai-jsonl)\n"
     "                   [--print-stats] [--timeout SECONDS]\n"
     "                   [--report REPORT.html] [--stats-json STATS.json]\n"
     "                   [--rng philox|numpy_legacy] [--allow-outside-files]\n"
@@ -63,11 +64,11 @@ std::string AbslUnparseFlag(const Shard& shard) {
 
 namespace {
 
-constexpr std::pair<Format, absl::string_view> kFormats[] = {
-    {Format::kJson, "json"},
-    {Format::kJsonl, "jsonl"},
-    {Format::kJsonlIds, "jsonl-ids"},
-    {Format::kOpenAiJsonl, "openai-jsonl"}};
+constexpr std::pair<Format, absl::string_view> kFormats[] = {{Format::kJson, "json"},
+                                                             {Format::kJsonl, "jsonl"},
+                                                             {Format::kJsonlIds, "jsonl-ids"},
+                                                             {Format::kOpenAiJsonl, "openai-jsonl"},
+                                                             {Format::kShareGpt, "sharegpt"}};
 
 // "" keeps the config's rng, so that the flag's default prints as empty.
 constexpr std::pair<RngChoice, absl::string_view> kRngs[] = {
@@ -100,7 +101,7 @@ std::string NameOf(const std::pair<E, absl::string_view> (&table)[N], E value) {
 
 bool AbslParseFlag(absl::string_view text, Format* format, std::string* error) {
   if (FindByName(kFormats, text, format)) return true;
-  *error = "must be json, jsonl, jsonl-ids or openai-jsonl";
+  *error = "must be json, jsonl, jsonl-ids, openai-jsonl or sharegpt";
   return false;
 }
 
@@ -125,7 +126,8 @@ const CommandHelp kCommands[] = {
      "convgen generate --server ADDR --input-file CONFIG [flags]: streams the config's "
      "conversations to --output",
      {CONVGEN_CONNECTION_FLAGS, "input_file", "output", "seed", "shard", "start_index", "tokenizer",
-      "rng", "format", "model", "print_stats", "allow_outside_files", "report", "stats_json"}},
+      "rng", "format", "model", "stream", "min_tokens", "ignore_eos", "print_stats",
+      "allow_outside_files", "report", "stats_json"}},
     {"validate",
      "convgen validate --server ADDR --input-file CONFIG [flags]: checks the config on the "
      "server and prints it normalised, or every problem",
@@ -264,6 +266,18 @@ absl::Status CheckOptions(const CommandOptions& o) {
           absl::StrCat(flag, ": not valid UTF-8 at byte ", *bad, " (gRPC sends only UTF-8)"));
     }
   }
+  if (o.format != Format::kOpenAiJsonl) {
+    for (const auto& [flag, given] : {std::pair<const char*, bool>{"--model", !o.model.empty()},
+                                      {"--stream", o.stream},
+                                      {"--min-tokens", o.min_tokens},
+                                      {"--ignore-eos", o.ignore_eos}}) {
+      if (given) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(flag, " shapes openai-jsonl request bodies; --format is ",
+                         AbslUnparseFlag(o.format), " (add --format openai-jsonl)"));
+      }
+    }
+  }
   CONVGEN_RETURN_IF_ERROR(CheckServerAddress(o.server));
   CONVGEN_RETURN_IF_ERROR(CheckSeconds("timeout", o.timeout_seconds));
   CONVGEN_RETURN_IF_ERROR(CheckSeconds("wait-for-server", o.wait_for_server_seconds));
@@ -294,6 +308,12 @@ absl::StatusOr<std::string> ReadPemFlag(absl::string_view flag, const std::strin
         absl::StrCat(flag, " ", path, ": not a PEM file (no -----BEGIN line)"));
   }
   return text;
+}
+
+std::string ModelOf(const CommandOptions& o) {
+  if (!o.model.empty()) return o.model;
+  if (!absl::StrContains(o.tokenizer, '/')) return "";
+  return std::string(absl::string_view(o.tokenizer).substr(0, o.tokenizer.find('@')));
 }
 
 absl::Status CheckFlagsOfCommand(absl::string_view command, const std::vector<std::string>& given) {

@@ -362,8 +362,10 @@ int Generate(const CommandOptions& o) {
   OutputFile& output = **opened;
   const OutputFormat format = o.format == Format::kJson          ? OutputFormat::kJson
                               : o.format == Format::kOpenAiJsonl ? OutputFormat::kOpenAiJsonl
+                              : o.format == Format::kShareGpt    ? OutputFormat::kShareGpt
                                                                  : OutputFormat::kJsonl;
-  ConversationWriter writer(output.stream(), format, o.model);
+  ConversationWriter writer(output.stream(), format,
+                            {ModelOf(o), o.stream, o.min_tokens, o.ignore_eos});
   Progress progress(total, MonotonicSeconds);
   WorkloadReportWriter report(o, request, config);
   const bool bar = ShowProgressBar(o);

@@ -29,6 +29,7 @@ const char kUsage[] =
     "                   [--model NAME] [--stream] [--min-tokens] [--ignore-eos] "
     "(openai-jsonl)\n"
     "                   [--print-stats] [--timeout SECONDS]\n"
+    "                   [--report REPORT.html] [--stats-json STATS.json]\n"
     "                   [--rng philox|numpy_legacy] [--allow-outside-files]\n"
     "  convgen validate --server ADDR --input-file CONFIG [--seed N] [--shard "
     "K/N]\n"
@@ -126,7 +127,7 @@ const CommandHelp kCommands[] = {
      "conversations to --output",
      {CONVGEN_CONNECTION_FLAGS, "input_file", "output", "seed", "shard", "start_index", "tokenizer",
       "rng", "format", "model", "stream", "min_tokens", "ignore_eos", "print_stats",
-      "allow_outside_files"}},
+      "allow_outside_files", "report", "stats_json"}},
     {"validate",
      "convgen validate --server ADDR --input-file CONFIG [flags]: checks the config on the "
      "server and prints it normalised, or every problem",
@@ -208,6 +209,37 @@ absl::Status CheckSeconds(absl::string_view flag, double seconds) {
   return absl::OkStatus();
 }
 
+namespace {
+
+// --report and --stats-json: files of their own (not stdout, not --output,
+// not the config, not each other).
+absl::Status CheckReportPaths(const CommandOptions& o) {
+  for (const auto& [flag, path] : {std::pair<const char*, const std::string&>{"--report", o.report},
+                                   {"--stats-json", o.stats_json}}) {
+    if (path.empty()) continue;
+    if (path == "-") {
+      return absl::InvalidArgumentError(
+          absl::StrCat(flag, " -: give a file name (stdout is --output's)"));
+    }
+    std::error_code error;
+    for (const auto& [other_flag, other] :
+         {std::pair<const char*, const std::string&>{"--output", o.output},
+          {"--input-file", o.input_file}}) {
+      if (path == other || std::filesystem::equivalent(path, other, error)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(flag, " ", path, " is also ", other_flag, "; give it a file of its own"));
+      }
+    }
+  }
+  if (!o.report.empty() && o.report == o.stats_json) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--report and --stats-json are both ", o.report, "; give each its own file"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::Status CheckOptions(const CommandOptions& o) {
   if (o.command.empty()) return absl::InvalidArgumentError("no command");
   if (FindCommandHelp(o.command) == nullptr) {
@@ -224,6 +256,7 @@ absl::Status CheckOptions(const CommandOptions& o) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--output ", o.output, " is the --input-file: writing would destroy the config"));
   }
+  CONVGEN_RETURN_IF_ERROR(CheckReportPaths(o));
   for (const auto& [flag, value] :
        {std::pair<const char*, const std::string&>{"--tokenizer", o.tokenizer},
         {"--model", o.model},

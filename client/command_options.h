@@ -51,6 +51,8 @@ struct CommandOptions {
   bool min_tokens = false;
   bool ignore_eos = false;
   bool print_stats = false;
+  // generate: the workload report (HTML) and its numbers (JSON); "" for none.
+  std::string report, stats_json;
   std::string health_service;  // for health
   std::string tls_ca, tls_cert, tls_key;
   double timeout_seconds = 0;          // 0: no deadline

@@ -30,6 +30,11 @@ ABSL_FLAG(bool, min_tokens, false,
           "openai-jsonl: \"min_tokens\" = max_tokens (vLLM), so answers have their length");
 ABSL_FLAG(bool, ignore_eos, false, "openai-jsonl: \"ignore_eos\": true (vLLM)");
 ABSL_FLAG(bool, print_stats, false, "Print the statistics tables to stderr");
+ABSL_FLAG(std::string, report, "",
+          "generate: write the workload report (one self-contained HTML file: histograms, "
+          "statistics, config) to this file");
+ABSL_FLAG(std::string, stats_json, "",
+          "generate: write the report's statistics and histogram bins as JSON to this file");
 ABSL_FLAG(std::string, service, "", "Service name health asks about; empty: the server");
 ABSL_FLAG(std::string, tls_ca, "", "PEM CA of the server's certificate (enables TLS)");
 ABSL_FLAG(std::string, tls_cert, "", "PEM client certificate (with --tls-key)");
@@ -102,6 +107,8 @@ int main(int argc, char** argv) {
   options.min_tokens = absl::GetFlag(FLAGS_min_tokens);
   options.ignore_eos = absl::GetFlag(FLAGS_ignore_eos);
   options.print_stats = absl::GetFlag(FLAGS_print_stats);
+  options.report = absl::GetFlag(FLAGS_report);
+  options.stats_json = absl::GetFlag(FLAGS_stats_json);
   options.health_service = absl::GetFlag(FLAGS_service);
   options.tls_ca = absl::GetFlag(FLAGS_tls_ca);
   options.tls_cert = absl::GetFlag(FLAGS_tls_cert);

@@ -77,11 +77,21 @@ inline size_t NextSpecial(const unsigned char* s, size_t i, size_t n) {
 
 void AppendControl(std::string& out, unsigned char c) {
   switch (c) {
-    case '\b': out.append("\\b", 2); return;
-    case '\t': out.append("\\t", 2); return;
-    case '\n': out.append("\\n", 2); return;
-    case '\f': out.append("\\f", 2); return;
-    case '\r': out.append("\\r", 2); return;
+    case '\b':
+      out.append("\\b", 2);
+      return;
+    case '\t':
+      out.append("\\t", 2);
+      return;
+    case '\n':
+      out.append("\\n", 2);
+      return;
+    case '\f':
+      out.append("\\f", 2);
+      return;
+    case '\r':
+      out.append("\\r", 2);
+      return;
     default: {
       static constexpr char kHex[] = "0123456789abcdef";
       const char escaped[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};

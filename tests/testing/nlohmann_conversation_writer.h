@@ -48,7 +48,9 @@ class NlohmannConversationWriter {
 // Helpers of the reference writer below.
 namespace nlohmann_writer_detail {
 
-inline const char* RoleName(v1::Role role) { return role == v1::ROLE_ASSISTANT ? "assistant" : "user"; }
+inline const char* RoleName(v1::Role role) {
+  return role == v1::ROLE_ASSISTANT ? "assistant" : "user";
+}
 
 inline std::string Dump(const nlohmann::ordered_json& value) {
   return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -138,7 +140,8 @@ inline void NlohmannConversationWriter::WriteConversation() {
     nlohmann::ordered_json conversation = {{"id", current_->conversation_id()},
                                            {"messages", nlohmann::ordered_json::array()}};
     for (const v1::TurnMessage& t : pending_) {
-      conversation["messages"].push_back({{"role", nlohmann_writer_detail::RoleName(t.role())}, {"content", t.content()}});
+      conversation["messages"].push_back(
+          {{"role", nlohmann_writer_detail::RoleName(t.role())}, {"content", t.content()}});
     }
     WriteListElement(nlohmann_writer_detail::Dump(conversation));
   }

@@ -37,7 +37,10 @@ TEST(JsonOutTest, EscapesAsDocumented) {
   // (E0 80: the E0 and the 80 each), a surrogate (ED A0 80), F5.
   EXPECT_EQ(Ours("\x80"), "\"\xEF\xBF\xBD\"");
   EXPECT_EQ(Ours("a\xE2\x82"), "\"a\xEF\xBF\xBD\"");
-  EXPECT_EQ(Ours("\xE0\x80" "a"), "\"\xEF\xBF\xBD\xEF\xBF\xBD" "a\"");
+  EXPECT_EQ(Ours("\xE0\x80"
+                 "a"),
+            "\"\xEF\xBF\xBD\xEF\xBF\xBD"
+            "a\"");
   EXPECT_EQ(Ours("\xED\xA0\x80"), "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"");
   EXPECT_EQ(Ours("\xF5z"), "\"\xEF\xBF\xBDz\"");
   // A broken sequence followed by a quote: the quote is read again.
@@ -108,9 +111,8 @@ TEST(JsonOutTest, EqualsNlohmannOnEveryShortByteString) {
       ASSERT_EQ(Ours(s), Nlohmann(s));
     }
   }
-  const std::vector<int> edges = {0x00, 0x22, 0x41, 0x5C, 0x7F, 0x80, 0x8F, 0x90, 0x9F,
-                                  0xA0, 0xBF, 0xC0, 0xC2, 0xDF, 0xE0, 0xED, 0xEF, 0xF0,
-                                  0xF4, 0xF5, 0xFF};
+  const std::vector<int> edges = {0x00, 0x22, 0x41, 0x5C, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF,
+                                  0xC0, 0xC2, 0xDF, 0xE0, 0xED, 0xEF, 0xF0, 0xF4, 0xF5, 0xFF};
   for (const int a : edges) {
     for (const int b : edges) {
       for (const int c : edges) {

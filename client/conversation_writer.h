@@ -26,6 +26,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -68,8 +69,8 @@ class ConversationWriter {
   void WriteConversation();
   void WriteJsonl();
   void WriteOpenAiJsonl();
-  // Writes `conversation` as the next element of a JSON list.
-  void WriteListElement(const std::string& conversation);
+  void WriteListConversation(std::string_view list, std::string_view role_key,
+                             std::string_view text_key, const char* (*role_name)(v1::Role));
 
   std::ostream& out_;
   OutputFormat format_;
@@ -80,6 +81,10 @@ class ConversationWriter {
   int64_t conversations_written_ = 0;
   std::optional<uint64_t> next_index_;
   bool opened_ = false;
+  // The conversation's JSON before it is written (reused).
+  std::string buffer_;
+  // kOpenAiJsonl: the messages so far as JSON (reused).
+  std::string history_;
 };
 
 }  // namespace convgen

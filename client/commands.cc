@@ -337,14 +337,25 @@ int Generate(const CommandOptions& o) {
   // Only for the progress line and the stats switch; the server checks the config.
   const bool print_stats = o.print_stats || (config && config->print_stats());
   const int64_t total = config ? ConversationsToWrite(o, config->num_conversations()) : 0;
-  if (config && config->num_conversations() > 0 &&
-      o.start_index >= static_cast<uint64_t>(config->num_conversations())) {
-    std::fprintf(stderr,
-                 "convgen: warning: --start-index %llu is beyond the last conversation (the "
-                 "config has %lld, indices 0 to %lld): there is nothing to generate\n",
-                 static_cast<unsigned long long>(o.start_index),
-                 static_cast<long long>(config->num_conversations()),
-                 static_cast<long long>(config->num_conversations() - 1));
+  if (config && config->num_conversations() > 0) {
+    const auto n = static_cast<uint64_t>(config->num_conversations());
+    // The server refuses an index past the end; the end itself is an empty run.
+    if (o.start_index > n) {
+      std::fprintf(stderr,
+                   "convgen: --start-index %llu is beyond the config's %llu conversations "
+                   "(indices 0 to %llu; %llu gives an empty output)\n",
+                   static_cast<unsigned long long>(o.start_index),
+                   static_cast<unsigned long long>(n), static_cast<unsigned long long>(n - 1),
+                   static_cast<unsigned long long>(n));
+      return 2;
+    }
+    if (o.start_index == n) {
+      std::fprintf(stderr,
+                   "convgen: warning: --start-index %llu is the end of the config's %llu "
+                   "conversations: there is nothing to generate\n",
+                   static_cast<unsigned long long>(o.start_index),
+                   static_cast<unsigned long long>(n));
+    }
   }
 
   auto channel = MakeChannel(o);

@@ -1,5 +1,6 @@
 // convgen: the command-line client. Parses flags into CommandOptions and runs
 // the command (client/commands.h); `convgen <command> [flags]`.
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -121,6 +122,10 @@ int main(int argc, char** argv) {
           convgen::CheckFlagsOfCommand(options.command, command_line->given);
       !checked.ok()) {
     return UsageError(std::string(checked.message()));
+  }
+  if (options.model.empty() && std::find(command_line->given.begin(), command_line->given.end(),
+                                         "model") != command_line->given.end()) {
+    return UsageError("--model is empty: give the name the endpoint serves, or leave it out");
   }
   if (const absl::Status checked = convgen::CheckOptions(options); !checked.ok()) {
     return UsageError(std::string(checked.message()));

@@ -138,18 +138,27 @@ class OutputTest(unittest.TestCase):
         with open(output) as f:
             self.assertEqual(f.read(), before)
 
-    def test_start_index_past_the_end_warns(self):
+    def test_start_index_at_the_end_warns_and_past_it_is_refused(self):
         output = os.path.join(WORK, "past-end.json")
         result = client(*self.generate("--input-file", EXAMPLE, "--output", output,
                                        "--start-index", "24"))
-        self.assertIn("convgen: warning: --start-index 24 is beyond the last conversation (the "
-                      "config has 24, indices 0 to 23): there is nothing to generate",
-                      result.stderr)
+        self.assertIn("convgen: warning: --start-index 24 is the end of the config's 24 "
+                      "conversations: there is nothing to generate", result.stderr)
         with open(output) as f:
             self.assertEqual(json.load(f), [])
         result = client(*self.generate("--input-file", EXAMPLE, "--output", output,
                                        "--start-index", "23"))
         self.assertNotIn("warning", result.stderr)
+        with open(output) as f:
+            self.assertEqual(len(json.load(f)), 1)
+        refused = os.path.join(WORK, "refused-past-end.json")
+        result = client(*self.generate("--input-file", EXAMPLE, "--output", refused,
+                                       "--start-index", "25"), check=False)
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertEqual(result.stderr.strip().splitlines(), [
+            "convgen: --start-index 25 is beyond the config's 24 conversations (indices 0 to "
+            "23; 24 gives an empty output)"])
+        self.assertFalse(os.path.exists(refused))
 
     def test_write_errors_exit_1(self):
         for args in (["--output", "/dev/full"], ["--output", "/dev/full", "--format", "jsonl"]):

@@ -87,6 +87,30 @@ BENCHMARK(BM_GenerateReference)
     ->Unit(benchmark::kSecond)
     ->Iterations(1);
 
+// Small messages: bench/e2e/small_4x50.json (a million conversations of
+// 4 messages of 50 tokens), the config bench/e2e/run streams end to end, so
+// that its end-to-end tokens/s compares with the core's on the same work.
+void BM_SmallConversations(benchmark::State& state) {
+  const GenerationSpec spec = *LoadSpecFromJson(Source("bench/e2e/small_4x50.json"));
+  const auto corpus = Corpus();
+  int64_t tokens = 0, turns = 0;
+  for (auto _ : state) {
+    auto stream = *ConversationStream::Create(spec, {.seed = 1}, ConversationPlanner(spec, 1),
+                                              corpus, Qwen3());
+    while (const StreamEvent* event = *stream->Next()) {
+      const auto* turn = std::get_if<Message>(event);
+      if (turn == nullptr) continue;
+      tokens += turn->num_tokens;
+      ++turns;
+    }
+  }
+  state.counters["tokens_per_s"] =
+      benchmark::Counter(static_cast<double>(tokens), benchmark::Counter::kIsRate);
+  state.counters["turns_per_s"] =
+      benchmark::Counter(static_cast<double>(turns), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_SmallConversations)->Unit(benchmark::kSecond)->Iterations(1);
+
 // Sizes only: what a shard or a resumed stream pays per conversation it
 // skips. Arg 0: rng philox (a skipped conversation costs nothing: shards
 // jump straight to their own); arg 1: numpy_legacy (vLLM's draws replayed).

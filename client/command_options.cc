@@ -25,9 +25,11 @@ const char kUsage[] =
     "  convgen generate --server ADDR --input-file CONFIG [--output FILE|-] "
     "[--seed N]\n"
     "                   [--shard K/N] [--start-index J] [--tokenizer NAME]\n"
-    "                   [--format json|jsonl|jsonl-ids|openai-jsonl] [--model "
-    "NAME]\n"
+    "                   [--format json|jsonl|jsonl-ids|openai-jsonl|sharegpt]\n"
+    "                   [--model NAME] [--stream] [--min-tokens] [--ignore-eos] "
+    "(openai-jsonl)\n"
     "                   [--print-stats] [--timeout SECONDS]\n"
+    "                   [--report REPORT.html] [--stats-json STATS.json]\n"
     "                   [--rng philox|numpy_legacy] [--allow-outside-files]\n"
     "  convgen validate --server ADDR --input-file CONFIG [--seed N] [--shard "
     "K/N]\n"
@@ -62,11 +64,11 @@ std::string AbslUnparseFlag(const Shard& shard) {
 
 namespace {
 
-constexpr std::pair<Format, absl::string_view> kFormats[] = {
-    {Format::kJson, "json"},
-    {Format::kJsonl, "jsonl"},
-    {Format::kJsonlIds, "jsonl-ids"},
-    {Format::kOpenAiJsonl, "openai-jsonl"}};
+constexpr std::pair<Format, absl::string_view> kFormats[] = {{Format::kJson, "json"},
+                                                             {Format::kJsonl, "jsonl"},
+                                                             {Format::kJsonlIds, "jsonl-ids"},
+                                                             {Format::kOpenAiJsonl, "openai-jsonl"},
+                                                             {Format::kShareGpt, "sharegpt"}};
 
 // "" keeps the config's rng, so that the flag's default prints as empty.
 constexpr std::pair<RngChoice, absl::string_view> kRngs[] = {
@@ -99,7 +101,7 @@ std::string NameOf(const std::pair<E, absl::string_view> (&table)[N], E value) {
 
 bool AbslParseFlag(absl::string_view text, Format* format, std::string* error) {
   if (FindByName(kFormats, text, format)) return true;
-  *error = "must be json, jsonl, jsonl-ids or openai-jsonl";
+  *error = "must be json, jsonl, jsonl-ids, openai-jsonl or sharegpt";
   return false;
 }
 
@@ -124,7 +126,8 @@ const CommandHelp kCommands[] = {
      "convgen generate --server ADDR --input-file CONFIG [flags]: streams the config's "
      "conversations to --output",
      {CONVGEN_CONNECTION_FLAGS, "input_file", "output", "seed", "shard", "start_index", "tokenizer",
-      "tokenizer_file", "rng", "format", "model", "print_stats", "allow_outside_files"}},
+      "tokenizer_file", "rng", "format", "model", "stream", "min_tokens", "ignore_eos",
+      "print_stats", "allow_outside_files", "report", "stats_json"}},
     {"validate",
      "convgen validate --server ADDR --input-file CONFIG [flags]: checks the config on the "
      "server and prints it normalised, or every problem",
@@ -206,6 +209,37 @@ absl::Status CheckSeconds(absl::string_view flag, double seconds) {
   return absl::OkStatus();
 }
 
+namespace {
+
+// --report and --stats-json: files of their own (not stdout, not --output,
+// not the config, not each other).
+absl::Status CheckReportPaths(const CommandOptions& o) {
+  for (const auto& [flag, path] : {std::pair<const char*, const std::string&>{"--report", o.report},
+                                   {"--stats-json", o.stats_json}}) {
+    if (path.empty()) continue;
+    if (path == "-") {
+      return absl::InvalidArgumentError(
+          absl::StrCat(flag, " -: give a file name (stdout is --output's)"));
+    }
+    std::error_code error;
+    for (const auto& [other_flag, other] :
+         {std::pair<const char*, const std::string&>{"--output", o.output},
+          {"--input-file", o.input_file}}) {
+      if (path == other || std::filesystem::equivalent(path, other, error)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(flag, " ", path, " is also ", other_flag, "; give it a file of its own"));
+      }
+    }
+  }
+  if (!o.report.empty() && o.report == o.stats_json) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--report and --stats-json are both ", o.report, "; give each its own file"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::Status CheckOptions(const CommandOptions& o) {
   if (o.command.empty()) return absl::InvalidArgumentError("no command");
   if (FindCommandHelp(o.command) == nullptr) {
@@ -226,6 +260,7 @@ absl::Status CheckOptions(const CommandOptions& o) {
     return absl::InvalidArgumentError(
         "--tokenizer and --tokenizer-file: give one (a server tokenizer, or a file to send)");
   }
+  CONVGEN_RETURN_IF_ERROR(CheckReportPaths(o));
   for (const auto& [flag, value] :
        {std::pair<const char*, const std::string&>{"--tokenizer", o.tokenizer},
         {"--model", o.model},
@@ -233,6 +268,18 @@ absl::Status CheckOptions(const CommandOptions& o) {
     if (const auto bad = unicode::FindInvalidUtf8(value)) {
       return absl::InvalidArgumentError(
           absl::StrCat(flag, ": not valid UTF-8 at byte ", *bad, " (gRPC sends only UTF-8)"));
+    }
+  }
+  if (o.format != Format::kOpenAiJsonl) {
+    for (const auto& [flag, given] : {std::pair<const char*, bool>{"--model", !o.model.empty()},
+                                      {"--stream", o.stream},
+                                      {"--min-tokens", o.min_tokens},
+                                      {"--ignore-eos", o.ignore_eos}}) {
+      if (given) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(flag, " shapes openai-jsonl request bodies; --format is ",
+                         AbslUnparseFlag(o.format), " (add --format openai-jsonl)"));
+      }
     }
   }
   CONVGEN_RETURN_IF_ERROR(CheckServerAddress(o.server));
@@ -265,6 +312,12 @@ absl::StatusOr<std::string> ReadPemFlag(absl::string_view flag, const std::strin
         absl::StrCat(flag, " ", path, ": not a PEM file (no -----BEGIN line)"));
   }
   return text;
+}
+
+std::string ModelOf(const CommandOptions& o) {
+  if (!o.model.empty()) return o.model;
+  if (!absl::StrContains(o.tokenizer, '/')) return "";
+  return std::string(absl::string_view(o.tokenizer).substr(0, o.tokenizer.find('@')));
 }
 
 absl::Status CheckFlagsOfCommand(absl::string_view command, const std::vector<std::string>& given) {

@@ -24,7 +24,7 @@ std::string AbslUnparseFlag(const Shard& shard);
 
 // --format: the output format; kJsonlIds is kJsonl with each message's token
 // ids.
-enum class Format { kJson, kJsonl, kJsonlIds, kOpenAiJsonl };
+enum class Format { kJson, kJsonl, kJsonlIds, kOpenAiJsonl, kShareGpt };
 bool AbslParseFlag(absl::string_view text, Format* format, std::string* error);
 std::string AbslUnparseFlag(Format format);
 
@@ -45,8 +45,15 @@ struct CommandOptions {
   std::string tokenizer_file;  // a tokenizer.json sent with the request
   RngChoice rng = RngChoice::kConfig;
   Format format = Format::kJson;
-  std::string model;  // for openai-jsonl bodies
+  // openai-jsonl only: each body's model (see ModelOf), "stream", "min_tokens"
+  // and "ignore_eos".
+  std::string model;
+  bool stream = false;
+  bool min_tokens = false;
+  bool ignore_eos = false;
   bool print_stats = false;
+  // generate: the workload report (HTML) and its numbers (JSON); "" for none.
+  std::string report, stats_json;
   std::string health_service;  // for health
   std::string tls_ca, tls_cert, tls_key;
   double timeout_seconds = 0;          // 0: no deadline
@@ -89,6 +96,12 @@ inline constexpr int64_t kMaxTokenizerFileBytes = int64_t{1} << 30;
 // the file and why otherwise (a FIFO or /dev/zero must not hang or exhaust
 // the client, and gRPC would take any bytes and fail each handshake).
 absl::StatusOr<std::string> ReadPemFlag(absl::string_view flag, const std::string& path);
+
+// The model of each openai-jsonl body: --model, or else the --tokenizer when
+// it is a Hugging Face model id (ORG/NAME, an @REVISION dropped), the name
+// vLLM and SGLang serve a model under by default; else "" (no "model" key:
+// vLLM then uses the model it serves).
+std::string ModelOf(const CommandOptions& options);
 
 // Refuses a flag given on the command line that `command` does not take
 // (`describe --seed 3` would be silently ignored). `given` are absl names.

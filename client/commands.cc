@@ -28,6 +28,7 @@
 #include "client/output_file.h"
 #include "client/progress.h"
 #include "client/stream_guard.h"
+#include "client/workload_report_writer.h"
 #include "convgen/v1/service.grpc.pb.h"
 #include "core/config/config_json.h"
 #include "core/files.h"
@@ -372,9 +373,12 @@ int Generate(const CommandOptions& o) {
   OutputFile& output = **opened;
   const OutputFormat format = o.format == Format::kJson          ? OutputFormat::kJson
                               : o.format == Format::kOpenAiJsonl ? OutputFormat::kOpenAiJsonl
+                              : o.format == Format::kShareGpt    ? OutputFormat::kShareGpt
                                                                  : OutputFormat::kJsonl;
-  ConversationWriter writer(output.stream(), format, o.model);
+  ConversationWriter writer(output.stream(), format,
+                            {ModelOf(o), o.stream, o.min_tokens, o.ignore_eos});
   Progress progress(total, MonotonicSeconds);
+  WorkloadReportWriter report(o, request, config);
   const bool bar = ShowProgressBar(o);
 
   v1::Summary summary;
@@ -403,6 +407,7 @@ int Generate(const CommandOptions& o) {
         break;
       }
       started = true;
+      if (report.enabled()) report.Add(response);
       if (response.has_conversation_start()) {
         writer.Begin(response.conversation_start());
       } else if (response.has_turn()) {
@@ -444,20 +449,28 @@ int Generate(const CommandOptions& o) {
     }
     std::fputs(progress.Summary().c_str(), stderr);
     if (print_stats && have_summary) PrintStats(summary);
+    if (report.enabled() && !report.Write("")) return 1;
     return 0;
   }
 
   int code = 1;
+  std::string why;  // for the report's header
   if (stop_signal != 0) {
     std::fprintf(stderr, "convgen: stopped by %s\n", stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
     code = 128 + stop_signal;
+    why = stop_signal == SIGINT ? "stopped by SIGINT" : "stopped by SIGTERM";
   } else if (!failure.empty()) {
     std::fprintf(stderr, "convgen: %s\n", failure.c_str());
+    why = failure;
   } else if (idle) {
     std::fprintf(stderr, "convgen: no message from the server for %g s (--idle-timeout)\n",
                  o.idle_timeout_seconds);
+    why = "no message from the server within --idle-timeout";
   } else {
     code = ServerError(status);
+    why = absl::StrCat("server error ",
+                       absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code())),
+                       ": ", status.error_message());
   }
   if (!started) {
     output.Discard();
@@ -479,6 +492,11 @@ int Generate(const CommandOptions& o) {
                static_cast<long long>(writer.conversations_written()), kept->c_str(),
                static_cast<unsigned long long>(o.start_index),
                static_cast<unsigned long long>(resume), static_cast<unsigned long long>(resume));
+  // The report covers the conversations the partial output holds, and says so.
+  if (report.enabled()) {
+    report.Write(absl::StrCat("the stream broke (", why, ") after ", writer.conversations_written(),
+                              " complete conversations"));
+  }
   return code;
 }
 

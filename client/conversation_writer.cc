@@ -59,9 +59,15 @@ void ConversationWriter::WriteOpenAiJsonl() {
     const v1::TurnMessage& answer = pending_[k + 1];
     history.push_back({{"role", "user"}, {"content", user.content()}});
     nlohmann::ordered_json body = nlohmann::ordered_json::object();
-    if (!model_.empty()) body["model"] = model_;
+    if (!openai_.model.empty()) body["model"] = openai_.model;
     body["messages"] = history;
     body["max_tokens"] = answer.max_tokens();
+    if (openai_.min_tokens) body["min_tokens"] = answer.max_tokens();
+    if (openai_.ignore_eos) body["ignore_eos"] = true;
+    if (openai_.stream) {
+      body["stream"] = true;
+      body["stream_options"] = {{"include_usage", true}};
+    }
     nlohmann::ordered_json metadata = {{"conversation_id", user.conversation_id()},
                                        {"turn_index", std::to_string(user.turn_index())}};
     if (user.has_think_time_ms()) metadata["think_time_ms"] = std::to_string(user.think_time_ms());
@@ -76,20 +82,35 @@ void ConversationWriter::WriteConversation() {
     WriteJsonl();
   } else if (format_ == OutputFormat::kOpenAiJsonl) {
     WriteOpenAiJsonl();
+  } else if (format_ == OutputFormat::kShareGpt) {
+    // The ShareGPT dataset's speaker names.
+    nlohmann::ordered_json conversation = {{"id", current_->conversation_id()},
+                                           {"conversations", nlohmann::ordered_json::array()}};
+    for (const v1::TurnMessage& t : pending_) {
+      conversation["conversations"].push_back(
+          {{"from", t.role() == v1::ROLE_ASSISTANT ? "gpt" : "human"}, {"value", t.content()}});
+    }
+    WriteListElement(Dump(conversation));
   } else {
     nlohmann::ordered_json conversation = {{"id", current_->conversation_id()},
                                            {"messages", nlohmann::ordered_json::array()}};
     for (const v1::TurnMessage& t : pending_) {
       conversation["messages"].push_back({{"role", RoleName(t.role())}, {"content", t.content()}});
     }
-    out_ << (opened_ ? ",\n" : "[\n") << Dump(conversation);
-    opened_ = true;
+    WriteListElement(Dump(conversation));
   }
   ++conversations_written_;
 }
 
+void ConversationWriter::WriteListElement(const std::string& conversation) {
+  out_ << (opened_ ? ",\n" : "[\n") << conversation;
+  opened_ = true;
+}
+
 void ConversationWriter::Finish() {
-  if (format_ == OutputFormat::kJson) out_ << (opened_ ? "\n]\n" : "[]\n");
+  if (format_ == OutputFormat::kJson || format_ == OutputFormat::kShareGpt) {
+    out_ << (opened_ ? "\n]\n" : "[]\n");
+  }
   out_.flush();
 }
 

@@ -8,7 +8,13 @@
 //  - kOpenAiJsonl: one OpenAI Chat Completions request body per user turn:
 //    the conversation so far (generated assistant messages as history) and
 //    the user message, max_tokens of the answer, the model if given, and
-//    metadata (conversation_id, turn_index, think_time_ms) as strings.
+//    metadata (conversation_id, turn_index, think_time_ms) as strings; with
+//    OpenAiOptions, "stream" and "stream_options" {"include_usage"},
+//    "min_tokens" equal to max_tokens, and "ignore_eos" (vLLM's extensions).
+//  - kShareGpt: the ShareGPT list that vLLM's ShareGPTDataset (`vllm bench
+//    serve --dataset-name sharegpt`) and SGLang's bench_serving read:
+//    [{"id": "CONV_ID_<i>", "conversations": [{"from": "human"|"gpt",
+//    "value"}...]}...], written one conversation at a time like kJson.
 // A conversation is written when its ConversationEnd arrives, so after a
 // broken stream the output holds exactly the conversations before
 // next_index().
@@ -27,13 +33,21 @@
 
 namespace convgen {
 
-enum class OutputFormat { kJson, kJsonl, kOpenAiJsonl };
+enum class OutputFormat { kJson, kJsonl, kOpenAiJsonl, kShareGpt };
+
+// What each kOpenAiJsonl body carries besides messages, max_tokens and
+// metadata.
+struct OpenAiOptions {
+  std::string model;        // "model", when not empty
+  bool stream = false;      // "stream": true, "stream_options": {"include_usage": true}
+  bool min_tokens = false;  // "min_tokens": the answer's max_tokens (vLLM)
+  bool ignore_eos = false;  // "ignore_eos": true (vLLM)
+};
 
 class ConversationWriter {
  public:
-  // `model` goes into each kOpenAiJsonl body when not empty.
-  ConversationWriter(std::ostream& out, OutputFormat format, std::string model = "")
-      : out_(out), format_(format), model_(std::move(model)) {}
+  ConversationWriter(std::ostream& out, OutputFormat format, OpenAiOptions openai = {})
+      : out_(out), format_(format), openai_(std::move(openai)) {}
 
   // Opens a conversation; one still open (its end never came) is dropped.
   void Begin(const v1::ConversationStart& start);
@@ -41,8 +55,8 @@ class ConversationWriter {
   void Add(const v1::TurnMessage& turn);
   // Writes the open conversation if `end` closes it.
   void End(const v1::ConversationEnd& end);
-  // Closes the output (the JSON list's bracket). An open conversation is
-  // dropped.
+  // Closes the output (the JSON list's bracket of kJson and kShareGpt). An
+  // open conversation is dropped.
   void Finish();
 
   int64_t conversations_written() const { return conversations_written_; }
@@ -54,10 +68,12 @@ class ConversationWriter {
   void WriteConversation();
   void WriteJsonl();
   void WriteOpenAiJsonl();
+  // Writes `conversation` as the next element of a JSON list.
+  void WriteListElement(const std::string& conversation);
 
   std::ostream& out_;
   OutputFormat format_;
-  std::string model_;
+  OpenAiOptions openai_;
   // The conversation begun and not yet ended, and its messages so far.
   std::optional<v1::ConversationStart> current_;
   std::vector<v1::TurnMessage> pending_;

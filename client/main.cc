@@ -24,9 +24,21 @@ ABSL_FLAG(std::string, tokenizer_file, "",
 ABSL_FLAG(convgen::RngChoice, rng, convgen::RngChoice::kConfig,
           "philox or numpy_legacy, overriding the config's rng");
 ABSL_FLAG(convgen::Format, format, convgen::Format::kJson,
-          "json, jsonl, jsonl-ids or openai-jsonl");
-ABSL_FLAG(std::string, model, "", "model of each openai-jsonl request body");
+          "json, jsonl, jsonl-ids, openai-jsonl or sharegpt");
+ABSL_FLAG(std::string, model, "",
+          "openai-jsonl: model of each request body; empty: the --tokenizer if it is a "
+          "Hugging Face model id (ORG/NAME), else none (the server's model)");
+ABSL_FLAG(bool, stream, false,
+          "openai-jsonl: \"stream\": true and \"stream_options\": {\"include_usage\": true}");
+ABSL_FLAG(bool, min_tokens, false,
+          "openai-jsonl: \"min_tokens\" = max_tokens (vLLM), so answers have their length");
+ABSL_FLAG(bool, ignore_eos, false, "openai-jsonl: \"ignore_eos\": true (vLLM)");
 ABSL_FLAG(bool, print_stats, false, "Print the statistics tables to stderr");
+ABSL_FLAG(std::string, report, "",
+          "generate: write the workload report (one self-contained HTML file: histograms, "
+          "statistics, config) to this file");
+ABSL_FLAG(std::string, stats_json, "",
+          "generate: write the report's statistics and histogram bins as JSON to this file");
 ABSL_FLAG(std::string, service, "", "Service name health asks about; empty: the server");
 ABSL_FLAG(std::string, tls_ca, "", "PEM CA of the server's certificate (enables TLS)");
 ABSL_FLAG(std::string, tls_cert, "", "PEM client certificate (with --tls-key)");
@@ -96,7 +108,12 @@ int main(int argc, char** argv) {
   options.rng = absl::GetFlag(FLAGS_rng);
   options.format = absl::GetFlag(FLAGS_format);
   options.model = absl::GetFlag(FLAGS_model);
+  options.stream = absl::GetFlag(FLAGS_stream);
+  options.min_tokens = absl::GetFlag(FLAGS_min_tokens);
+  options.ignore_eos = absl::GetFlag(FLAGS_ignore_eos);
   options.print_stats = absl::GetFlag(FLAGS_print_stats);
+  options.report = absl::GetFlag(FLAGS_report);
+  options.stats_json = absl::GetFlag(FLAGS_stats_json);
   options.health_service = absl::GetFlag(FLAGS_service);
   options.tls_ca = absl::GetFlag(FLAGS_tls_ca);
   options.tls_cert = absl::GetFlag(FLAGS_tls_cert);

@@ -279,26 +279,14 @@ absl::Status ConversationStream::BuildConversation(uint64_t index) {
 
 void ConversationStream::AddToSummary(const std::vector<StreamEvent>& events,
                                       int64_t num_messages) {
-  int64_t user_sum = 0, assistant_sum = 0, history = 0;
+  std::vector<MessageSize> sizes;
+  sizes.reserve(static_cast<size_t>(num_messages));
   for (const StreamEvent& event : events) {
     const Message* message = std::get_if<Message>(&event);
     if (message == nullptr) continue;
-    history += message->num_tokens;
-    if (message->role == Role::kUser) {
-      user_sum += message->num_tokens;
-      stats_.request_tokens.Add(static_cast<double>(history));
-      stats_.user_tokens += message->num_tokens;
-    } else {
-      assistant_sum += message->num_tokens;
-      stats_.assistant_tokens += message->num_tokens;
-    }
+    sizes.push_back({message->role == Role::kUser, message->num_tokens});
   }
-  const double exchanges = static_cast<double>(num_messages / 2);
-  ++stats_.conversations;
-  stats_.messages += num_messages;
-  stats_.turns.Add(static_cast<double>(num_messages));
-  stats_.mean_user_tokens.Add(static_cast<double>(user_sum) / exchanges);
-  stats_.mean_assistant_tokens.Add(static_cast<double>(assistant_sum) / exchanges);
+  AddConversationToSummary(sizes, &stats_);
 }
 
 }  // namespace convgen

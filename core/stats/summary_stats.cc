@@ -62,4 +62,27 @@ double SummaryStatistic::Quantile(double q) const {
   return lo + fraction * (OrderStatistic(below + 1) - lo);
 }
 
+void AddConversationToSummary(const std::vector<MessageSize>& messages,
+                              GenerationSummary* summary) {
+  int64_t user_sum = 0, assistant_sum = 0, history = 0;
+  for (const MessageSize& message : messages) {
+    history += message.num_tokens;
+    if (message.is_user) {
+      user_sum += message.num_tokens;
+      summary->request_tokens.Add(static_cast<double>(history));
+      summary->user_tokens += message.num_tokens;
+    } else {
+      assistant_sum += message.num_tokens;
+      summary->assistant_tokens += message.num_tokens;
+    }
+  }
+  const auto num_messages = static_cast<int64_t>(messages.size());
+  const double exchanges = static_cast<double>(num_messages / 2);
+  ++summary->conversations;
+  summary->messages += num_messages;
+  summary->turns.Add(static_cast<double>(num_messages));
+  summary->mean_user_tokens.Add(static_cast<double>(user_sum) / exchanges);
+  summary->mean_assistant_tokens.Add(static_cast<double>(assistant_sum) / exchanges);
+}
+
 }  // namespace convgen

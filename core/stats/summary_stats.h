@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <map>
+#include <vector>
 
 namespace convgen {
 
@@ -59,6 +60,19 @@ struct GenerationSummary {
   SummaryStatistic mean_assistant_tokens;  // per conversation
   SummaryStatistic request_tokens;         // history + new user message
 };
+
+// One message of a conversation, as the summary counts it.
+struct MessageSize {
+  bool is_user = false;
+  int64_t num_tokens = 0;
+};
+
+// Adds one conversation, its messages in order, to `summary` as vLLM's
+// print_conv_stats counts it: its turns, its mean user and assistant tokens
+// per exchange (messages / 2), and for each user message the request it
+// makes (the history before it plus itself). The one definition the
+// server's summary and the client's report (WorkloadCollector) share.
+void AddConversationToSummary(const std::vector<MessageSize>& messages, GenerationSummary* summary);
 
 }  // namespace convgen
 

@@ -214,8 +214,9 @@ class EndToEndTest(unittest.TestCase):
         outputs = {}
         for fmt in ["jsonl", "jsonl-ids", "openai-jsonl"]:
             out = os.path.join(WORK, f"shapes.{fmt}")
+            model = ["--model", "Qwen/Qwen3-8B"] if fmt == "openai-jsonl" else []
             client("generate", "--server", self.server.address, "--input-file", path, "--seed", "5",
-                   "--format", fmt, "--model", "Qwen/Qwen3-8B", "--output", out)
+                   "--format", fmt, *model, "--output", out)
             with open(out) as f:
                 outputs[fmt] = [json.loads(line) for line in f]
         turns, with_ids, requests = outputs["jsonl"], outputs["jsonl-ids"], outputs["openai-jsonl"]
@@ -339,7 +340,7 @@ class FlagsTest(unittest.TestCase):
              'invalid value "4/4" for --shard: must be K/N with 0 <= K < N'),
             (["generate", "--input-file", EXAMPLE, "--shard=1"], 'invalid value "1" for --shard'),
             (["generate", "--input-file", EXAMPLE, "--format", "csv"],
-             'invalid value "csv" for --format: must be json, jsonl, jsonl-ids or openai-jsonl'),
+             'invalid value "csv" for --format: must be json, jsonl, jsonl-ids, openai-jsonl or sharegpt'),
             (["validate", "--input-file", EXAMPLE, "--rng=mt"],
              'invalid value "mt" for --rng: must be philox or numpy_legacy'),
             (["generate", "--input-file", EXAMPLE, "--start-index", "-1"],

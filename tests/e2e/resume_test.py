@@ -2,8 +2,8 @@
 --timeout, the server SIGKILLed mid-stream (and restarted), the client
 stopped by SIGINT or SIGTERM, the client SIGKILLed -- in every output format,
 then resumed as the client says; the partial file plus the resumed run equal
-the uninterrupted run, byte for byte (for json: the two lists, concatenated,
-equal the full list).
+the uninterrupted run, byte for byte (for json and sharegpt: the two lists,
+concatenated, equal the full list).
 
 What the user does after each break:
 - the client printed "...; FILE holds exactly the conversations from index S
@@ -40,7 +40,8 @@ from e2e_test import CLIENT, EXAMPLE, WORK, Server  # noqa: E402
 BREAKS = int(os.environ.get("CONVGEN_RESUME_BREAKS", "20"))
 SEED = int(os.environ.get("CONVGEN_RESUME_SEED", "15"))
 CONVERSATIONS = 300
-FORMATS = ["json", "jsonl", "jsonl-ids", "openai-jsonl"]
+FORMATS = ["json", "jsonl", "jsonl-ids", "openai-jsonl", "sharegpt"]
+LISTS = ("json", "sharegpt")  # JSON lists; the others are JSONL
 KINDS = ["deadline", "server-kill", "client-sigint", "client-sigterm", "client-sigkill"]
 RESUME = re.compile(r"; (\S+) holds exactly the conversations from index (\d+) before index "
                     r"(\d+); resume with --start-index (\d+)")
@@ -194,13 +195,13 @@ class ResumeTest(unittest.TestCase):
 
     @staticmethod
     def parse(fmt, data):
-        """json outputs compare as lists, the others as bytes."""
-        return json.loads(data) if fmt == "json" else data
+        """json and sharegpt outputs compare as lists, the others as bytes."""
+        return json.loads(data) if fmt in LISTS else data
 
     @staticmethod
     def tail(fmt, full, start):
         """The uninterrupted output from conversation `start` on."""
-        if fmt == "json":
+        if fmt in LISTS:
             return json.loads(full)[start:]
         if start == 0:
             return full

@@ -37,7 +37,7 @@ TEST(ShardFlagTest, RefusesWhatIsNotZeroToNMinusOneOfN) {
 }
 
 TEST(FormatFlagTest, RoundTripsEveryFormatAndNamesThemOnError) {
-  for (const char* name : {"json", "jsonl", "jsonl-ids", "openai-jsonl"}) {
+  for (const char* name : {"json", "jsonl", "jsonl-ids", "openai-jsonl", "sharegpt"}) {
     Format format;
     std::string error;
     ASSERT_TRUE(AbslParseFlag(name, &format, &error)) << name;
@@ -46,7 +46,7 @@ TEST(FormatFlagTest, RoundTripsEveryFormatAndNamesThemOnError) {
   Format format;
   std::string error;
   EXPECT_FALSE(AbslParseFlag("csv", &format, &error));
-  EXPECT_EQ(error, "must be json, jsonl, jsonl-ids or openai-jsonl");
+  EXPECT_EQ(error, "must be json, jsonl, jsonl-ids, openai-jsonl or sharegpt");
 }
 
 TEST(RngFlagTest, ParsesBothGeneratorsAndRefusesOthers) {
@@ -162,11 +162,51 @@ TEST(CheckOptionsTest, DurationsAreZeroOrFromAMillisecondToAYear) {
   }
 }
 
+TEST(CheckOptionsTest, OpenAiJsonlFlagsWithAnotherFormatAreAUsageError) {
+  CommandOptions o;
+  o.command = "generate";
+  o.input_file = "config.json";
+  o.format = Format::kOpenAiJsonl;
+  o.model = "m";
+  o.stream = o.min_tokens = o.ignore_eos = true;
+  EXPECT_TRUE(CheckOptions(o).ok());
+  o.format = Format::kShareGpt;
+  EXPECT_EQ(CheckOptions(o).message(),
+            "--model shapes openai-jsonl request bodies; --format is sharegpt (add --format "
+            "openai-jsonl)");
+  o.model.clear();
+  EXPECT_THAT(CheckOptions(o).message(), HasSubstr("--stream shapes openai-jsonl"));
+  o.stream = false;
+  o.format = Format::kJson;
+  EXPECT_THAT(CheckOptions(o).message(), HasSubstr("--min-tokens shapes openai-jsonl"));
+  o.min_tokens = false;
+  o.format = Format::kJsonlIds;
+  EXPECT_EQ(CheckOptions(o).message(),
+            "--ignore-eos shapes openai-jsonl request bodies; --format is jsonl-ids (add "
+            "--format openai-jsonl)");
+  o.ignore_eos = false;
+  EXPECT_TRUE(CheckOptions(o).ok());
+}
+
+TEST(ModelOfTest, ModelOrElseTheTokenizersModelId) {
+  CommandOptions o;
+  EXPECT_EQ(ModelOf(o), "");
+  o.tokenizer = "qwen3";  // a server tokenizer's name is no model id
+  EXPECT_EQ(ModelOf(o), "");
+  o.tokenizer = "Qwen/Qwen3-8B";
+  EXPECT_EQ(ModelOf(o), "Qwen/Qwen3-8B");
+  o.tokenizer = "Qwen/Qwen3-8B@0123abc";
+  EXPECT_EQ(ModelOf(o), "Qwen/Qwen3-8B");
+  o.model = "served-name";
+  EXPECT_EQ(ModelOf(o), "served-name");
+}
+
 TEST(CommandHelpTest, EachCommandListsItsOwnFlags) {
   const CommandHelp* generate = FindCommandHelp("generate");
   ASSERT_NE(generate, nullptr);
   EXPECT_THAT(generate->flags, ::testing::IsSupersetOf({"server", "input_file", "output", "format",
-                                                        "allow_outside_files"}));
+                                                        "model", "stream", "min_tokens",
+                                                        "ignore_eos", "allow_outside_files"}));
   const CommandHelp* describe = FindCommandHelp("describe");
   ASSERT_NE(describe, nullptr);
   EXPECT_THAT(describe->flags, ::testing::Not(::testing::Contains("input_file")));

@@ -50,11 +50,11 @@ struct Written {
   std::optional<uint64_t> next_index;
 };
 
-// Feeds the first `count` events to a writer, then finishes it.
-Written WriteFirst(size_t count, OutputFormat format = OutputFormat::kJson) {
+// Feeds `events` (the first `count` of them) to a writer, then finishes it.
+Written Write(const std::vector<v1::GenerateResponse>& events, size_t count, OutputFormat format,
+              const OpenAiOptions& openai = {}) {
   std::ostringstream out;
-  ConversationWriter writer(out, format);
-  const std::vector<v1::GenerateResponse> events = TwoConversations();
+  ConversationWriter writer(out, format, openai);
   for (size_t i = 0; i < count; ++i) {
     const v1::GenerateResponse& e = events[i];
     if (e.has_conversation_start()) writer.Begin(e.conversation_start());
@@ -63,6 +63,11 @@ Written WriteFirst(size_t count, OutputFormat format = OutputFormat::kJson) {
   }
   writer.Finish();
   return {out.str(), writer.conversations_written(), writer.next_index()};
+}
+
+Written WriteFirst(size_t count, OutputFormat format = OutputFormat::kJson,
+                   const OpenAiOptions& openai = {}) {
+  return Write(TwoConversations(), count, format, openai);
 }
 
 constexpr char kFirst[] = R"({"id":"CONV_ID_4","messages":[{"role":"user","content":"question 4"},)"
@@ -144,6 +149,131 @@ TEST(ConversationWriterTest, AMessageOfAnotherConversationIsIgnored) {
   writer.End(events[3].conversation_end());
   writer.Finish();
   EXPECT_EQ(out.str(), std::string("[\n") + kFirst + "\n]\n");
+}
+
+TEST(ConversationWriterTest, ShareGptWritesTheListVllmAndSglangRead) {
+  const Written both = WriteFirst(8, OutputFormat::kShareGpt);
+  EXPECT_EQ(both.text,
+            "[\n"
+            R"({"id":"CONV_ID_4","conversations":[{"from":"human","value":"question 4"},)"
+            R"({"from":"gpt","value":"answer 4"}]},)"
+            "\n"
+            R"({"id":"CONV_ID_7","conversations":[{"from":"human","value":"question 7"},)"
+            R"({"from":"gpt","value":"answer 7"}]})"
+            "\n]\n");
+  EXPECT_EQ(both.conversations, 2);
+  EXPECT_EQ(both.next_index, 8u);
+}
+
+TEST(ConversationWriterTest, ShareGptCutMidConversationIsAValidListOfTheEndedOnes) {
+  const Written cut = WriteFirst(6, OutputFormat::kShareGpt);
+  EXPECT_EQ(cut.text,
+            "[\n"
+            R"({"id":"CONV_ID_4","conversations":[{"from":"human","value":"question 4"},)"
+            R"({"from":"gpt","value":"answer 4"}]})"
+            "\n]\n");
+  EXPECT_EQ(cut.next_index, 5u);
+  EXPECT_EQ(WriteFirst(3, OutputFormat::kShareGpt).text, "[]\n");
+}
+
+TEST(ConversationWriterTest, OpenAiJsonlOptionsAddStreamMinTokensIgnoreEosAndModel) {
+  OpenAiOptions all;
+  all.model = "Qwen/Qwen3-8B";
+  all.stream = all.min_tokens = all.ignore_eos = true;
+  EXPECT_EQ(WriteFirst(4, OutputFormat::kOpenAiJsonl, all).text,
+            R"({"model":"Qwen/Qwen3-8B","messages":[{"role":"user","content":"question 4"}],)"
+            R"("max_tokens":2,"min_tokens":2,"ignore_eos":true,"stream":true,)"
+            R"("stream_options":{"include_usage":true},)"
+            R"("metadata":{"conversation_id":"CONV_ID_4","turn_index":"0"}})"
+            "\n");
+  OpenAiOptions stream;
+  stream.stream = true;
+  EXPECT_EQ(WriteFirst(4, OutputFormat::kOpenAiJsonl, stream).text,
+            R"({"messages":[{"role":"user","content":"question 4"}],"max_tokens":2,)"
+            R"("stream":true,"stream_options":{"include_usage":true},)"
+            R"("metadata":{"conversation_id":"CONV_ID_4","turn_index":"0"}})"
+            "\n");
+  OpenAiOptions min_tokens;
+  min_tokens.min_tokens = true;
+  EXPECT_EQ(WriteFirst(4, OutputFormat::kOpenAiJsonl, min_tokens).text,
+            R"({"messages":[{"role":"user","content":"question 4"}],"max_tokens":2,)"
+            R"("min_tokens":2,"metadata":{"conversation_id":"CONV_ID_4","turn_index":"0"}})"
+            "\n");
+}
+
+TEST(ConversationWriterTest, OpenAiJsonlMinTokensIsEachAnswersMaxTokens) {
+  // Two exchanges with different answer lengths: each body gets its own.
+  std::vector<v1::GenerateResponse> events(1);
+  events[0].mutable_conversation_start()->set_conversation_index(0);
+  events[0].mutable_conversation_start()->set_conversation_id("CONV_ID_0");
+  for (int turn = 0; turn < 4; ++turn) {
+    v1::TurnMessage& t = *events.emplace_back().mutable_turn();
+    t.set_conversation_id("CONV_ID_0");
+    t.set_turn_index(turn);
+    t.set_role(turn % 2 == 0 ? v1::ROLE_USER : v1::ROLE_ASSISTANT);
+    t.set_content(std::string(1, static_cast<char>('a' + turn)));
+    if (turn % 2 == 1) t.set_max_tokens(turn == 1 ? 17 : 250);
+  }
+  events.emplace_back().mutable_conversation_end()->set_conversation_id("CONV_ID_0");
+  OpenAiOptions options;
+  options.min_tokens = options.ignore_eos = true;
+  EXPECT_EQ(Write(events, events.size(), OutputFormat::kOpenAiJsonl, options).text,
+            R"({"messages":[{"role":"user","content":"a"}],"max_tokens":17,"min_tokens":17,)"
+            R"("ignore_eos":true,"metadata":{"conversation_id":"CONV_ID_0","turn_index":"0"}})"
+            "\n"
+            R"({"messages":[{"role":"user","content":"a"},{"role":"assistant","content":"b"},)"
+            R"({"role":"user","content":"c"}],"max_tokens":250,"min_tokens":250,)"
+            R"("ignore_eos":true,"metadata":{"conversation_id":"CONV_ID_0","turn_index":"2"}})"
+            "\n");
+}
+
+// A conversation whose texts hold what JSON must escape: quotes,
+// backslashes, control characters (NUL included), DEL, a non-BMP character
+// (U+1F600, written as its UTF-8 bytes), and an invalid byte (replaced by
+// U+FFFD: the output stays UTF-8).
+std::vector<v1::GenerateResponse> HostileConversation() {
+  std::vector<v1::GenerateResponse> events(1);
+  events[0].mutable_conversation_start()->set_conversation_id("CONV_ID_0");
+  const std::string texts[] = {std::string("say \"hi\" \\ \\n\n\t\r\b\f\x01\x1f\0!", 22),
+                               "\x7f \xF0\x9F\x98\x80 \xff end"};
+  for (int turn = 0; turn < 2; ++turn) {
+    v1::TurnMessage& t = *events.emplace_back().mutable_turn();
+    t.set_conversation_id("CONV_ID_0");
+    t.set_turn_index(turn);
+    t.set_role(turn == 0 ? v1::ROLE_USER : v1::ROLE_ASSISTANT);
+    t.set_content(texts[turn]);
+    t.set_num_tokens(3);
+    if (turn == 1) t.set_max_tokens(3);
+  }
+  events.emplace_back().mutable_conversation_end()->set_conversation_id("CONV_ID_0");
+  return events;
+}
+
+constexpr char kHostileUser[] = R"(say \"hi\" \\ \\n\n\t\r\b\f\u0001\u001f\u0000!)";
+constexpr char kHostileAnswer[] = "\x7f \xF0\x9F\x98\x80 \xEF\xBF\xBD end";
+
+TEST(ConversationWriterTest, HostileTextIsEscapedTheSameWayInEveryFormat) {
+  const std::vector<v1::GenerateResponse> events = HostileConversation();
+  const std::string user = kHostileUser, answer = kHostileAnswer;
+  EXPECT_EQ(Write(events, events.size(), OutputFormat::kShareGpt).text,
+            R"([
+{"id":"CONV_ID_0","conversations":[{"from":"human","value":")" +
+                user + R"("},{"from":"gpt","value":")" + answer + "\"}]}\n]\n");
+  EXPECT_EQ(Write(events, events.size(), OutputFormat::kJson).text,
+            R"([
+{"id":"CONV_ID_0","messages":[{"role":"user","content":")" +
+                user + R"("},{"role":"assistant","content":")" + answer + "\"}]}\n]\n");
+  EXPECT_EQ(Write(events, events.size(), OutputFormat::kOpenAiJsonl).text,
+            R"({"messages":[{"role":"user","content":")" + user +
+                R"("}],"max_tokens":3,"metadata":{"conversation_id":"CONV_ID_0","turn_index":"0"}})"
+                "\n");
+  EXPECT_EQ(Write(events, events.size(), OutputFormat::kJsonl).text,
+            R"({"conversation_id":"CONV_ID_0","conversation_index":0,"turn_index":0,)"
+            R"("role":"user","content":")" +
+                user + R"(","num_tokens":3})" + "\n" +
+                R"({"conversation_id":"CONV_ID_0","conversation_index":0,"turn_index":1,)"
+                R"("role":"assistant","content":")" +
+                answer + R"(","num_tokens":3,"max_tokens":3})" + "\n");
 }
 
 }  // namespace

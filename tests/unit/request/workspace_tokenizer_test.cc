@@ -171,7 +171,7 @@ TEST_F(WorkspaceTokenizerTest, TheLruKeepsItsBound) {
   EXPECT_TRUE(workspace->ResolveTokenizer("", a)->loaded_now);
   EXPECT_TRUE(workspace->ResolveTokenizer("", b)->loaded_now);
   EXPECT_FALSE(workspace->ResolveTokenizer("", a)->loaded_now);  // a is now the most recent
-  auto third = workspace->ResolveTokenizer("", c);                // evicts b
+  auto third = workspace->ResolveTokenizer("", c);               // evicts b
   ASSERT_TRUE(third.ok());
   EXPECT_TRUE(third->loaded_now);
   EXPECT_EQ(workspace->CachedRequestTokenizers(), 2u);

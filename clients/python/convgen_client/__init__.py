@@ -1,0 +1,415 @@
+"""A Python client for convgen.v1.ConversationService.
+
+    from convgen_client import Client
+    with Client("localhost:50051") as client:
+        stream = client.conversations("examples/generate_multi_turn.json", seed=7, shard=(0, 4))
+        for conversation in stream:
+            for message in conversation.messages:
+                ...  # message.role, .content, .num_tokens, .max_tokens, .think_time_ms
+        print(stream.summary.conversations)
+
+Needs grpcio and protobuf (Debian: python3-grpcio, python3-protobuf) and the
+stubs the build generates into build/<preset>/clients/python (see README.md,
+"Python"): put that directory on sys.path (PYTHONPATH) or name it in
+CONVGEN_PYTHON_STUBS.
+
+Errors the server answers are raised as ConvgenError, carrying the gRPC status
+code and the server's message; bad arguments as ValueError; unreadable local
+files as OSError.
+"""
+import dataclasses
+import json
+import os
+import sys
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
+
+if os.environ.get("CONVGEN_PYTHON_STUBS"):
+    sys.path.insert(0, os.environ["CONVGEN_PYTHON_STUBS"])
+
+import grpc  # noqa: E402
+
+try:
+    from convgen.v1 import config_pb2, service_pb2, service_pb2_grpc  # noqa: E402
+    from convgen_health.v1 import health_pb2, health_pb2_grpc  # noqa: E402
+except ImportError as error:
+    raise ImportError(
+        f"convgen_client: the generated stubs are not importable ({error}); build them "
+        "(cmake --build build/dev makes build/dev/clients/python) or run the protoc "
+        "command of README.md, \"Python\", then put that directory on PYTHONPATH or set "
+        "CONVGEN_PYTHON_STUBS to it") from None
+
+__all__ = [
+    "Client", "ConvgenError", "Conversation", "Message", "ConversationStream", "Validation",
+    "Problem", "Description", "TokenizerInfo"
+]
+
+# Largest message the client accepts: one turn can hold a long context (the
+# server's own --max-message-bytes default is 16 MiB of text).
+_MAX_RECEIVE_BYTES = 64 << 20
+_ROLES = {service_pb2.ROLE_USER: "user", service_pb2.ROLE_ASSISTANT: "assistant"}
+
+
+class ConvgenError(Exception):
+    """A call the server (or the transport) ended with a non-OK status.
+
+    code: grpc.StatusCode; details: the server's message; method: the RPC.
+    For Generate, resume_index is the first conversation index not completely
+    received (pass it as start_index to resume), None if the stream never
+    started. problems: for an invalid config, every (path, message).
+    """
+
+    def __init__(self, method: str, code: grpc.StatusCode, details: str,
+                 resume_index: Optional[int] = None):
+        self.method = method
+        self.code = code
+        self.details = details
+        self.resume_index = resume_index
+        self.problems = _problems_in(details) if code == grpc.StatusCode.INVALID_ARGUMENT else []
+        text = f"convgen {method} failed: {code.name}: {details}"
+        if resume_index is not None:
+            text += f" (resume with start_index={resume_index})"
+        super().__init__(text)
+
+
+def _problems_in(details: str) -> List["Problem"]:
+    """The problems of an INVALID_ARGUMENT "invalid config (N problems):" message, one a line."""
+    lines = details.split("\n")
+    if not lines[0].startswith("invalid config"):
+        return []
+    return [Problem(*line.split(": ", 1)) for line in lines[1:] if ": " in line]
+
+
+@dataclasses.dataclass
+class Message:
+    """One message of a conversation, as TurnMessage carries it."""
+    role: str  # "user" or "assistant"
+    content: str
+    num_tokens: int
+    # Assistant messages: the answer's target, to send as max_tokens. 0 for user messages.
+    max_tokens: int
+    # User messages with prompt_input.think_time_ms: milliseconds to wait before sending it.
+    think_time_ms: Optional[int] = None
+    # With prompt_input.prefix_groups: the conversation's group.
+    prefix_group: Optional[int] = None
+    # With token_ids=True: the tokens of content.
+    token_ids: Optional[List[int]] = None
+
+
+@dataclasses.dataclass
+class Conversation:
+    id: str  # CONV_ID_<index>
+    index: int
+    messages: List[Message]
+
+    def as_vllm(self) -> dict:
+        """The entry vLLM's multi-turn benchmark reads (convgen --format json)."""
+        return {"id": self.id,
+                "messages": [{"role": m.role, "content": m.content} for m in self.messages]}
+
+
+@dataclasses.dataclass
+class Problem:
+    path: str  # JSON path, e.g. prompt_input.num_turns.max
+    message: str
+
+
+@dataclasses.dataclass
+class Validation:
+    """Validate's answer: valid with the sizes, or every problem. raw is the proto."""
+    valid: bool
+    problems: List[Problem]
+    normalized_config: Optional[dict]
+    tokenizer: str
+    corpus_tokens: int
+    conversations: int
+    common_prefix_tokens: int
+    raw: object
+
+
+@dataclasses.dataclass
+class TokenizerInfo:
+    name: str
+    description: str
+    is_default: bool
+
+
+@dataclasses.dataclass
+class Description:
+    """Describe's answer; limits maps each limit's field name to its value. raw is the proto."""
+    version: str
+    tokenizers: List[TokenizerInfo]
+    corpora: List[str]
+    limits: Dict[str, object]
+    raw: object
+
+
+ConfigLike = Union[dict, str, os.PathLike]
+
+
+class ConversationStream:
+    """The conversations of one Generate call, complete ones only, in order.
+
+    Iterate it (once). summary is the server's final Summary (a proto) once
+    the stream ended; next_index is the index to resume from (start_index of
+    a follow-up request) after a break. cancel() ends the call; leaving a
+    `with` block cancels it too.
+    """
+
+    def __init__(self, call, start_index: int):
+        self._call = call
+        self.summary = None
+        self.next_index = start_index
+        self._consumed = False
+        self._started = False
+
+    def __iter__(self) -> Iterator[Conversation]:
+        if self._consumed:
+            raise RuntimeError("a ConversationStream can be iterated only once")
+        self._consumed = True
+        current: Optional[Conversation] = None
+        try:
+            for response in self._call:
+                self._started = True
+                event = response.WhichOneof("event")
+                if event == "conversation_start":
+                    start = response.conversation_start
+                    current = Conversation(start.conversation_id, start.conversation_index, [])
+                elif event == "turn":
+                    turn = response.turn
+                    if current is None or turn.conversation_index != current.index:
+                        raise ConvgenError(
+                            "Generate", grpc.StatusCode.INTERNAL,
+                            f"turn of conversation {turn.conversation_index} outside its "
+                            "start and end markers", self.next_index)
+                    current.messages.append(_message(turn))
+                elif event == "conversation_end":
+                    end = response.conversation_end
+                    if current is None or end.conversation_index != current.index:
+                        raise ConvgenError("Generate", grpc.StatusCode.INTERNAL,
+                                           f"end of conversation {end.conversation_index} "
+                                           "without its start", self.next_index)
+                    done, current = current, None
+                    self.next_index = done.index + 1
+                    yield done
+                elif event == "summary":
+                    self.summary = response.summary
+                    self.next_index = response.summary.next_conversation_index
+                # An event this client does not know (a newer server): skipped.
+        except grpc.RpcError as error:
+            raise ConvgenError("Generate", error.code(), error.details() or "",
+                               self.next_index if self._started else None) from None
+        finally:
+            self._call.cancel()
+
+    def cancel(self):
+        self._call.cancel()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.cancel()
+
+
+def _message(turn) -> Message:
+    return Message(
+        role=_ROLES.get(turn.role, "unspecified"),
+        content=turn.content,
+        num_tokens=turn.num_tokens,
+        max_tokens=turn.max_tokens,
+        think_time_ms=turn.think_time_ms if turn.HasField("think_time_ms") else None,
+        prefix_group=turn.prefix_group if turn.HasField("prefix_group") else None,
+        token_ids=list(turn.token_ids) if len(turn.token_ids) else None)
+
+
+def _read_bytes(value: Union[None, bytes, str, os.PathLike]) -> Optional[bytes]:
+    """PEM given as bytes, or a path to read."""
+    if value is None or isinstance(value, bytes):
+        return value
+    with open(value, "rb") as f:
+        return f.read()
+
+
+class Client:
+    """A channel to a convgen server.
+
+    addr: host:port, unix:/path, or a gRPC target (dns:, ipv4:, ipv6:).
+    TLS: root_certificates (the CA, PEM bytes or a path; with it the channel
+    uses TLS), certificate_chain and private_key for mTLS. timeout: seconds
+    validate, describe and health wait for their answer (a stopped server
+    cannot hang them). Thread-safe, like the grpc channel it holds.
+    """
+
+    def __init__(self, addr: str, *, root_certificates=None, certificate_chain=None,
+                 private_key=None, timeout: float = 60.0, options: Sequence = ()):
+        if not addr:
+            raise ValueError("convgen address: empty; give host:port or unix:/path")
+        if "://" in addr:
+            raise ValueError(f"convgen address {addr!r}: drop the scheme "
+                             f"(e.g. {addr.split('://', 1)[1]!r}); gRPC targets are "
+                             "host:port or unix:/path")
+        self.timeout = timeout
+        channel_options = [("grpc.max_receive_message_length", _MAX_RECEIVE_BYTES), *options]
+        if root_certificates is not None or certificate_chain is not None:
+            credentials = grpc.ssl_channel_credentials(
+                root_certificates=_read_bytes(root_certificates),
+                private_key=_read_bytes(private_key),
+                certificate_chain=_read_bytes(certificate_chain))
+            self._channel = grpc.secure_channel(addr, credentials, options=channel_options)
+        else:
+            self._channel = grpc.insecure_channel(addr, options=channel_options)
+        self._stub = service_pb2_grpc.ConversationServiceStub(self._channel)
+        self._health = health_pb2_grpc.HealthStub(self._channel)
+
+    def close(self):
+        self._channel.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def wait_for_server(self, timeout: float):
+        """Waits up to timeout seconds for the channel to connect (else ConvgenError UNAVAILABLE)."""
+        try:
+            grpc.channel_ready_future(self._channel).result(timeout=timeout)
+        except grpc.FutureTimeoutError:
+            raise ConvgenError("connect", grpc.StatusCode.UNAVAILABLE,
+                               f"server not reachable within {timeout} s") from None
+
+    def request(self, config: ConfigLike, *, seed: int = 0,
+                shard: Tuple[int, int] = (0, 1), start_index: int = 0,
+                tokenizer: str = "", text_files: Optional[Dict[str, Union[str, bytes]]] = None,
+                send_local_files: bool = True, rng: Optional[str] = None,
+                token_ids: bool = False, fields: Optional[dict] = None):
+        """The GenerateRequest conversations() and validate() send.
+
+        config: a dict (vLLM's JSON as Python), a JSON string, or a path to a
+        JSON file. text_files: corpus texts by name, sent inline instead of
+        the server's files (each name should be a text_files entry of the
+        config). With a path and send_local_files, the config's text_files
+        found next to it (or below its directory) are sent inline, the others
+        name server corpora, as the convgen CLI does. rng: "philox" or
+        "numpy_legacy" overrides the config's. token_ids: each message also
+        carries its token ids. fields: other GenerateRequest fields by name
+        (scalars), for fields newer than this module.
+        """
+        request = service_pb2.GenerateRequest()
+        config_dir = None
+        if isinstance(config, dict):
+            request.config_json = json.dumps(config)
+        elif isinstance(config, str) and config.lstrip().startswith("{"):
+            request.config_json = config
+        elif isinstance(config, (str, os.PathLike)):
+            path = os.fspath(config)
+            with open(path, encoding="utf-8") as f:
+                request.config_json = f.read()
+            config_dir = os.path.dirname(os.path.abspath(path))
+        else:
+            raise ValueError("config: a dict, a JSON string or a path to a JSON file, "
+                             f"not {type(config).__name__}")
+        if not (isinstance(shard, (tuple, list)) and len(shard) == 2 and
+                0 <= shard[0] < shard[1]):
+            raise ValueError(f"shard {shard!r}: must be (index, count) with "
+                             "0 <= index < count, e.g. (0, 4)")
+        if seed < 0 or start_index < 0:
+            raise ValueError("seed and start_index must be >= 0")
+        request.seed = seed
+        request.shard.index, request.shard.count = shard
+        request.start_index = start_index
+        request.tokenizer = tokenizer
+        request.include_token_ids = token_ids
+        if rng is not None:
+            values = {"philox": config_pb2.RNG_PHILOX, "numpy_legacy": config_pb2.RNG_NUMPY_LEGACY}
+            if rng not in values:
+                raise ValueError(f"rng {rng!r}: must be one of {', '.join(values)}")
+            request.rng = values[rng]
+        for name, value in (fields or {}).items():
+            if name not in request.DESCRIPTOR.fields_by_name:
+                known = ", ".join(sorted(request.DESCRIPTOR.fields_by_name))
+                raise ValueError(f"fields: GenerateRequest has no field {name!r} in these stubs "
+                                 f"(it has {known}); regenerate the stubs if the server is newer")
+            try:
+                setattr(request, name, value)
+            except (TypeError, ValueError, AttributeError) as error:
+                raise ValueError(f"fields: {name}: {error}") from None
+        inline = dict(text_files or {})
+        if config_dir is not None and send_local_files and not inline:
+            inline = _local_text_files(request.config_json, config_dir)
+        for name, text in inline.items():
+            corpus = request.inline_corpus.add()
+            corpus.name = name
+            corpus.text = text.encode("utf-8") if isinstance(text, str) else text
+        return request
+
+    def conversations(self, config: ConfigLike, *, timeout: Optional[float] = None,
+                      **request_args) -> ConversationStream:
+        """Streams the complete conversations of a request (see request() for the arguments).
+
+        timeout: a deadline for the whole stream (None: none; the server's
+        --max-stall-seconds still ends a stream nobody reads).
+        """
+        request = self.request(config, **request_args)
+        call = self._stub.Generate(request, timeout=timeout)
+        return ConversationStream(call, request.start_index)
+
+    def validate(self, config: ConfigLike, **request_args) -> Validation:
+        """Checks a request without generating: the sizes, or every problem with its JSON path."""
+        request = self.request(config, **request_args)
+        response = self._unary("Validate", self._stub.Validate, request)
+        normalized = None
+        if response.normalized_config_json:
+            normalized = json.loads(response.normalized_config_json)
+        return Validation(
+            valid=response.valid,
+            problems=[Problem(p.path, p.message) for p in response.problems],
+            normalized_config=normalized, tokenizer=response.tokenizer,
+            corpus_tokens=response.corpus_tokens, conversations=response.conversations,
+            common_prefix_tokens=response.common_prefix_tokens, raw=response)
+
+    def describe(self) -> Description:
+        """The server's tokenizers, corpora, limits and version."""
+        response = self._unary("Describe", self._stub.Describe, service_pb2.DescribeRequest())
+        return Description(
+            version=response.version,
+            tokenizers=[TokenizerInfo(t.name, t.description, t.is_default)
+                        for t in response.tokenizers],
+            corpora=list(response.corpora),
+            limits={f.name: getattr(response.limits, f.name)
+                    for f in response.limits.DESCRIPTOR.fields},
+            raw=response)
+
+    def health(self, service: str = "") -> str:
+        """grpc.health.v1 Check: "SERVING", "NOT_SERVING", ... ("" is the whole server;
+        also "liveness", "readiness", "convgen.v1.ConversationService")."""
+        response = self._unary("Health.Check", self._health.Check,
+                               health_pb2.HealthCheckRequest(service=service))
+        return health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
+
+    def _unary(self, method, rpc, request):
+        try:
+            return rpc(request, timeout=self.timeout)
+        except grpc.RpcError as error:
+            raise ConvgenError(method, error.code(), error.details() or "") from None
+
+
+def _local_text_files(config_json: str, config_dir: str) -> Dict[str, bytes]:
+    """The config's text_files that are regular files at or below config_dir, read."""
+    try:
+        names = json.loads(config_json).get("text_files", [])
+    except (ValueError, AttributeError):
+        return {}  # The server names what is wrong with the config.
+    if not isinstance(names, list):
+        return {}
+    root = os.path.realpath(config_dir)
+    found = {}
+    for name in names:
+        if not isinstance(name, str) or name in found:
+            continue
+        path = os.path.realpath(os.path.join(config_dir, name))
+        if os.path.commonpath([root, path]) != root or not os.path.isfile(path):
+            continue  # Not next to the config: a server corpus of that name.
+        with open(path, "rb") as f:
+            found[name] = f.read()
+    return found

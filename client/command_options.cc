@@ -126,13 +126,13 @@ const CommandHelp kCommands[] = {
      "convgen generate --server ADDR --input-file CONFIG [flags]: streams the config's "
      "conversations to --output",
      {CONVGEN_CONNECTION_FLAGS, "input_file", "output", "seed", "shard", "start_index", "tokenizer",
-      "rng", "format", "model", "stream", "min_tokens", "ignore_eos", "print_stats",
-      "allow_outside_files", "report", "stats_json"}},
+      "tokenizer_file", "rng", "format", "model", "stream", "min_tokens", "ignore_eos",
+      "print_stats", "allow_outside_files", "report", "stats_json"}},
     {"validate",
      "convgen validate --server ADDR --input-file CONFIG [flags]: checks the config on the "
      "server and prints it normalised, or every problem",
-     {CONVGEN_CONNECTION_FLAGS, "input_file", "seed", "shard", "start_index", "tokenizer", "rng",
-      "allow_outside_files"}},
+     {CONVGEN_CONNECTION_FLAGS, "input_file", "seed", "shard", "start_index", "tokenizer",
+      "tokenizer_file", "rng", "allow_outside_files"}},
     {"describe",
      "convgen describe --server ADDR: the server's version, tokenizers, corpora and limits",
      {CONVGEN_CONNECTION_FLAGS}},
@@ -255,6 +255,10 @@ absl::Status CheckOptions(const CommandOptions& o) {
                              std::filesystem::equivalent(o.input_file, o.output, error)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--output ", o.output, " is the --input-file: writing would destroy the config"));
+  }
+  if (!o.tokenizer.empty() && !o.tokenizer_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--tokenizer and --tokenizer-file: give one (a server tokenizer, or a file to send)");
   }
   CONVGEN_RETURN_IF_ERROR(CheckReportPaths(o));
   for (const auto& [flag, value] :

@@ -42,6 +42,7 @@ struct CommandOptions {
   Shard shard;
   uint64_t start_index = 0;
   std::string tokenizer;
+  std::string tokenizer_file;  // a tokenizer.json sent with the request
   RngChoice rng = RngChoice::kConfig;
   Format format = Format::kJson;
   // openai-jsonl only: each body's model (see ModelOf), "stream", "min_tokens"
@@ -86,6 +87,9 @@ absl::Status CheckSeconds(absl::string_view flag, double seconds);
 
 // The most a PEM file given to --tls-ca, --tls-cert or --tls-key may hold.
 inline constexpr int64_t kMaxPemBytes = int64_t{1} << 20;
+// The largest --tokenizer-file read (the largest known tokenizer.json files
+// are tens of MiB; the server's --max-request-tokenizer-bytes bounds it too).
+inline constexpr int64_t kMaxTokenizerFileBytes = int64_t{1} << 30;
 
 // Reads the PEM file given to `flag`: a regular file of at most
 // kMaxPemBytes holding a "-----BEGIN " block; InvalidArgument naming the flag,

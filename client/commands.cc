@@ -252,6 +252,17 @@ bool BuildRequest(const CommandOptions& o, v1::GenerateRequest* request,
   request->mutable_shard()->set_count(o.shard.count);
   request->set_start_index(o.start_index);
   request->set_tokenizer(o.tokenizer);
+  if (!o.tokenizer_file.empty()) {
+    absl::StatusOr<std::string> tokenizer =
+        ReadRegularFile(o.tokenizer_file, kMaxTokenizerFileBytes);
+    if (!tokenizer.ok()) {
+      // The message is "PATH: reason".
+      std::fprintf(stderr, "convgen: cannot read --tokenizer-file %s\n",
+                   std::string(tokenizer.status().message()).c_str());
+      return false;
+    }
+    request->set_tokenizer_json(std::move(*tokenizer));
+  }
   request->set_include_token_ids(o.format == Format::kJsonlIds);
   if (o.rng == RngChoice::kPhilox) request->set_rng(v1::RNG_PHILOX);
   if (o.rng == RngChoice::kNumpyLegacy) request->set_rng(v1::RNG_NUMPY_LEGACY);

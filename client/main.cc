@@ -17,7 +17,11 @@ ABSL_FLAG(uint64_t, seed, 0, "Seed of every random draw");
 ABSL_FLAG(convgen::Shard, shard, convgen::Shard(),
           "K/N: only the conversations i with i % N == K (0 <= K < N)");
 ABSL_FLAG(uint64_t, start_index, 0, "First conversation index (to resume a broken stream)");
-ABSL_FLAG(std::string, tokenizer, "", "Server tokenizer name; empty: the server's default");
+ABSL_FLAG(std::string, tokenizer, "",
+          "Server tokenizer name, or a Hugging Face model id in the server's cache; empty: the "
+          "server's default");
+ABSL_FLAG(std::string, tokenizer_file, "",
+          "A local tokenizer.json to send with the request (instead of --tokenizer)");
 ABSL_FLAG(convgen::RngChoice, rng, convgen::RngChoice::kConfig,
           "philox or numpy_legacy, overriding the config's rng");
 ABSL_FLAG(convgen::Format, format, convgen::Format::kJson,
@@ -101,6 +105,7 @@ int main(int argc, char** argv) {
   options.shard = absl::GetFlag(FLAGS_shard);
   options.start_index = absl::GetFlag(FLAGS_start_index);
   options.tokenizer = absl::GetFlag(FLAGS_tokenizer);
+  options.tokenizer_file = absl::GetFlag(FLAGS_tokenizer_file);
   options.rng = absl::GetFlag(FLAGS_rng);
   options.format = absl::GetFlag(FLAGS_format);
   options.model = absl::GetFlag(FLAGS_model);

@@ -361,9 +361,13 @@ ConversationServiceImpl::ConversationServiceImpl(Workspace* workspace, ServiceLi
                     : std::max(2, static_cast<int>(std::thread::hardware_concurrency())),
                 limits.max_worker_threads, kWorkerNice) {
   if (limits_.max_stall_seconds > 0) watchdog_ = std::thread([this] { WatchStalls(); });
+  workspace_->SetRequestTokenizerObserver([metrics = metrics_](bool loaded, size_t cached) {
+    metrics->RequestTokenizer(loaded, cached);
+  });
 }
 
 ConversationServiceImpl::~ConversationServiceImpl() {
+  workspace_->SetRequestTokenizerObserver(nullptr);
   {
     std::lock_guard<std::mutex> lock(streams_mutex_);
     watchdog_stop_ = true;
@@ -438,6 +442,8 @@ grpc::ServerUnaryReactor* ConversationServiceImpl::Describe(grpc::CallbackServer
   limits->set_max_receive_message_bytes(server.max_receive_message_bytes);
   limits->set_accept_compressed_requests(server.accept_compressed_requests);
   limits->set_drain_seconds(server.drain_seconds);
+  limits->set_max_request_tokenizer_bytes(server.max_request_tokenizer_bytes);
+  limits->set_request_tokenizer_cache(server.request_tokenizer_cache);
   metrics_->RpcHandled("Describe", "OK", SecondsSince(start));
   auto* reactor = context->DefaultReactor();
   reactor->Finish(grpc::Status::OK);

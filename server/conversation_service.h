@@ -53,6 +53,8 @@ struct ServerWideLimits {
   int64_t grpc_memory_bytes = 0;
   int64_t max_receive_message_bytes = 0;
   int64_t max_watch_streams = 0;
+  int64_t max_request_tokenizer_bytes = 0;
+  int64_t request_tokenizer_cache = 0;
   bool accept_compressed_requests = false;
   double drain_seconds = 0;
 };

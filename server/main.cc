@@ -19,7 +19,8 @@
 namespace {
 
 constexpr char kUsage[] =
-    "usage: convgen-server [--listen ADDR]... [--tokenizer NAME=PATH]...\n"
+    "usage: convgen-server [--listen ADDR]... [--tokenizer NAME=PATH|ORG/NAME[@REV]]... "
+    "[--tokenizer-dir DIR]\n"
     "  [--corpus-dir DIR] [--metrics-listen ADDR] [limits] [--drain-seconds "
     "S]\n";
 

@@ -60,6 +60,7 @@ GenerationRequest RequestFromProto(const v1::GenerateRequest& request) {
   out.shard_count = request.shard().count();
   out.start_index = request.start_index();
   out.tokenizer = request.tokenizer();
+  out.tokenizer_json = request.tokenizer_json();
   for (const v1::InlineCorpus& c : request.inline_corpus()) {
     out.inline_texts.push_back({c.name(), c.text()});
   }

@@ -13,9 +13,18 @@ ABSL_FLAG(std::vector<std::string>, listen, {"0.0.0.0:50051"},
           "directory); repeat the flag or "
           "give a comma-separated list to listen on several");
 ABSL_FLAG(std::vector<std::string>, tokenizer, {},
-          "NAME=PATH of a tokenizer.json or <encoding>.tiktoken file; repeat "
-          "the flag or give a comma-separated list for several (default: none; the embedded qwen3 "
-          "is always there)");
+          "NAME=PATH of a tokenizer.json or <encoding>.tiktoken file, or a Hugging Face model id "
+          "(ORG/NAME[@REVISION]) found in the local hub cache ($HF_HUB_CACHE, else $HF_HOME/hub, "
+          "else ~/.cache/huggingface/hub; never downloaded); repeat the flag or give a "
+          "comma-separated list for several (default: none; the embedded qwen3 is always there)");
+ABSL_FLAG(std::string, tokenizer_dir, "",
+          "A directory of tokenizers, each named after its file: NAME.json, NAME.tiktoken, "
+          "NAME/tokenizer.json, ORG/NAME/tokenizer.json (default: none)");
+ABSL_FLAG(int64_t, max_request_tokenizer_bytes, int64_t{32} << 20,
+          "Largest tokenizer.json a request may send (tokenizer_json; 0: none accepted)");
+ABSL_FLAG(int64_t, request_tokenizer_cache, 4,
+          "Tokenizers sent in requests or loaded from the hub cache on a request's demand that "
+          "are kept loaded (least recently used go first)");
 ABSL_FLAG(std::string, corpus_dir, "",
           "Files requests may name in text_files (default: none; the embedded moby-dick.txt is "
           "always there)");
@@ -69,6 +78,19 @@ ServerOptions ServerOptionsFromFlags() {
   ServerOptions options;
   options.listen = absl::GetFlag(FLAGS_listen);
   options.tokenizers = absl::GetFlag(FLAGS_tokenizer);
+  options.tokenizer_dir = absl::GetFlag(FLAGS_tokenizer_dir);
+  options.max_request_tokenizer_bytes = absl::GetFlag(FLAGS_max_request_tokenizer_bytes);
+  options.request_tokenizer_cache = absl::GetFlag(FLAGS_request_tokenizer_cache);
+  // Read once, here: the rest of the server gets them as values.
+  const auto env = [](const char* name) {
+    const char* value = std::getenv(name);
+    return std::string(value != nullptr ? value : "");
+  };
+  options.hf_cache_environment.hf_hub_cache = env("HF_HUB_CACHE");
+  options.hf_cache_environment.huggingface_hub_cache = env("HUGGINGFACE_HUB_CACHE");
+  options.hf_cache_environment.hf_home = env("HF_HOME");
+  options.hf_cache_environment.xdg_cache_home = env("XDG_CACHE_HOME");
+  options.hf_cache_environment.home = env("HOME");
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
   if (options.data_dir.empty()) {
     const char* env = std::getenv("CONVGEN_DATA_DIR");

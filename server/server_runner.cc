@@ -116,6 +116,13 @@ void SetUpLogging(const ServerOptions& options) {
   spdlog::set_level(spdlog::level::from_str(options.log_level));
 }
 
+// The largest request gRPC accepts: an inline corpus and 1 MiB for the
+// rest. A request's tokenizer_json shares it with the inline corpus (so that
+// enabling it changes no memory bound an operator has set).
+int64_t LargestRequestBytes(const ServerOptions& options) {
+  return std::min<int64_t>(options.limits.max_inline_corpus_bytes + (1 << 20), INT32_MAX);
+}
+
 // Limits that make no sense, named by their flag.
 absl::Status CheckOptions(const ServerOptions& options) {
   // Each numeric flag's range (NaN is in none); int64 values are compared
@@ -152,6 +159,10 @@ absl::Status CheckOptions(const ServerOptions& options) {
       {"max-stall-seconds", limits.max_stall_seconds, 0, kYear,
        "seconds between 0 (never) and 3.2e7"},
       {"drain-seconds", options.drain_seconds, 0, kYear, "seconds between 0 and 3.2e7"},
+      {"max-request-tokenizer-bytes", static_cast<double>(options.max_request_tokenizer_bytes), 0,
+       kGiB, "bytes from 0 to 1 GiB"},
+      {"request-tokenizer-cache", static_cast<double>(options.request_tokenizer_cache), 1, 1000,
+       "a count from 1 to 1000"},
   };
   for (const Range& range : ranges) {
     if (!(range.value >= range.min && range.value <= range.max)) {
@@ -161,8 +172,7 @@ absl::Status CheckOptions(const ServerOptions& options) {
   }
   // Room for one largest request (an inline corpus and 1 MiB for the rest of
   // it) and the other connections' buffers; BoundReceivedBytes needs it.
-  const int64_t largest_request =
-      std::min<int64_t>(limits.max_inline_corpus_bytes + (1 << 20), INT32_MAX);
+  const int64_t largest_request = LargestRequestBytes(options);
   if (options.grpc_memory_bytes < 2 * largest_request) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--grpc-memory-bytes ", options.grpc_memory_bytes,
@@ -208,40 +218,83 @@ int64_t ResidentBytes() {
 // of MiB).
 constexpr int64_t kMaxTokenizerFileBytes = int64_t{1} << 30;
 
-// The --tokenizer flags as (name, path), each path a readable regular file:
-// checked before the slow loading, so that a typo fails at once.
+// A tokenizer file the server will read: a readable regular file, checked
+// before the slow loading, so that a typo fails at once. `flag` names it.
+absl::Status CheckTokenizerFile(const std::string& flag, const std::string& path) {
+  // stat, not open: opening a FIFO blocks until a writer comes.
+  struct stat st {};
+  const auto cannot = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat(flag, ": cannot read ", path, ": ", why));
+  };
+  if (stat(path.c_str(), &st) != 0) return cannot(std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) {
+    return cannot(S_ISDIR(st.st_mode)    ? "is a directory, not a regular file"
+                  : S_ISFIFO(st.st_mode) ? "is a FIFO, not a regular file"
+                                         : "not a regular file");
+  }
+  if (st.st_size > kMaxTokenizerFileBytes) {
+    return cannot(absl::StrCat(st.st_size, " bytes, over the 1 GiB a tokenizer file may have"));
+  }
+  if (access(path.c_str(), R_OK) != 0) return cannot(std::strerror(errno));
+  return absl::OkStatus();
+}
+
+// The --tokenizer and --tokenizer-dir flags as (name, path): NAME=PATH as
+// given, a model id resolved in the hub cache, a directory's files by name.
 absl::StatusOr<std::vector<std::pair<std::string, std::string>>> TokenizerFlags(
     const ServerOptions& options) {
   std::vector<std::pair<std::string, std::string>> tokenizers;
-  for (const std::string& flag : options.tokenizers) {
-    const std::vector<std::string> parts = absl::StrSplit(flag, absl::MaxSplits('=', 1));
-    if (parts.size() != 2 || parts[0].empty() || parts[1].empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--tokenizer \"", flag, "\": expected NAME=PATH"));
-    }
-    // stat, not open: opening a FIFO blocks until a writer comes.
-    struct stat st {};
-    const auto cannot = [&](absl::string_view why) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--tokenizer ", flag, ": cannot read ", parts[1], ": ", why));
-    };
-    if (stat(parts[1].c_str(), &st) != 0) return cannot(std::strerror(errno));
-    if (!S_ISREG(st.st_mode)) {
-      return cannot(S_ISDIR(st.st_mode)    ? "is a directory, not a regular file"
-                    : S_ISFIFO(st.st_mode) ? "is a FIFO, not a regular file"
-                                           : "not a regular file");
-    }
-    if (st.st_size > kMaxTokenizerFileBytes) {
-      return cannot(absl::StrCat(st.st_size, " bytes, over the 1 GiB a tokenizer file may have"));
-    }
-    if (access(parts[1].c_str(), R_OK) != 0) return cannot(std::strerror(errno));
-    for (const auto& [name, path] : tokenizers) {
-      if (name == parts[0]) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "--tokenizer ", name, "=", path, " and --tokenizer ", flag, ": the same name twice"));
+  std::vector<std::string> flags;  // as given, for errors
+  const auto add = [&](const std::string& name, const std::string& path,
+                       const std::string& flag) -> absl::Status {
+    CONVGEN_RETURN_IF_ERROR(CheckTokenizerFile(flag, path));
+    for (size_t i = 0; i < tokenizers.size(); ++i) {
+      if (tokenizers[i].first == name || name == kDefaultTokenizer) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(name == kDefaultTokenizer ? "the embedded tokenizer" : flags[i], " and ",
+                         flag, ": the same name twice"));
       }
     }
-    tokenizers.emplace_back(parts[0], parts[1]);
+    tokenizers.emplace_back(name, path);
+    flags.push_back(flag);
+    return absl::OkStatus();
+  };
+  const HfCacheDir cache = HfHubCacheDir(options.hf_cache_environment);
+  for (const std::string& flag : options.tokenizers) {
+    const std::vector<std::string> parts = absl::StrSplit(flag, absl::MaxSplits('=', 1));
+    if (parts.size() == 2) {
+      if (parts[0].empty() || parts[1].empty()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--tokenizer \"", flag, "\": expected NAME=PATH or a model id"));
+      }
+      CONVGEN_RETURN_IF_ERROR(add(parts[0], parts[1], absl::StrCat("--tokenizer ", flag)));
+      continue;
+    }
+    if (!LooksLikeHfModelId(flag)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--tokenizer \"", flag,
+                       "\": expected NAME=PATH of a tokenizer file, or a Hugging Face model id "
+                       "(ORG/NAME or ORG/NAME@REVISION)"));
+    }
+    absl::StatusOr<std::string> path = FindInHfCache(cache.path, flag);
+    if (!path.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--tokenizer ", flag, ": ",
+                                                     path.status().message(), " (cache from ",
+                                                     cache.source, "), or give NAME=PATH"));
+    }
+    CONVGEN_RETURN_IF_ERROR(add(flag, *path, absl::StrCat("--tokenizer ", flag)));
+  }
+  if (!options.tokenizer_dir.empty()) {
+    CONVGEN_ASSIGN_OR_RETURN(auto listed, ListTokenizerDir(options.tokenizer_dir));
+    if (listed.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--tokenizer-dir ", options.tokenizer_dir,
+          ": no tokenizers in it (expected NAME.json, NAME.tiktoken, NAME/tokenizer.json or "
+          "ORG/NAME/tokenizer.json)"));
+    }
+    for (const auto& [name, path] : listed) {
+      CONVGEN_RETURN_IF_ERROR(add(name, path, absl::StrCat("--tokenizer-dir file ", path)));
+    }
   }
   return tokenizers;
 }
@@ -258,6 +311,12 @@ absl::StatusOr<std::unique_ptr<Workspace>> MakeWorkspace(
     workspace_options.corpus_cache_bytes = static_cast<size_t>(options.max_memory_bytes / 4);
   }
   workspace_options.tokenizers = std::move(tokenizers);
+  const HfCacheDir cache = HfHubCacheDir(options.hf_cache_environment);
+  workspace_options.hf_cache_dir = cache.path;
+  workspace_options.hf_cache_source = cache.source;
+  workspace_options.max_request_tokenizer_bytes = options.max_request_tokenizer_bytes;
+  workspace_options.request_tokenizer_cache_entries =
+      static_cast<int>(options.request_tokenizer_cache);
   CONVGEN_ASSIGN_OR_RETURN(std::unique_ptr<Workspace> workspace,
                            Workspace::Create(workspace_options));
   CONVGEN_RETURN_IF_ERROR(workspace->LoadAllTokenizers());
@@ -615,8 +674,9 @@ int RunServer(const ServerOptions& options) {
   server_wide.max_corpus_bytes = options.max_corpus_bytes;
   server_wide.max_text_files = WorkspaceOptions().max_text_files;  // no flag sets it
   server_wide.grpc_memory_bytes = options.grpc_memory_bytes;
-  server_wide.max_receive_message_bytes =
-      std::min<int64_t>(limits.max_inline_corpus_bytes + (1 << 20), INT32_MAX);
+  server_wide.max_receive_message_bytes = LargestRequestBytes(options);
+  server_wide.max_request_tokenizer_bytes = options.max_request_tokenizer_bytes;
+  server_wide.request_tokenizer_cache = options.request_tokenizer_cache;
   server_wide.max_watch_streams = options.max_watch_streams;
   server_wide.accept_compressed_requests = options.accept_compressed_requests;
   server_wide.drain_seconds = options.drain_seconds;

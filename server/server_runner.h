@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/tokenizer/tokenizer_locator.h"
 #include "server/conversation_service.h"
 
 namespace convgen {
@@ -18,10 +19,17 @@ struct ServerOptions {
   // host:port (port 0 picks one) or unix:/path; each chosen address is
   // printed on stdout as "listening on ...".
   std::vector<std::string> listen = {"0.0.0.0:50051"};
-  std::vector<std::string> tokenizers;  // NAME=PATH, loaded and checked before listening
-  std::string data_dir;                 // the embedded tokenizer and corpus
-  std::string corpus_dir;               // empty: only the embedded corpus
-  std::string metrics_listen;           // empty: no metrics endpoint
+  // NAME=PATH, or a Hugging Face model id (ORG/NAME[@REVISION]) in the hub
+  // cache; loaded and checked before listening.
+  std::vector<std::string> tokenizers;
+  std::string tokenizer_dir;  // see ListTokenizerDir; empty: none
+  // Where the hub cache is (read from the environment by the flags).
+  HfCacheEnvironment hf_cache_environment;
+  int64_t max_request_tokenizer_bytes = int64_t{32} << 20;  // a request's tokenizer_json
+  int64_t request_tokenizer_cache = 4;                      // loaded request tokenizers kept
+  std::string data_dir;                                     // the embedded tokenizer and corpus
+  std::string corpus_dir;                                   // empty: only the embedded corpus
+  std::string metrics_listen;                               // empty: no metrics endpoint
   ServiceLimits limits;
   // What the process may hold (0: no limit): what it holds once its
   // tokenizers are loaded counts against it, the rest is the requests'

@@ -49,6 +49,19 @@ ServiceMetrics::ServiceMetrics() : registry_(std::make_shared<prometheus::Regist
                          .Help("Generate streams in progress")
                          .Register(*registry_)
                          .Add({});
+  auto& request_tokenizers = prometheus::BuildCounter()
+                                 .Name("convgen_request_tokenizers_total")
+                                 .Help(
+                                     "Request tokenizers (sent, or from the Hugging Face cache "
+                                     "on demand) by result: loaded, or found cached")
+                                 .Register(*registry_);
+  request_tokenizer_loads_ = &request_tokenizers.Add({{"result", "loaded"}});
+  request_tokenizer_hits_ = &request_tokenizers.Add({{"result", "cached"}});
+  request_tokenizers_cached_ = &prometheus::BuildGauge()
+                                    .Name("convgen_request_tokenizers_cached")
+                                    .Help("Request tokenizers kept loaded now")
+                                    .Register(*registry_)
+                                    .Add({});
 }
 
 void ServiceMetrics::RpcStarted(const std::string& method) {

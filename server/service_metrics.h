@@ -30,6 +30,12 @@ class ServiceMetrics {
     tokens_->Increment(tokens);
   }
   prometheus::Gauge& active_streams() { return *active_streams_; }
+  // A request's tokenizer (sent, or from the hub cache on demand): loaded
+  // now, or found in the server's cache; `cached`: entries cached now.
+  void RequestTokenizer(bool loaded, size_t cached) {
+    (loaded ? request_tokenizer_loads_ : request_tokenizer_hits_)->Increment();
+    request_tokenizers_cached_->Set(static_cast<double>(cached));
+  }
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
@@ -41,6 +47,9 @@ class ServiceMetrics {
   prometheus::Counter* conversations_;
   prometheus::Counter* tokens_;
   prometheus::Gauge* active_streams_;
+  prometheus::Counter* request_tokenizer_loads_;
+  prometheus::Counter* request_tokenizer_hits_;
+  prometheus::Gauge* request_tokenizers_cached_;
 };
 
 }  // namespace convgen

@@ -148,12 +148,13 @@ absl::StatusOr<std::unique_ptr<GenerationJob>> PrepareGeneration(
   job->spec_ = *std::move(spec);
   CONVGEN_RETURN_IF_ERROR(CheckRequest(job->spec_, request, limits));
   job->options_ = OptionsOf(request, limits, &workspace.memory_budget());
-  job->tokenizer_name_ = Workspace::TokenizerName(request.tokenizer);
-  CONVGEN_ASSIGN_OR_RETURN(std::shared_ptr<const Tokenizer> tokenizer,
-                           workspace.GetTokenizer(job->tokenizer_name_));
+  CONVGEN_ASSIGN_OR_RETURN(ResolvedTokenizer resolved,
+                           workspace.ResolveTokenizer(request.tokenizer, request.tokenizer_json));
+  job->tokenizer_name_ = resolved.name;
+  std::shared_ptr<const Tokenizer> tokenizer = std::move(resolved.tokenizer);
   CONVGEN_ASSIGN_OR_RETURN(std::shared_ptr<const TokenizedCorpus> corpus,
                            workspace.GetCorpus(job->spec_.text_files, request.inline_texts,
-                                               job->tokenizer_name_, *tokenizer, request.stop));
+                                               resolved.cache_key, *tokenizer, request.stop));
   job->corpus_tokens_ = static_cast<int64_t>(corpus->num_tokens());
   // Built once: with numpy_legacy it draws every turn count of the request.
   ConversationPlanner planner(job->spec_, job->options_.seed);

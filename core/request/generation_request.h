@@ -40,6 +40,9 @@ struct GenerationRequest {
   uint64_t shard_count = 1;  // 0 means 1
   uint64_t start_index = 0;
   std::string tokenizer;  // "" for the default
+  // A tokenizer.json sent with the request (borrowed, like inline texts),
+  // used instead of `tokenizer`; empty: none.
+  absl::string_view tokenizer_json;
   std::vector<InlineText> inline_texts;
   bool include_token_ids = false;
   // The caller's signal to give up (client gone, CPU limit), if any:

@@ -12,9 +12,11 @@
 #include "absl/strings/str_join.h"
 #include "core/files.h"
 #include "core/json/config_errors.h"
+#include "core/sha256.h"
 #include "core/status_macros.h"
 #include "core/tokenizer/hf_tokenizer_json.h"
 #include "core/tokenizer/tiktoken.h"
+#include "core/tokenizer/tokenizer_locator.h"
 
 namespace convgen {
 namespace {
@@ -28,6 +30,14 @@ bool IsDirectory(const std::string& path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
+
+// What a loaded tokenizer holds, per byte of its tokenizer.json, for the
+// memory budget (measured: the server's RSS grew 40 MiB when a request sent
+// the embedded Qwen3's 11 MB tokenizer.json, its corpus's encoding
+// included); parsing needs about as much again for a moment.
+constexpr int64_t kLoadedBytesPerJsonByte = 3;
+
+constexpr char kSentPrefix[] = "sha256:";
 
 std::string RealPath(const std::string& path) {
   char resolved[PATH_MAX];
@@ -83,6 +93,136 @@ absl::StatusOr<std::shared_ptr<const Tokenizer>> Workspace::GetTokenizer(const s
   return slot;
 }
 
+std::shared_ptr<const Tokenizer> Workspace::FindRequestTokenizer(const std::string& key,
+                                                                 std::string* name,
+                                                                 std::string* found_key) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto it = request_tokenizers_.begin(); it != request_tokenizers_.end(); ++it) {
+    if (it->key != key && it->name != key) continue;
+    request_tokenizers_.splice(request_tokenizers_.begin(), request_tokenizers_, it);
+    if (name != nullptr) *name = it->name;
+    if (found_key != nullptr) *found_key = it->key;
+    return it->tokenizer;
+  }
+  return nullptr;
+}
+
+absl::StatusOr<ResolvedTokenizer> Workspace::LoadRequestTokenizer(const std::string& key,
+                                                                  const std::string& name,
+                                                                  const std::string& description,
+                                                                  const std::string& what,
+                                                                  absl::string_view json) {
+  ResolvedTokenizer out;
+  out.name = name;
+  out.cache_key = key;
+  out.request_cached = true;
+  std::lock_guard<std::mutex> load_lock(request_load_mutex_);
+  // Another request may have loaded it while this one waited.
+  if ((out.tokenizer = FindRequestTokenizer(key)) != nullptr) return out;
+  const int64_t estimate = kLoadedBytesPerJsonByte * static_cast<int64_t>(json.size());
+  // The parse's peak: the loaded tokenizer and as much again.
+  CONVGEN_ASSIGN_OR_RETURN(MemoryBudget::Reservation reservation,
+                           budget_.Reserve(2 * estimate, absl::StrCat("loading ", what)));
+  absl::StatusOr<std::unique_ptr<Tokenizer>> loaded = LoadHfTokenizerJson(json);
+  if (!loaded.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " cannot be loaded: ", loaded.status().message()));
+  }
+  CONVGEN_RETURN_IF_ERROR(reservation.Resize(estimate, what));
+  out.tokenizer = std::shared_ptr<const Tokenizer>(*std::move(loaded));
+  out.loaded_now = true;
+  std::lock_guard<std::mutex> lock(mutex_);
+  request_tokenizers_.push_front(
+      RequestTokenizer{key, name, absl::StrCat(out.tokenizer->Describe(), "; ", description),
+                       out.tokenizer, std::move(reservation)});
+  // Evicted entries stay alive while a request still holds them.
+  while (static_cast<int>(request_tokenizers_.size()) >
+         std::max(1, options_.request_tokenizer_cache_entries)) {
+    request_tokenizers_.pop_back();
+  }
+  return out;
+}
+
+absl::StatusOr<ResolvedTokenizer> Workspace::ResolveTokenizer(const std::string& name,
+                                                              absl::string_view sent_json) {
+  absl::StatusOr<ResolvedTokenizer> resolved = ResolveTokenizerUnobserved(name, sent_json);
+  if (resolved.ok() && resolved->request_cached && observer_) {
+    observer_(resolved->loaded_now, CachedRequestTokenizers());
+  }
+  return resolved;
+}
+
+absl::StatusOr<ResolvedTokenizer> Workspace::ResolveTokenizerUnobserved(
+    const std::string& name, absl::string_view sent_json) {
+  if (!sent_json.empty()) {
+    if (!name.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "tokenizer ", QuoteForMessage(name),
+          " and tokenizer_json are both set; send one (a tokenizer.json, or a server name)"));
+    }
+    if (static_cast<int64_t>(sent_json.size()) > options_.max_request_tokenizer_bytes) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "tokenizer_json holds ", sent_json.size(), " bytes, over this server's limit of ",
+          options_.max_request_tokenizer_bytes,
+          " bytes (--max-request-tokenizer-bytes); ask for a server tokenizer by name instead"));
+    }
+    const std::string hash = Sha256Hex(sent_json);
+    const std::string key = absl::StrCat(kSentPrefix, hash);
+    const std::string short_name = absl::StrCat(kSentPrefix, hash.substr(0, 16));
+    ResolvedTokenizer out;
+    out.name = short_name;
+    out.cache_key = key;
+    out.request_cached = true;
+    if ((out.tokenizer = FindRequestTokenizer(key)) != nullptr) return out;
+    return LoadRequestTokenizer(key, short_name,
+                                absl::StrCat("sent in a request (tokenizer_json, ",
+                                             sent_json.size(), " bytes, sha256 ", hash, ")"),
+                                "tokenizer_json (the tokenizer.json sent in the request)",
+                                sent_json);
+  }
+  const std::string key = TokenizerName(name);
+  if (const auto path = tokenizer_paths_.find(key); path != tokenizer_paths_.end()) {
+    CONVGEN_ASSIGN_OR_RETURN(std::shared_ptr<const Tokenizer> tokenizer, GetTokenizer(key));
+    return ResolvedTokenizer{key, absl::StrCat(key, "@", path->second), std::move(tokenizer)};
+  }
+  // A request tokenizer cached under this name: "sha256:..." or a model id.
+  ResolvedTokenizer cached;
+  if ((cached.tokenizer = FindRequestTokenizer(key, &cached.name, &cached.cache_key)) != nullptr) {
+    cached.request_cached = true;
+    return cached;
+  }
+  std::vector<std::string> names;
+  for (const auto& [n, p] : tokenizer_paths_) names.push_back(n);
+  const std::string known = absl::StrCat("; this server has: ", absl::StrJoin(names, ", "),
+                                         " (or send a tokenizer.json in tokenizer_json)");
+  if (absl::StartsWith(key, kSentPrefix)) {
+    return absl::NotFoundError(
+        absl::StrCat("tokenizer ", QuoteForMessage(key),
+                     ": no longer cached (or never sent); send its tokenizer.json again", known));
+  }
+  if (options_.hf_cache_dir.empty() || !LooksLikeHfModelId(key)) {
+    return absl::NotFoundError(absl::StrCat("unknown tokenizer ", QuoteForMessage(key), known));
+  }
+  absl::StatusOr<std::string> path = FindInHfCache(options_.hf_cache_dir, key);
+  if (!path.ok()) {
+    return absl::NotFoundError(absl::StrCat(path.status().message(), " (cache from ",
+                                            options_.hf_cache_source, ")", known));
+  }
+  // Keyed by the file: a refs/main that moves to a new snapshot is a new
+  // tokenizer.
+  const std::string file = RealPath(*path);
+  const std::string cache_key = absl::StrCat("hf:", file);
+  if (auto tokenizer = FindRequestTokenizer(cache_key)) {
+    return ResolvedTokenizer{key, cache_key, std::move(tokenizer), true, false};
+  }
+  CONVGEN_ASSIGN_OR_RETURN(
+      std::string json,
+      ReadRegularFile(file, std::max<int64_t>(options_.max_request_tokenizer_bytes, 1 << 30)));
+  return LoadRequestTokenizer(cache_key, key,
+                              absl::StrCat("from the Hugging Face cache (", *path, ")"),
+                              absl::StrCat("tokenizer \"", key, "\" (", *path, ")"), json);
+}
+
 absl::Status Workspace::LoadAllTokenizers() {
   std::vector<std::string> problems;
   for (const auto& [name, path] : tokenizer_paths_) {
@@ -103,7 +243,13 @@ std::vector<std::pair<std::string, std::string>> Workspace::DescribeTokenizers()
                                ? absl::StrCat(loaded->second->Describe(), " (", path, ")")
                                : path);
   }
+  for (const RequestTokenizer& t : request_tokenizers_) out.emplace_back(t.name, t.description);
   return out;
+}
+
+size_t Workspace::CachedRequestTokenizers() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return request_tokenizers_.size();
 }
 
 std::vector<std::string> Workspace::CorpusNames() const {
@@ -231,7 +377,7 @@ absl::Status Workspace::ReadCorpusFiles(
 
 absl::StatusOr<std::shared_ptr<const TokenizedCorpus>> Workspace::GetCorpus(
     const std::vector<std::string>& text_files, const std::vector<InlineText>& inline_texts,
-    const std::string& tokenizer_name, const Tokenizer& tokenizer, const StopSignal* stop) {
+    const std::string& tokenizer_key, const Tokenizer& tokenizer, const StopSignal* stop) {
   std::string name, text;
   MemoryBudget::Reservation reservation;  // the text read, until tokenized
   // Inline texts each named after a text_files entry, with other entries
@@ -270,11 +416,9 @@ absl::StatusOr<std::shared_ptr<const TokenizedCorpus>> Workspace::GetCorpus(
         ReadCorpusFiles(text_files, inline_by_name, &name, &text, &reservation));
   }
   CONVGEN_ASSIGN_OR_RETURN(CorpusText corpus, CorpusText::FromBytes(name, std::move(text)));
-  // The cache key names the tokenizer's file, so NAME=PATH pairs that reuse
-  // a name for another file between restarts cannot mix.
-  const std::string key = TokenizerName(tokenizer_name);
-  return cache_.Get(corpus, absl::StrCat(key, "@", tokenizer_paths_.at(key)), tokenizer, &budget_,
-                    stop);
+  // The key names the tokenizer's file or content hash (see
+  // ResolvedTokenizer::cache_key), so that two tokenizers never mix.
+  return cache_.Get(corpus, tokenizer_key, tokenizer, &budget_, stop);
 }
 
 }  // namespace convgen

@@ -1,5 +1,8 @@
 // Workspace: what a request names, resolved on the server's side: tokenizers
-// by name (the embedded Qwen3 is always there, as "qwen3") and corpora by
+// by name (the embedded Qwen3 is always there, as "qwen3"; the server's
+// configured ones; a Hugging Face model id found in the local hub cache) or
+// sent with the request (a tokenizer.json, kept by content hash in a bounded
+// LRU shared across requests), and corpora by
 // file name in the corpus directory (the embedded Moby Dick is always there,
 // as "moby-dick.txt") or sent inline, tokenized once per (content,
 // tokenizer) in a bounded cache.
@@ -9,6 +12,8 @@
 #ifndef CONVGEN_CORE_REQUEST_WORKSPACE_H_
 #define CONVGEN_CORE_REQUEST_WORKSPACE_H_
 
+#include <functional>
+#include <list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -19,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "core/corpus/corpus.h"
+#include "core/memory_budget.h"
 #include "core/tokenizer/tokenizer.h"
 
 namespace convgen {
@@ -33,6 +39,16 @@ struct WorkspaceOptions {
   std::string corpus_dir;
   // Extra tokenizers: name -> path of a tokenizer.json or a .tiktoken file.
   std::vector<std::pair<std::string, std::string>> tokenizers;
+  // The Hugging Face hub cache (see HfHubCacheDir) where a request's
+  // tokenizer model id is looked up when no configured name matches; empty:
+  // none. hf_cache_source names where the path came from, for errors.
+  std::string hf_cache_dir;
+  std::string hf_cache_source;
+  // Tokenizers a request brings (tokenizer_json) or names from the hub
+  // cache: the largest tokenizer.json accepted, and how many loaded ones are
+  // kept (least recently used go first).
+  int64_t max_request_tokenizer_bytes = int64_t{32} << 20;
+  int request_tokenizer_cache_entries = 4;
   // What requests may hold at once (0: no limit; see MemoryBudget): corpora
   // being read, tokenized or cached, and conversations being built.
   int64_t memory_budget_bytes = 0;
@@ -42,6 +58,21 @@ struct WorkspaceOptions {
   // this many bytes (files or inline texts together).
   int max_text_files = 256;
   int64_t max_corpus_bytes = int64_t{64} << 20;
+};
+
+// A tokenizer resolved for a request.
+struct ResolvedTokenizer {
+  // As Describe and ValidateResponse name it: the configured name, the model
+  // id, or "sha256:<first 16 hex digits>" for a sent tokenizer.json.
+  std::string name;
+  // The tokenizer's identity in the corpus cache (its file, or its content
+  // hash), so that two tokenizers never share a tokenized corpus.
+  std::string cache_key;
+  std::shared_ptr<const Tokenizer> tokenizer;
+  // Whether it came through the request-tokenizer cache (sent or from the
+  // hub cache on demand), and then whether this call loaded it (a miss).
+  bool request_cached = false;
+  bool loaded_now = false;
 };
 
 // A corpus sent with a request. The text is borrowed: it must outlive the
@@ -66,20 +97,40 @@ class Workspace {
   // Returns the tokenizer `name` ("" for the default), loading it once;
   // NotFound lists the names there are.
   absl::StatusOr<std::shared_ptr<const Tokenizer>> GetTokenizer(const std::string& name);
+  // The request's tokenizer: `sent_json` (a tokenizer.json's text) if not
+  // empty, else `name` as GetTokenizer finds it, else a model id in the hub
+  // cache, else a request tokenizer still cached under that name
+  // ("sha256:..."). Sent and hub-cache tokenizers are loaded once and kept
+  // in the LRU. A bad sent file is InvalidArgument naming the problem, a
+  // too large one ResourceExhausted; an unknown name is NotFound listing
+  // the names there are and every hub-cache path tried.
+  absl::StatusOr<ResolvedTokenizer> ResolveTokenizer(const std::string& name,
+                                                     absl::string_view sent_json);
   // Loads every tokenizer now (a server does at start, so that an unusable
   // file stops it instead of failing every request); the error names each
   // tokenizer that cannot be loaded, its file and the reason.
   absl::Status LoadAllTokenizers();
   // Returns (name, description) of each tokenizer; loaded ones say more.
+  // The request tokenizers cached now come last, most recent first.
   std::vector<std::pair<std::string, std::string>> DescribeTokenizers() const;
+  // Request tokenizers held in the LRU now.
+  size_t CachedRequestTokenizers() const;
+  // Called after each request-tokenizer lookup (loaded: parsed now, else a
+  // cache hit) with the entries cached then, e.g. for metrics. Set it before
+  // requests come; it is called from their threads.
+  using RequestTokenizerObserver = std::function<void(bool loaded, size_t cached)>;
+  void SetRequestTokenizerObserver(RequestTokenizerObserver observer) {
+    observer_ = std::move(observer);
+  }
 
   // The corpus of a request: the inline texts if any, else the files named
   // (concatenated), tokenized by `tokenizer_name`'s tokenizer within the
   // memory budget, until stop->ShouldStop() (stop may be null). Too many or
   // repeated files, and too many bytes, are refused before reading.
+  // `tokenizer_key` is the tokenizer's identity (ResolvedTokenizer::cache_key).
   absl::StatusOr<std::shared_ptr<const TokenizedCorpus>> GetCorpus(
       const std::vector<std::string>& text_files, const std::vector<InlineText>& inline_texts,
-      const std::string& tokenizer_name, const Tokenizer& tokenizer, const StopSignal* stop);
+      const std::string& tokenizer_key, const Tokenizer& tokenizer, const StopSignal* stop);
 
   MemoryBudget& memory_budget() { return budget_; }
 
@@ -102,10 +153,41 @@ class Workspace {
                                std::string* name, std::string* text,
                                MemoryBudget::Reservation* reservation);
 
+  // A loaded request tokenizer in the LRU; its reservation holds its
+  // estimated size in the memory budget until it is evicted.
+  struct RequestTokenizer {
+    std::string key;  // "sha256:<hex>" or "hf:<path>"
+    std::string name;
+    std::string description;
+    std::shared_ptr<const Tokenizer> tokenizer;
+    MemoryBudget::Reservation reservation;
+  };
+
+  absl::StatusOr<ResolvedTokenizer> ResolveTokenizerUnobserved(const std::string& name,
+                                                               absl::string_view sent_json);
+  // Finds a request tokenizer by its key or name in the LRU (moving it to
+  // the front), or null; sets *name and *found_key when given.
+  std::shared_ptr<const Tokenizer> FindRequestTokenizer(const std::string& key,
+                                                        std::string* name = nullptr,
+                                                        std::string* found_key = nullptr);
+  // Loads `json` (the text of `what`) into the LRU under `key`, evicting
+  // the least recently used beyond the bound.
+  absl::StatusOr<ResolvedTokenizer> LoadRequestTokenizer(const std::string& key,
+                                                         const std::string& name,
+                                                         const std::string& description,
+                                                         const std::string& what,
+                                                         absl::string_view json);
+
   WorkspaceOptions options_;
-  std::map<std::string, std::string> tokenizer_paths_;  // name -> path
+  std::map<std::string, std::string> tokenizer_paths_;  // name -> path; set in Create
   mutable std::mutex mutex_;
   std::map<std::string, std::shared_ptr<const Tokenizer>> tokenizers_;
+  std::list<RequestTokenizer> request_tokenizers_;  // guarded by mutex_; most recent first
+  // Held while a request tokenizer loads (not mutex_, so that other
+  // requests go on): one parse at a time, and two requests sending the same
+  // file load it once.
+  std::mutex request_load_mutex_;
+  RequestTokenizerObserver observer_;
   MemoryBudget budget_;
   CorpusCache cache_;  // after budget_: its corpora hold reservations in it
 };

@@ -210,7 +210,9 @@ class StartupFailureTest(unittest.TestCase):
             (["--tokenizer", "mine=/nonexistent/tokenizer.json"],
              ["--tokenizer mine=/nonexistent/tokenizer.json", "No such file or directory"]),
             (["--tokenizer", f"mine={directory}"], [f"--tokenizer mine={directory}"]),
-            (["--tokenizer", "mine"], ["--tokenizer \"mine\"", "expected NAME=PATH"]),
+            # Not NAME=PATH: a model id, not in the (empty) Hugging Face cache.
+            (["--tokenizer", "mine"], ["--tokenizer mine", "the Hugging Face cache", "NAME=PATH"]),
+            (["--tokenizer", "../mine"], ["--tokenizer \"../mine\"", "expected NAME=PATH"]),
             (["--tokenizer", "=/x"], ["expected NAME=PATH"]),
         ]
         try:
@@ -407,6 +409,7 @@ class ServingTest(unittest.TestCase):
             "max_receive_message_bytes": 2000000 + (1 << 20),
             "max_send_message_bytes": 3000000 + (1 << 16), "accept_compressed_requests": False,
             "drain_seconds": 3, "max_numpy_legacy_draws": 1 << 30,
+            "max_request_tokenizer_bytes": 32 << 20, "request_tokenizer_cache": 4,
         }
         # Every field of Limits is checked: a limit added to the proto must be added here.
         self.assertEqual(sorted(f.name for f in limits.DESCRIPTOR.fields), sorted(expected))

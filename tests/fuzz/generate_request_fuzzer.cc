@@ -51,9 +51,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (stream.status().message().empty()) std::abort();
     return 0;
   }
-  const auto tokenizer = TheWorkspace().GetTokenizer(request.tokenizer());
-  if (!tokenizer.ok()) std::abort();  // PrepareGeneration resolved it
-  for (int i = 0; i < 20; ++i) {      // the first conversation at most
+  // The request's own tokenizer: a name, or a tokenizer.json it sent.
+  const auto resolved =
+      TheWorkspace().ResolveTokenizer(request.tokenizer(), request.tokenizer_json());
+  if (!resolved.ok()) std::abort();  // PrepareGeneration resolved it
+  const auto tokenizer = &resolved->tokenizer;
+  for (int i = 0; i < 20; ++i) {  // the first conversation at most
     auto event = (*stream)->Next();
     if (!event.ok()) {
       if (event.status().message().empty()) std::abort();

@@ -1,0 +1,185 @@
+#include "core/tokenizer/tokenizer_locator.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+
+namespace convgen {
+namespace {
+
+// stat follows symlinks: a snapshot's tokenizer.json -> ../../blobs/<sha>.
+bool IsFile(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+bool IsDirectory(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+std::string ExpandHome(const std::string& path, const std::string& home) {
+  if (path == "~") return home;
+  if (absl::StartsWith(path, "~/")) return absl::StrCat(home, path.substr(1));
+  return path;
+}
+
+bool IsIdPart(absl::string_view part) {
+  if (part.empty() || part.size() > 96 || part.front() == '.' || part.front() == '-' ||
+      absl::StrContains(part, "..") || absl::StrContains(part, "--")) {
+    return false;
+  }
+  return std::all_of(part.begin(), part.end(), [](char c) {
+    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+  });
+}
+
+// A revision: a ref name (main, a branch, a tag, refs/pr/1) or a commit;
+// never ".." or an absolute path, which would leave the model's folder.
+bool IsRevision(absl::string_view revision) {
+  if (revision.empty() || revision.size() > 256 || revision.front() == '/') return false;
+  for (absl::string_view part : absl::StrSplit(revision, '/')) {
+    if (part.empty() || part == "." || part == "..") return false;
+  }
+  return std::all_of(revision.begin(), revision.end(), [](char c) {
+    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ||
+           c == '/';
+  });
+}
+
+// Reads a small file's first line (a ref holds a commit hash), or "".
+std::string ReadRef(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return std::string(absl::StripAsciiWhitespace(line.substr(0, 256)));
+}
+
+}  // namespace
+
+HfCacheDir HfHubCacheDir(const HfCacheEnvironment& env) {
+  const std::string home = env.home.empty() ? "/root" : env.home;
+  if (!env.hf_hub_cache.empty()) return {ExpandHome(env.hf_hub_cache, home), "HF_HUB_CACHE"};
+  if (!env.huggingface_hub_cache.empty()) {
+    return {ExpandHome(env.huggingface_hub_cache, home), "HUGGINGFACE_HUB_CACHE"};
+  }
+  if (!env.hf_home.empty()) return {ExpandHome(env.hf_home, home) + "/hub", "HF_HOME"};
+  if (!env.xdg_cache_home.empty()) {
+    return {ExpandHome(env.xdg_cache_home, home) + "/huggingface/hub", "XDG_CACHE_HOME"};
+  }
+  return {home + "/.cache/huggingface/hub", "default"};
+}
+
+bool LooksLikeHfModelId(const std::string& name) {
+  const size_t at = name.find('@');
+  const std::string id = name.substr(0, at);
+  if (at != std::string::npos && !IsRevision(absl::string_view(name).substr(at + 1))) return false;
+  const std::vector<absl::string_view> parts = absl::StrSplit(id, '/');
+  if (parts.size() > 2) return false;
+  return std::all_of(parts.begin(), parts.end(), IsIdPart);
+}
+
+absl::StatusOr<std::string> FindInHfCache(const std::string& cache_dir, const std::string& name) {
+  if (!LooksLikeHfModelId(name)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("tokenizer \"", name,
+                     "\" is not a Hugging Face model id (ORG/NAME or ORG/NAME@REVISION, of "
+                     "letters, digits, '-', '_' and '.')"));
+  }
+  const size_t at = name.find('@');
+  const std::string id = name.substr(0, at);
+  const std::string revision = at == std::string::npos ? "main" : name.substr(at + 1);
+  const std::string repo =
+      absl::StrCat(cache_dir, "/models--", absl::StrReplaceAll(id, {{"/", "--"}}));
+  std::vector<std::string> tried;
+  std::string commit = revision;
+  const std::string ref = absl::StrCat(repo, "/refs/", revision);
+  if (IsFile(ref)) {
+    commit = ReadRef(ref);
+  } else {
+    tried.push_back(ref);
+  }
+  if (IsRevision(commit) && !absl::StrContains(commit, '/')) {
+    const std::string path = absl::StrCat(repo, "/snapshots/", commit, "/tokenizer.json");
+    if (IsFile(path)) return path;
+    tried.push_back(path);
+  }
+  std::string where;
+  if (!IsDirectory(cache_dir)) {
+    where = absl::StrCat("the Hugging Face cache ", cache_dir, " does not exist");
+  } else if (!IsDirectory(repo)) {
+    where = absl::StrCat("not in the Hugging Face cache (no ", repo, ")");
+  } else {
+    where = absl::StrCat("not in the Hugging Face cache (tried ", absl::StrJoin(tried, ", "), ")");
+  }
+  return absl::NotFoundError(
+      absl::StrCat("tokenizer \"", name, "\": ", where,
+                   "; convgen never downloads: fetch it first (`hf download ", id,
+                   " tokenizer.json`), or set HF_HUB_CACHE or HF_HOME"));
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ListTokenizerDir(
+    const std::string& dir) {
+  std::map<std::string, std::string> found;  // name -> path
+  std::string clash;
+  const auto add = [&](const std::string& name, const std::string& path) {
+    const auto [it, inserted] = found.emplace(name, path);
+    if (!inserted && clash.empty()) {
+      clash = absl::StrCat("--tokenizer-dir ", dir, ": the name \"", name, "\" is both ",
+                           it->second, " and ", path, "; rename one");
+    }
+  };
+  const auto entries = [](const std::string& path, std::vector<std::string>* names) {
+    DIR* d = ::opendir(path.c_str());
+    if (d == nullptr) return false;
+    while (const dirent* entry = ::readdir(d)) {
+      if (entry->d_name[0] != '.') names->push_back(entry->d_name);
+    }
+    ::closedir(d);
+    std::sort(names->begin(), names->end());
+    return true;
+  };
+  std::vector<std::string> names;
+  if (!entries(dir, &names)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--tokenizer-dir ", dir, ": cannot read the directory"));
+  }
+  for (const std::string& entry : names) {
+    const std::string path = absl::StrCat(dir, "/", entry);
+    if (IsFile(path)) {
+      if (absl::EndsWith(entry, ".json") && entry.size() > 5) {
+        add(entry.substr(0, entry.size() - 5), path);
+      } else if (absl::EndsWith(entry, ".tiktoken") && entry.size() > 9) {
+        add(entry.substr(0, entry.size() - 9), path);
+      }
+      continue;
+    }
+    if (!IsDirectory(path)) continue;
+    if (IsFile(path + "/tokenizer.json")) {
+      add(entry, path + "/tokenizer.json");
+      continue;
+    }
+    std::vector<std::string> inner;
+    if (!entries(path, &inner)) continue;
+    for (const std::string& model : inner) {
+      const std::string file = absl::StrCat(path, "/", model, "/tokenizer.json");
+      if (IsFile(file)) add(absl::StrCat(entry, "/", model), file);
+    }
+  }
+  if (!clash.empty()) return absl::InvalidArgumentError(clash);
+  return std::vector<std::pair<std::string, std::string>>(found.begin(), found.end());
+}
+
+}  // namespace convgen

@@ -5,8 +5,8 @@
 // (Moby-Dick: newlines, quotes and some non-ASCII UTF-8), written to a
 // stream that discards; MB/s of output.
 //   build/release/bench/json_writer_bench
-#include <string>
 #include <streambuf>
+#include <string>
 #include <vector>
 
 #include "benchmark/benchmark.h"

@@ -16,6 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "core/files.h"
 #include "core/status_macros.h"
+#include "core/tokenizer/tokenizer_locator.h"
 #include "core/tokenizer/unicode.h"
 
 namespace convgen {
@@ -316,7 +317,12 @@ absl::StatusOr<std::string> ReadPemFlag(absl::string_view flag, const std::strin
 
 std::string ModelOf(const CommandOptions& o) {
   if (!o.model.empty()) return o.model;
-  if (!absl::StrContains(o.tokenizer, '/')) return "";
+  // Only an ORG/NAME id is the name vLLM and SGLang serve the model under;
+  // a bare NAME is as likely one of the server's own tokenizer names.
+  if (std::count(o.tokenizer.begin(), o.tokenizer.end(), '/') != 1 ||
+      !LooksLikeHfModelId(o.tokenizer)) {
+    return "";
+  }
   return std::string(absl::string_view(o.tokenizer).substr(0, o.tokenizer.find('@')));
 }
 

@@ -197,6 +197,10 @@ TEST(ModelOfTest, ModelOrElseTheTokenizersModelId) {
   EXPECT_EQ(ModelOf(o), "Qwen/Qwen3-8B");
   o.tokenizer = "Qwen/Qwen3-8B@0123abc";
   EXPECT_EQ(ModelOf(o), "Qwen/Qwen3-8B");
+  o.tokenizer = "a/b/c";  // a server name with slashes is no ORG/NAME
+  EXPECT_EQ(ModelOf(o), "");
+  o.tokenizer = "../x";
+  EXPECT_EQ(ModelOf(o), "");
   o.model = "served-name";
   EXPECT_EQ(ModelOf(o), "served-name");
 }

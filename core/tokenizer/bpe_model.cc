@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
+#include <cstring>
+#include <memory>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -20,21 +23,189 @@ constexpr size_t kMaxCachedWordBytes = 64;
 constexpr size_t kMaxCacheEntries = 1 << 16;
 constexpr int kMergesPerStopCheck = 1 << 16;
 
-struct WordCache {
-  // word -> [begin, end) in tokens
-  absl::flat_hash_map<std::string, std::pair<uint32_t, uint32_t>> words;
-  std::vector<WordToken> tokens;
-  void Clear() {
-    words.clear();
-    tokens.clear();
+// A word as WordCache looks it up: its hash and, for a short word, its bytes
+// zero-padded to two words, so that it is compared in two loads.
+struct WordKey {
+  static constexpr size_t kInlineBytes = 16;
+
+  explicit WordKey(absl::string_view word) : text(word) {
+    constexpr uint64_t kMul = 0x9E3779B97F4A7C15ull;
+    uint64_t h = word.size() * 0xD6E8FEB86659FD93ull;
+    if (word.size() <= kInlineBytes) {
+      LoadPadded(word);
+      h = (h ^ bytes[0]) * kMul;
+      h ^= h >> 32;
+      h = (h ^ bytes[1]) * kMul;
+    } else {
+      const char* p = word.data();
+      size_t n = word.size();
+      for (; n >= 8; p += 8, n -= 8) {
+        uint64_t v;
+        std::memcpy(&v, p, 8);
+        h = (h ^ v) * kMul;
+        h ^= h >> 32;
+      }
+      uint64_t v = 0;
+      std::memcpy(&v, p, n);
+      h = (h ^ v) * kMul;
+    }
+    h ^= h >> 29;
+    hash = h;
   }
+
+  // Sets bytes to the word's, zero-padded, without a call to memcpy (whose
+  // variable length costs a library call per word).
+  void LoadPadded(absl::string_view word) {
+    const char* p = word.data();
+    const size_t n = word.size();
+    if constexpr (std::endian::native != std::endian::little) {
+      std::memcpy(bytes, p, n);
+    } else if (n > 8) {  // the last 8 bytes, shifted down past those already in bytes[0]
+      std::memcpy(&bytes[0], p, 8);
+      std::memcpy(&bytes[1], p + n - 8, 8);
+      bytes[1] >>= 8 * (16 - n);
+    } else if (n >= 4) {  // two 4-byte loads that may overlap on the same bytes
+      uint32_t lo, hi;
+      std::memcpy(&lo, p, 4);
+      std::memcpy(&hi, p + n - 4, 4);
+      bytes[0] = lo | (static_cast<uint64_t>(hi) << (8 * (n - 4)));
+    } else {
+      for (size_t i = 0; i < n; ++i) {
+        bytes[0] |= static_cast<uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+      }
+    }
+  }
+
+  absl::string_view text;
+  uint64_t bytes[2] = {0, 0};  // words of at most kInlineBytes
+  uint64_t hash;
 };
 
+// The per-thread memo of encoded words of one model: open addressing with
+// linear probing over 32-byte slots. A slot holds a short word's bytes and a
+// one-token word's token itself, so that the common lookup (a short word of
+// one token) reads one slot and nothing else; longer words and tokens live in
+// two arenas. It replaced an absl::flat_hash_map<std::string, range>, whose
+// lookup (hashing, a control byte, the string, the token range: up to four
+// cache misses, plus a memcmp and a memmove call) was ~60% of encoding warm
+// text; see bench/tokenizer_bench.cc.
+class WordCache {
+ public:
+  // Appends the word's tokens to *out and returns true if it is cached.
+  bool Lookup(const WordKey& key, std::vector<WordToken>* out) const {
+    if (slots_.empty()) return false;
+    const size_t mask = slots_.size() - 1;
+    const uint32_t tag = TagOf(key.hash);
+    const size_t length = key.text.size();
+    for (size_t i = key.hash & mask;; i = (i + 1) & mask) {
+      const Slot& slot = slots_[i];
+      if (slot.tag == 0) return false;
+      if (slot.tag != tag || slot.key_length != length) continue;
+      if (length <= WordKey::kInlineBytes) {
+        if (slot.key[0] != key.bytes[0] || slot.key[1] != key.bytes[1]) continue;
+      } else if (std::memcmp(keys_.data() + slot.key[0], key.text.data(), length) != 0) {
+        continue;
+      }
+      if (slot.token_count == 1) {
+        out->push_back(slot.token);
+      } else {
+        const auto begin = tokens_.begin() + slot.token.id;
+        out->insert(out->end(), begin, begin + slot.token_count);
+      }
+      return true;
+    }
+  }
+
+  // Starts loading the slot where the word's lookup begins.
+  void Prefetch(const WordKey& key) const {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[key.hash & (slots_.size() - 1)]);
+  }
+
+  // Caches the word (not cached yet, at most kMaxCachedWordBytes) as tokens.
+  void Insert(const WordKey& key, const WordToken* tokens, size_t count) {
+    if (size_ >= kMaxCacheEntries) Clear();
+    if ((size_ + 1) * 2 > slots_.size()) Grow();
+    Slot slot{};
+    slot.tag = TagOf(key.hash);
+    slot.key_length = static_cast<uint8_t>(key.text.size());
+    slot.token_count = static_cast<uint8_t>(count);
+    if (key.text.size() <= WordKey::kInlineBytes) {
+      slot.key[0] = key.bytes[0];
+      slot.key[1] = key.bytes[1];
+    } else {
+      slot.key[0] = keys_.size();
+      keys_.append(key.text.data(), key.text.size());
+    }
+    if (count == 1) {
+      slot.token = tokens[0];
+    } else {
+      slot.token.id = static_cast<TokenId>(tokens_.size());
+      tokens_.insert(tokens_.end(), tokens, tokens + count);
+    }
+    Place(key.hash, slot);
+    ++size_;
+  }
+
+ private:
+  struct alignas(32) Slot {
+    uint32_t tag;  // from the hash, never 0; 0: the slot is empty
+    uint8_t key_length;
+    uint8_t token_count;  // <= 3 * key_length (a space may be the 3 bytes of "▁")
+    uint64_t key[2];      // the word's bytes, zero-padded; or its offset in keys_
+    WordToken token;      // the token; or, for count != 1, the offset in tokens_
+  };
+  static_assert(sizeof(Slot) == 32, "two slots per cache line");
+
+  static uint32_t TagOf(uint64_t hash) { return static_cast<uint32_t>(hash >> 32) | 1; }
+
+  void Place(uint64_t hash, const Slot& slot) {
+    const size_t mask = slots_.size() - 1;
+    size_t i = hash & mask;
+    while (slots_[i].tag != 0) i = (i + 1) & mask;
+    slots_[i] = slot;
+  }
+
+  void Grow() {
+    std::vector<Slot> old;
+    old.swap(slots_);
+    slots_.assign(old.empty() ? 1024 : old.size() * 2, Slot{});
+    for (const Slot& slot : old) {
+      if (slot.tag == 0) continue;
+      WordKey key(slot.key_length <= WordKey::kInlineBytes
+                      ? absl::string_view(reinterpret_cast<const char*>(slot.key), slot.key_length)
+                      : absl::string_view(keys_.data() + slot.key[0], slot.key_length));
+      Place(key.hash, slot);
+    }
+  }
+
+  void Clear() {
+    std::fill(slots_.begin(), slots_.end(), Slot{});
+    keys_.clear();
+    tokens_.clear();
+    size_ = 0;
+  }
+
+  std::vector<Slot> slots_;  // a power of two, at most half full
+  size_t size_ = 0;
+  std::string keys_;               // words longer than WordKey::kInlineBytes
+  std::vector<WordToken> tokens_;  // words of other than one token
+};
+static_assert(kMaxCachedWordBytes < 256, "WordCache keeps lengths in a byte");
+
 // One cache per (thread, model); a thread rarely uses more than a few models.
+// The last one used is remembered, so a text's words find it without a
+// lookup.
 WordCache& CacheFor(uint64_t serial) {
-  thread_local absl::flat_hash_map<uint64_t, WordCache> caches;
+  thread_local absl::flat_hash_map<uint64_t, std::unique_ptr<WordCache>> caches;
+  thread_local uint64_t last_serial = 0;
+  thread_local WordCache* last_cache = nullptr;
+  if (serial == last_serial) return *last_cache;
   if (caches.size() > 8 && !caches.contains(serial)) caches.clear();
-  return caches[serial];
+  std::unique_ptr<WordCache>& cache = caches[serial];
+  if (cache == nullptr) cache = std::make_unique<WordCache>();
+  last_serial = serial;
+  last_cache = cache.get();
+  return *cache;
 }
 
 std::atomic<uint64_t> next_serial{1};
@@ -109,6 +280,10 @@ absl::string_view BpeModel::TokenText(TokenId id) const {
   return id < tokens_.size() ? absl::string_view(tokens_[id]) : absl::string_view();
 }
 
+void BpeModel::PrefetchWord(absl::string_view word) const {
+  if (word.size() <= kMaxCachedWordBytes) CacheFor(serial_).Prefetch(WordKey(word));
+}
+
 void BpeModel::EncodeWord(absl::string_view word, bool virtual_prefix,
                           std::vector<WordToken>* out) const {
   if (word.size() > kMaxCachedWordBytes || virtual_prefix) {
@@ -117,18 +292,11 @@ void BpeModel::EncodeWord(absl::string_view word, bool virtual_prefix,
     return;
   }
   WordCache& cache = CacheFor(serial_);
-  const auto it = cache.words.find(word);
-  if (it != cache.words.end()) {
-    out->insert(out->end(), cache.tokens.begin() + it->second.first,
-                cache.tokens.begin() + it->second.second);
-    return;
-  }
+  const WordKey key(word);
+  if (cache.Lookup(key, out)) return;
   const size_t start = out->size();
   EncodeWordUncached(word, virtual_prefix, out);
-  if (cache.words.size() >= kMaxCacheEntries) cache.Clear();
-  const auto begin = static_cast<uint32_t>(cache.tokens.size());
-  cache.tokens.insert(cache.tokens.end(), out->begin() + start, out->end());
-  cache.words.emplace(word, std::make_pair(begin, static_cast<uint32_t>(cache.tokens.size())));
+  cache.Insert(key, out->data() + start, out->size() - start);
 }
 
 void BpeModel::EncodeWordUncached(absl::string_view word, bool virtual_prefix,

@@ -75,6 +75,11 @@ class BpeModel {
   // SentencePiece normalizer prepends.
   void EncodeWord(absl::string_view word, bool virtual_prefix, std::vector<WordToken>* out) const;
 
+  // Hints that EncodeWord(word, false, ...) comes soon on this thread: starts
+  // loading the part of the word cache it will read, which is otherwise a
+  // cache miss per word on a large vocabulary of words.
+  void PrefetchWord(absl::string_view word) const;
+
   // Returns the id of the token whose model text is `text`, if any.
   std::optional<TokenId> Find(absl::string_view text) const;
 

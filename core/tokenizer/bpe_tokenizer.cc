@@ -276,8 +276,18 @@ bool BpeTokenizer::EncodeSegment(absl::string_view text, size_t begin, size_t en
   } else {
     pieces.push_back({static_cast<uint32_t>(begin), static_cast<uint32_t>(end)});
   }
+  // Words are looked up a few ahead of their encoding, so that their cache
+  // slots load meanwhile (the lookup was mostly waiting for memory).
+  constexpr size_t kPrefetchAhead = 4;
+  const auto prefetch = [&](size_t p) {
+    if (p < pieces.size()) {
+      model_->PrefetchWord(text.substr(pieces[p].begin, pieces[p].end - pieces[p].begin));
+    }
+  };
+  for (size_t p = 0; p < kPrefetchAhead; ++p) prefetch(p);
   for (size_t p = 0; p < pieces.size(); ++p) {
     if (!KeepGoing(progress, encoding)) return false;
+    prefetch(p + kPrefetchAhead);
     const Piece& piece = pieces[p];
     // A long word (a run of one character) needs scratch of tens of bytes per
     // byte while it is merged, and may be cut short by a stop.

@@ -207,6 +207,206 @@ const std::array<CharClass, 128> Cl100kPreTokenizer::kAsciiClass = [] {
   return table;
 }();
 
+// ---------------------------------------------------------------------------
+// Hand-written scanner for o200k's pattern
+//   A: [^\r\n\p{L}\p{N}]?UP*LO+C?   B: [^\r\n\p{L}\p{N}]?UP+LO*C?
+//   \p{N}{1,3} | ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+
+// with UP = [\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}], LO = [\p{Ll}\p{Lm}\p{Lo}\p{M}]
+// and C the case-insensitive contractions. Lm, Lo and marks are in both UP
+// and LO, and marks, not being \p{L}, may also be the optional first
+// character and the "other" of the fourth branch: so each character carries
+// the set of the pattern's classes it is in. A and B are tried with the
+// first character as the optional prefix, then without, as the regex's
+// backtracking does; the rest is the cl100k scanner's.
+
+class O200kPreTokenizer : public PreTokenizer {
+ public:
+  void Split(absl::string_view text, Piece range, std::vector<Piece>* pieces) const override {
+    Scanner s{text, range.end};
+    size_t i = range.begin;
+    while (i < range.end) {
+      const size_t end = s.MatchAt(i);
+      pieces->push_back({static_cast<uint32_t>(i), static_cast<uint32_t>(end)});
+      i = end;
+    }
+  }
+
+ private:
+  enum Flags : uint8_t {
+    kUp = 1,         // [\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]
+    kLo = 2,         // [\p{Ll}\p{Lm}\p{Lo}\p{M}]
+    kPrefix = 4,     // [^\r\n\p{L}\p{N}]
+    kOther = 8,      // [^\s\p{L}\p{N}]
+    kNumber = 16,    // \p{N}
+    kSpace = 32,     // \s
+    kSlashOrNl = 64  // [\r\n/]
+  };
+
+  static uint8_t FlagsOf(char32_t c) {
+    const CharClass cls = unicode::ClassOf(c);
+    uint8_t flags = 0;
+    switch (cls) {
+      case unicode::kClassLetter:
+        if (unicode::IsUpperOrTitleLike(c)) flags |= kUp;
+        if (unicode::IsLowerLike(c)) flags |= kLo;
+        break;
+      case unicode::kClassNumber:
+        flags |= kNumber;
+        break;
+      case unicode::kClassSpace:
+        flags |= kSpace;
+        if (c != '\r' && c != '\n') flags |= kPrefix;
+        break;
+      case unicode::kClassOther:
+        flags |= kOther | kPrefix;
+        if (unicode::IsMark(c)) flags |= kUp | kLo;
+        break;
+    }
+    if (c == '\r' || c == '\n' || c == '/') flags |= kSlashOrNl;
+    return flags;
+  }
+
+  struct Char {
+    char32_t c;
+    size_t length;
+    uint8_t flags;
+  };
+
+  struct Scanner {
+    absl::string_view text;
+    size_t end;
+
+    Char At(size_t pos) const {
+      const auto b = static_cast<unsigned char>(text[pos]);
+      if (b < 0x80) return {b, 1, kAsciiFlags[b]};
+      Char ch;
+      ch.c = unicode::DecodeUtf8(text.substr(0, end), pos, &ch.length);
+      ch.flags = FlagsOf(ch.c);
+      return ch;
+    }
+
+    // Skips characters having any of `flags`.
+    size_t Skip(size_t pos, uint8_t flags) const {
+      while (pos < end) {
+        const Char ch = At(pos);
+        if ((ch.flags & flags) == 0) break;
+        pos += ch.length;
+      }
+      return pos;
+    }
+
+    // Length of a contraction ('s 't 're 've 'm 'll 'd, any case) at pos.
+    size_t ContractionAt(size_t pos) const {
+      if (pos + 1 >= end || text[pos] != '\'') return 0;
+      const Char a = At(pos + 1);
+      const char32_t lower = a.c < 0x80 ? (a.c | 0x20) : a.c;
+      // Under (?i), U+017F (long s) folds to s.
+      if (lower == 's' || lower == 't' || lower == 'm' || lower == 'd' || a.c == 0x017F) {
+        return 1 + a.length;
+      }
+      const size_t second = pos + 1 + a.length;
+      if ((lower == 'r' || lower == 'v' || lower == 'l') && second < end) {
+        const Char b = At(second);
+        const char32_t lower_b = b.c < 0x80 ? (b.c | 0x20) : b.c;
+        if ((lower != 'l' && lower_b == 'e') || (lower == 'l' && lower_b == 'l')) {
+          return 1 + a.length + b.length;
+        }
+      }
+      return 0;
+    }
+
+    // Branch A from `start` (after the prefix, if taken): UP*LO+C?.
+    // Returns its end, or 0 if it does not match.
+    size_t UpperLowerWord(size_t start) const {
+      size_t pos = start;
+      size_t last_both_end = 0;  // end of the last UP run character also in LO
+      while (pos < end) {
+        const Char ch = At(pos);
+        if ((ch.flags & kUp) == 0) break;
+        pos += ch.length;
+        if (ch.flags & kLo) last_both_end = pos;
+      }
+      if (pos < end && (At(pos).flags & kLo)) {
+        const size_t word_end = Skip(pos, kLo);
+        return word_end + ContractionAt(word_end);
+      }
+      // UP* gives back characters until LO+ can take one: the last one that
+      // is in both classes; LO+ then stops at the UP-only one after it.
+      if (last_both_end == 0) return 0;
+      return last_both_end + (last_both_end == pos ? ContractionAt(pos) : 0);
+    }
+
+    // Branch B from `start`: UP+LO*C?. Returns its end, or 0.
+    size_t UpperWord(size_t start) const {
+      const size_t upper_end = Skip(start, kUp);
+      if (upper_end == start) return 0;
+      const size_t word_end = Skip(upper_end, kLo);
+      return word_end + ContractionAt(word_end);
+    }
+
+    // Returns the end of the piece starting at i.
+    size_t MatchAt(size_t i) const {
+      const Char first = At(i);
+      const size_t next = i + first.length;
+      const bool prefix = (first.flags & kPrefix) && next < end;
+      if (first.flags & (kPrefix | kUp | kLo)) {
+        if (prefix) {
+          if (const size_t e = UpperLowerWord(next)) return e;
+        }
+        if (first.flags & (kUp | kLo)) {
+          if (const size_t e = UpperLowerWord(i)) return e;
+        }
+        if (prefix) {
+          if (const size_t e = UpperWord(next)) return e;
+        }
+        if (first.flags & kUp) {
+          if (const size_t e = UpperWord(i)) return e;
+        }
+      }
+      // \p{N}{1,3}
+      if (first.flags & kNumber) {
+        size_t pos = next;
+        for (int k = 1; k < 3 && pos < end; ++k) {
+          const Char ch = At(pos);
+          if ((ch.flags & kNumber) == 0) break;
+          pos += ch.length;
+        }
+        return pos;
+      }
+      //  ?[^\s\p{L}\p{N}]+[\r\n/]*
+      size_t other_start = i;
+      if (first.c == ' ' && next < end && (At(next).flags & kOther)) other_start = next;
+      if (At(other_start).flags & kOther) {
+        return Skip(Skip(other_start, kOther), kSlashOrNl);
+      }
+      // White space: \s*[\r\n]+ | \s+(?!\S) | \s+
+      size_t run_end = i;
+      size_t last_newline_end = 0;  // end of the last \r or \n in the run
+      size_t last_char_start = i;
+      while (run_end < end) {
+        const Char ch = At(run_end);
+        if ((ch.flags & kSpace) == 0) break;
+        last_char_start = run_end;
+        run_end += ch.length;
+        if (ch.c == '\r' || ch.c == '\n') last_newline_end = run_end;
+      }
+      if (last_newline_end != 0) return last_newline_end;
+      if (run_end == end) return run_end;  // (?!\S) holds at the end
+      if (last_char_start > i) return last_char_start;
+      if (run_end > i) return run_end;
+      return next;  // not reached: every character is in some branch
+    }
+  };
+
+  static const std::array<uint8_t, 128> kAsciiFlags;
+};
+
+const std::array<uint8_t, 128> O200kPreTokenizer::kAsciiFlags = [] {
+  std::array<uint8_t, 128> table{};
+  for (char32_t c = 0; c < 128; ++c) table[c] = FlagsOf(c);
+  return table;
+}();
+
 class DigitsPreTokenizer : public PreTokenizer {
  public:
   explicit DigitsPreTokenizer(bool individual) : individual_(individual) {}
@@ -311,6 +511,7 @@ absl::StatusOr<std::unique_ptr<PreTokenizer>> MakeSplitPreTokenizer(const std::s
     // These patterns match every character, so both behaviors are the same.
     if (pattern == kCl100kPattern) return std::make_unique<Cl100kPreTokenizer>(3);
     if (pattern == kQwen2Pattern) return std::make_unique<Cl100kPreTokenizer>(1);
+    if (pattern == kO200kPattern) return std::make_unique<O200kPreTokenizer>();
   }
   CONVGEN_ASSIGN_OR_RETURN(const std::string translated, TranslateToPcre2(pattern));
   int error_code = 0;

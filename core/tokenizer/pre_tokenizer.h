@@ -1,10 +1,10 @@
 // PreTokenizer: splits (normalized) text into pre-tokens, the pieces a BPE
 // model encodes independently, as Hugging Face's Split pre-tokenizer does.
 //
-// Implementations: a PCRE2-JIT regex splitter for any pattern, and a
-// hand-written scanner for the cl100k family of patterns (cl100k, Llama 3,
-// Qwen2/3) that yields the same pieces several times faster; tests check the
-// two against each other. All are immutable and thread-safe.
+// Implementations: a PCRE2-JIT regex splitter for any pattern, and
+// hand-written scanners for the cl100k family of patterns (cl100k, Llama 3,
+// Qwen2/3) and for o200k's that yield the same pieces several times faster;
+// tests check them against the regex. All are immutable and thread-safe.
 #ifndef CONVGEN_CORE_TOKENIZER_PRE_TOKENIZER_H_
 #define CONVGEN_CORE_TOKENIZER_PRE_TOKENIZER_H_
 

@@ -35,6 +35,21 @@ TEST(PreTokenizerTest, QwenSplitsDigitsOneByOne) {
             (std::vector<std::string>{"x", " ", "2", "0", "2", "4"}));
 }
 
+TEST(PreTokenizerTest, O200kPiecesOfAKnownString) {
+  // Words cut at a lower-to-upper change, contractions glued to their word
+  // in any case, "/" and newlines after punctuation, a mark after a letter.
+  auto scanner = MakeSplitPreTokenizer(kO200kPattern, SplitBehavior::kIsolated);
+  ASSERT_TRUE(scanner.ok());
+  EXPECT_EQ(SplitToStrings(**scanner,
+                           "HelloWorld DON'T it's 12345 a!/\n/ ca\xCC\x81"
+                           "fe\n\n  x"),
+            (std::vector<std::string>{"Hello", "World", " DON'T", " it's", " ", "123", "45", " a",
+                                      "!/\n/",
+                                      " ca\xCC\x81"
+                                      "fe",
+                                      "\n\n", " ", " x"}));
+}
+
 TEST(PreTokenizerTest, BadRegexIsAnError) {
   auto bad = MakeSplitPreTokenizer("(unclosed", SplitBehavior::kIsolated);
   ASSERT_FALSE(bad.ok());
@@ -44,73 +59,20 @@ TEST(PreTokenizerTest, BadRegexIsAnError) {
 
 // Characters that exercise every branch of the patterns.
 const std::vector<std::string>& CharPool() {
-  static const auto* pool = new std::vector<std::string>{"a",
-                                                         "Z",
-                                                         "é",
-                                                         "e\xCC\x81",
-                                                         "ß",
-                                                         "ſ",
-                                                         "s",
-                                                         "t",
-                                                         "r",
-                                                         "e",
-                                                         "v",
-                                                         "l",
-                                                         "m",
-                                                         "d",
-                                                         "L",
-                                                         "D",
-                                                         "R",
-                                                         "E",
-                                                         "中",
-                                                         "ア",
-                                                         "한",
-                                                         "ж",
-                                                         "ع",
-                                                         "क",
-                                                         "ि",
-                                                         "0",
-                                                         "7",
-                                                         "٣",
-                                                         "१",
-                                                         "½",
-                                                         "Ⅻ",
-                                                         " ",
-                                                         " ",
-                                                         "  ",
-                                                         "\t",
-                                                         "\n",
-                                                         "\r",
-                                                         "\r\n",
-                                                         "\xC2\xA0",
-                                                         "\xE3\x80\x80",
-                                                         "\xE2\x80\xA8",
-                                                         "\xE1\xA0\x8E",
-                                                         "\xC2\x85",
-                                                         "\x0B",
-                                                         "\x0C",
-                                                         "'",
-                                                         "'",
-                                                         "’",
-                                                         ".",
-                                                         ",",
-                                                         "!",
-                                                         "?",
-                                                         "-",
-                                                         "/",
-                                                         "#",
-                                                         "$",
-                                                         "😀",
-                                                         "👍🏽",
-                                                         "\xE2\x80\x8D",
-                                                         "\xCC\x81",
-                                                         "\xEE\x80\x80",
-                                                         "_",
-                                                         "\"",
-                                                         "(",
-                                                         "<",
-                                                         ">",
-                                                         "|"};
+  static const auto* pool = new std::vector<std::string>{
+      "a", "Z", "é", "e\xCC\x81", "ß", "ſ", "s", "t", "r", "e", "v", "l", "m", "d", "L", "D", "R",
+      "E", "中", "ア", "한", "ж", "ع", "क", "ि", "0", "7", "٣", "१", "½", "Ⅻ", " ", " ", "  ", "\t",
+      "\n", "\r", "\r\n", "\xC2\xA0", "\xE3\x80\x80", "\xE2\x80\xA8", "\xE1\xA0\x8E", "\xC2\x85",
+      "\x0B", "\x0C", "'", "'", "’", ".", ",", "!", "?", "-", "/", "#", "$", "😀", "👍🏽",
+      "\xE2\x80\x8D", "\xCC\x81", "\xEE\x80\x80", "_", "\"", "(", "<", ">", "|",
+      // o200k: upper-case contractions,
+      // title case (Lt), modifier (Lm),
+      // spacing (Mc) and enclosing (Me)
+      // marks, non-BMP upper and lower
+      // letters, digit runs.
+      "S", "T", "M", "V", "'S", "'LL", "'Re", "\xC7\x85", "\xCA\xB0", "\xE0\xA4\xBE",
+      "\xE2\x83\x9D", "\xF0\x9D\x90\x80", "\xF0\x9D\x90\x9A", "\xF0\x90\x90\x80",
+      "\xF0\x90\x90\xA8", "Hello", "DON'T", "12345", "/\r\n"};
   return *pool;
 }
 
@@ -158,7 +120,8 @@ TEST_P(ScannerMatchesRegexTest, OnRandomHardTextAndTheFixtures) {
 
 INSTANTIATE_TEST_SUITE_P(Patterns, ScannerMatchesRegexTest,
                          ::testing::Values(PatternCase{"cl100k", kCl100kPattern},
-                                           PatternCase{"qwen2", kQwen2Pattern}),
+                                           PatternCase{"qwen2", kQwen2Pattern},
+                                           PatternCase{"o200k", kO200kPattern}),
                          [](const auto& info) { return std::string(info.param.name); });
 
 TEST(PreTokenizerTest, SplitRespectsTheRange) {

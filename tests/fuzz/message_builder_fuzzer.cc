@@ -30,8 +30,8 @@ std::shared_ptr<const convgen::Tokenizer> TokenizerOf(uint8_t selector) {
       "qwen3",           // byte-level, hand-written splitter, NFC
       "mistral",         // SentencePiece: Prepend + Replace, byte fallback
       "gemma3",          // SentencePiece: Replace alone, a token merging ">▁"
-      "o200k_tiktoken",  // tiktoken, PCRE2 splitter
-      "deepseek_v3",     // byte-level, three Split regexes, unreachable vocab tokens
+      "o200k_tiktoken",  // tiktoken, hand-written o200k splitter
+      "deepseek_v3",     // byte-level, three Split regexes (PCRE2), unreachable vocab
       "claude",          // byte-level, NFKC
       "command_r_plus",  // byte-level, Digits
   };

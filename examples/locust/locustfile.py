@@ -112,12 +112,13 @@ def _check_arguments(environment, **_kwargs):
         return
     if options.convgen_users < 0:
         _refuse(f"--convgen-users {options.convgen_users}: must be >= 0 (0: the user count, -u)")
-    if options.headless and options.num_users is not None:
-        if options.num_users < 1:
-            _refuse(f"-u {options.num_users}: give at least one user")
-        if options.convgen_users > options.num_users:
-            _refuse(f"-u {options.num_users} is below --convgen-users {options.convgen_users}: "
-                    f"shards {options.num_users}..{options.convgen_users - 1} would never be "
+    if options.headless and not options.worker:
+        users = 1 if options.num_users is None else options.num_users  # Locust's default
+        if users < 1:
+            _refuse(f"-u {users}: give at least one user")
+        if options.convgen_users > users:
+            _refuse(f"-u {users} is below --convgen-users {options.convgen_users}: "
+                    f"shards {users}..{options.convgen_users - 1} would never be "
                     "played; raise -u or lower --convgen-users")
     if not options.convgen_http_timeout > 0:
         _refuse(f"--convgen-http-timeout {options.convgen_http_timeout}: must be > 0 seconds")

@@ -20,6 +20,11 @@ once; lowering the count leaves the stopped users' shards unplayed. With
 several Locust workers (--processes or --worker), each process numbers its
 own users from 0: run a single process.
 
+Arguments a run could not finish with (-u 0, -u below --convgen-users, an
+unreadable --convgen-config or --convgen-tls-ca, ...) end locust at once
+with a failure code and the reason. Without --model the body has no model
+(the endpoint uses its served model).
+
 History: by default the assistant messages of the history are convgen's
 (--convgen-history convgen), so every request holds exactly the tokens
 convgen planned and the prompts are the same across runs and endpoints;
@@ -51,6 +56,7 @@ if not os.environ.get("CONVGEN_PYTHON_STUBS"):
         os.environ["CONVGEN_PYTHON_STUBS"] = built
 
 import gevent  # noqa: E402
+import requests  # noqa: E402
 from locust import HttpUser, constant, events, task  # noqa: E402
 from locust.exception import StopUser  # noqa: E402
 
@@ -82,10 +88,53 @@ def _add_arguments(parser):
                        help="send stream: true; report time to first token (type TTFT)")
     group.add_argument("--convgen-tls-ca", env_var="CONVGEN_TLS_CA", default=None,
                        help="CA certificate (PEM) of a TLS convgen server")
-    group.add_argument("--model", env_var="OPENAI_MODEL", default="default",
-                       help="the model field of each request")
+    group.add_argument("--convgen-http-timeout", env_var="CONVGEN_HTTP_TIMEOUT", type=float,
+                       default=600.0,
+                       help="seconds one chat completion may take (connect and between "
+                       "bytes); past it the request is a failure")
+    group.add_argument("--model", env_var="OPENAI_MODEL", default=None,
+                       help="the model field of each request (none: left out, the endpoint "
+                       "uses its served model)")
     group.add_argument("--api-key", env_var="OPENAI_API_KEY", default="",
                        help="sent as Authorization: Bearer KEY")
+
+
+def _refuse(message):
+    """Ends locust at once with a failure code, before any user starts."""
+    sys.exit(f"convgen locustfile: {message}")
+
+
+@events.init.add_listener
+def _check_arguments(environment, **_kwargs):
+    """Arguments that would make a run fail in every user, or never end, are refused here."""
+    options = environment.parsed_options
+    if options is None:
+        return
+    if options.convgen_users < 0:
+        _refuse(f"--convgen-users {options.convgen_users}: must be >= 0 (0: the user count, -u)")
+    if options.headless and not options.worker:
+        users = 1 if options.num_users is None else options.num_users  # Locust's default
+        if users < 1:
+            _refuse(f"-u {users}: give at least one user")
+        if options.convgen_users > users:
+            _refuse(f"-u {users} is below --convgen-users {options.convgen_users}: "
+                    f"shards {users}..{options.convgen_users - 1} would never be "
+                    "played; raise -u or lower --convgen-users")
+    if not options.convgen_http_timeout > 0:
+        _refuse(f"--convgen-http-timeout {options.convgen_http_timeout}: must be > 0 seconds")
+    for flag, path in (("--convgen-config", options.convgen_config),
+                       ("--convgen-tls-ca", options.convgen_tls_ca)):
+        if path is None:
+            continue
+        try:
+            with open(path, "rb"):
+                pass
+        except OSError as error:
+            _refuse(f"{flag} {path}: cannot read it ({error.strerror})")
+    try:
+        Client(options.convgen_server, root_certificates=options.convgen_tls_ca).close()
+    except (ValueError, OSError) as error:
+        _refuse(f"--convgen-server: {error}")
 
 
 # Users are numbered in the order they start, within this process.
@@ -105,9 +154,18 @@ class ConversationUser(HttpUser):
             print(f"convgen user {self.number}: no shard (there are {self.shards}); stopping",
                   file=sys.stderr)
             raise StopUser()
-        self.convgen = Client(options.convgen_server, root_certificates=options.convgen_tls_ca)
         self.stream = None
-        self._open(0)
+        start = time.monotonic()
+        try:
+            self.convgen = Client(options.convgen_server,
+                                  root_certificates=options.convgen_tls_ca)
+            self._open(0)
+        except (OSError, ValueError) as error:
+            # E.g. the config vanished after the start: this user fails for good.
+            events.request.fire(request_type="convgen", name="Generate",
+                                response_time=(time.monotonic() - start) * 1000,
+                                response_length=0, exception=error, context={})
+            self._done()
 
     def on_stop(self):
         if getattr(self, "stream", None) is not None:
@@ -167,7 +225,9 @@ class ConversationUser(HttpUser):
         raise StopUser()
 
     def _chat(self, conversation, turn_index, history, max_tokens):
-        body = {"model": self.options.model, "messages": history, "max_tokens": max_tokens}
+        body = {"messages": history, "max_tokens": max_tokens}
+        if self.options.model is not None:
+            body["model"] = self.options.model
         if self.options.convgen_min_tokens:
             body["min_tokens"] = max_tokens
             body["ignore_eos"] = True
@@ -179,6 +239,7 @@ class ConversationUser(HttpUser):
             headers["Authorization"] = f"Bearer {self.options.api_key}"
         start = time.monotonic()
         with self.client.post("/v1/chat/completions", json=body, headers=headers, stream=stream,
+                              timeout=self.options.convgen_http_timeout,
                               name="/v1/chat/completions", catch_response=True) as response:
             if response.status_code == 0:  # no HTTP answer: the connection failed
                 response.failure(f"{conversation.id} message {turn_index}: {response.error}")
@@ -191,7 +252,9 @@ class ConversationUser(HttpUser):
                 if stream:
                     return self._read_events(response, start)
                 return response.json()["choices"][0]["message"]["content"]
-            except (ValueError, KeyError, IndexError, TypeError) as error:
+            except (ValueError, KeyError, IndexError, TypeError,
+                    requests.exceptions.RequestException) as error:
+                # RequestException: the stream broke or stalled past --convgen-http-timeout.
                 # A streamed body is consumed: name the parse error instead.
                 shown = repr(error) if stream else response.text[:200]
                 response.failure(f"{conversation.id} message {turn_index}: not a chat "
@@ -201,10 +264,15 @@ class ConversationUser(HttpUser):
     def _read_events(self, response, start):
         """The answer of a streamed completion (server-sent events); fires
         its time to first token. Raises ValueError if the stream is not one."""
+        kind = response.headers.get("Content-Type", "")
+        if not kind.startswith("text/event-stream"):
+            raise ValueError(f"not an event stream (Content-Type {kind or 'none'!r})")
         parts = []
+        events_seen = False
         for line in response.iter_lines():
             if not line.startswith(b"data:"):
                 continue
+            events_seen = True
             data = line[5:].strip()
             if data == b"[DONE]":
                 break
@@ -216,4 +284,6 @@ class ConversationUser(HttpUser):
                                         response_time=(time.monotonic() - start) * 1000,
                                         response_length=0, exception=None, context={})
                 parts.append(content)
+        if not events_seen:
+            raise ValueError("not an event stream (no data: lines)")
         return "".join(parts)

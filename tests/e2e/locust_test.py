@@ -89,14 +89,18 @@ def final_counts(output):
     return counts  # with --only-summary, the final table's rows
 
 
-def run_locust(address, host, config_path, *extra):
+def locust_command(address, host, config_path, *extra, model="test-model"):
+    return (["/usr/bin/python3", "-m", "locust", "-f", LOCUSTFILE, "--headless",
+             "-u", str(USERS), "-r", str(USERS), "-t", "30s", "--host", host,
+             "--convgen-server", address, "--convgen-config", config_path,
+             "--convgen-seed", str(SEED), "--only-summary"] +
+            (["--model", model] if model else []) + list(extra))
+
+
+def run_locust(address, host, config_path, *extra, model="test-model"):
     start = time.monotonic()
-    result = subprocess.run(
-        ["/usr/bin/python3", "-m", "locust", "-f", LOCUSTFILE, "--headless",
-         "-u", str(USERS), "-r", str(USERS), "-t", "30s", "--host", host,
-         "--convgen-server", address, "--convgen-config", config_path,
-         "--convgen-seed", str(SEED), "--model", "test-model", "--only-summary", *extra],
-        capture_output=True, text=True, timeout=60, cwd=WORK)
+    result = subprocess.run(locust_command(address, host, config_path, *extra, model=model),
+                            capture_output=True, text=True, timeout=60, cwd=WORK)
     print("locust run %.1f s" % (time.monotonic() - start), file=sys.stderr)
     return result, final_counts(result.stdout + result.stderr), time.monotonic() - start
 
@@ -162,9 +166,10 @@ class LocustTest(unittest.TestCase):
 
     def test_endpoint_history_min_tokens_and_streaming(self):
         # The endpoint's streamed answers as history, vLLM's min_tokens/ignore_eos.
+        # No --model: the body has none (the endpoint uses its served model).
         result, stats, _ = run_locust(self.address, self.endpoint.url, self.config_path,
                                       "--convgen-history", "endpoint",
-                                      "--convgen-min-tokens", "--convgen-stream")
+                                      "--convgen-min-tokens", "--convgen-stream", model=None)
         self.assertEqual(result.returncode, 0, result.stderr[-3000:])
         self.assertEqual(stats["Aggregated"][1], 0)
         requests = sum(len(t) // 2 for t in self.expected.values())
@@ -185,6 +190,57 @@ class LocustTest(unittest.TestCase):
                 self.assertEqual(r.body["min_tokens"], turns[2 * k + 1]["max_tokens"])
                 self.assertIs(r.body["ignore_eos"], True)
                 self.assertIs(r.body["stream"], True)
+                self.assertNotIn("model", r.body)
+
+    def test_arguments_that_cannot_run_are_refused_at_once(self):
+        # Each would fail in every user or never end: locust quits before any
+        # user starts, with a failure code and the reason. Run side by side.
+        cases = [
+            (["-u", "0"], "-u 0: give at least one user"),
+            (["--convgen-users", "4"], "-u 2 is below --convgen-users 4: shards 2..3"),
+            (["--convgen-users", "-1"], "--convgen-users -1: must be >= 0"),
+            (["--convgen-config", "/nonexistent.json"], "--convgen-config /nonexistent.json: "
+             "cannot read it (No such file or directory)"),
+            (["--convgen-tls-ca", "/nonexistent.pem"], "--convgen-tls-ca /nonexistent.pem: "
+             "cannot read it"),
+            (["--convgen-http-timeout", "0"], "--convgen-http-timeout 0.0: must be > 0"),
+        ]
+        start = time.monotonic()
+        runs = [(subprocess.Popen(locust_command(self.address, self.endpoint.url,
+                                                 self.config_path, *extra),
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                  cwd=WORK), message) for extra, message in cases]
+        done = [(process.communicate(timeout=60)[1], process.returncode, message)
+                for process, message in runs]
+        for err, returncode, message in done:
+            self.assertNotEqual(returncode, 0, message)
+            self.assertIn(message, err)
+            self.assertTrue(err.startswith("convgen locustfile: "), err[-2000:])
+        print("refusals %.1f s" % (time.monotonic() - start), file=sys.stderr)
+        self.assertLess(time.monotonic() - start, 20)
+        self.assertEqual(self.endpoint.requests, [])
+
+    def test_a_stream_answered_without_events_is_a_failure(self):
+        self.endpoint.stop()
+        self.endpoint = MockOpenAI(never_stream=True)
+        result, stats, _ = run_locust(self.address, self.endpoint.url, self.config_path,
+                                      "--convgen-stream")
+        self.assertNotEqual(result.returncode, 0)
+        n = len(self.expected)  # each conversation's first request fails
+        self.assertEqual(stats["POST /v1/chat/completions"], (n, n))
+        self.assertIn("not an event stream (Content-Type",
+                      result.stdout + result.stderr)
+
+    def test_a_stalled_endpoint_times_out_as_a_failure(self):
+        self.endpoint.stop()
+        self.endpoint = MockOpenAI(stall=3)
+        result, stats, seconds = run_locust(self.address, self.endpoint.url, self.config_path,
+                                            "--convgen-http-timeout", "0.3")
+        self.assertNotEqual(result.returncode, 0)
+        n = len(self.expected)
+        self.assertEqual(stats["POST /v1/chat/completions"], (n, n))
+        self.assertIn("Read timed out", result.stdout + result.stderr)
+        self.assertLess(seconds, 20)
 
     def test_convgen_errors_are_locust_failures(self):
         # A config convgen refuses: each user's stream fails (type convgen),

@@ -40,6 +40,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+    def handle(self):
+        try:
+            super().handle()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (e.g. its timeout during a stall)
+
     def do_POST(self):
         arrived = time.monotonic()
         length = int(self.headers.get("Content-Length", 0))
@@ -52,10 +58,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 raise ValueError("messages: a non-empty list is required")
         except ValueError as error:
             return self._send(400, {"error": {"message": str(error)}})
+        if self.server.stall:
+            time.sleep(self.server.stall)  # a stalled endpoint: the client times out first
         text = answer_text(body)
         completion_tokens = int(body.get("max_tokens") or 16)
         prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in body["messages"])
-        if body.get("stream"):
+        if body.get("stream") and not self.server.never_stream:
             self._stream(body, text)
         else:
             self._send(200, {
@@ -99,12 +107,16 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 class MockOpenAI:
     """The endpoint on 127.0.0.1 (port 0: a free one), served by a thread."""
 
-    def __init__(self, port=0, echo=False):
+    def __init__(self, port=0, echo=False, never_stream=False, stall=0.0):
+        """never_stream: answer stream: true with plain JSON; stall: seconds
+        to wait before each answer."""
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", port), _Handler)
         self._server.daemon_threads = True
         self._server.recorded = []
         self._server.lock = threading.Lock()
         self._server.echo = echo
+        self._server.never_stream = never_stream
+        self._server.stall = stall
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()

@@ -331,6 +331,53 @@ class PythonClientTest(unittest.TestCase):
         with self.assertRaises(FileNotFoundError):
             self.client.conversations(os.path.join(WORK, "missing.json"))
 
+    def test_wrong_types_are_value_errors_naming_the_argument(self):
+        c = self.client
+        cases = [
+            (lambda: c.conversations(EXAMPLE, seed="3"), "seed must be an int in [0, 2^64)"),
+            (lambda: c.conversations(EXAMPLE, seed=None), "seed must be an int"),
+            (lambda: c.conversations(EXAMPLE, seed=1.5), "seed must be an int"),
+            (lambda: c.conversations(EXAMPLE, seed=2**64), "seed must be an int in [0, 2^64)"),
+            (lambda: c.conversations(EXAMPLE, start_index=None), "start_index must be an int"),
+            (lambda: c.conversations(EXAMPLE, shard=("0", "4")), "shard ('0', '4'): must be"),
+            (lambda: c.conversations(EXAMPLE, shard=(0.5, 4)), "shard (0.5, 4): must be"),
+            (lambda: c.conversations(EXAMPLE, tokenizer=None), "tokenizer must be a str"),
+            (lambda: c.conversations(EXAMPLE, text_files={"x": 5}), "text_files must be a dict"),
+            (lambda: c.conversations(EXAMPLE, timeout="5"), "timeout must be None or a number"),
+            (lambda: c.health(5), "service must be a str"),
+            (lambda: Client("localhost:1", timeout="5"), "timeout must be a number of seconds"),
+            (lambda: Client(5), "convgen address must be a str"),
+            # gRPC wraps port 99999 to 34463: refused like the CLI does.
+            (lambda: Client("127.0.0.1:99999"), "port '99999' must be in 1..65535"),
+            (lambda: Client("127.0.0.1:0"), "port '0' must be in 1..65535"),
+            (lambda: Client("localhost"), "no port"),
+            # A string starting like JSON is JSON, never a file name.
+            (lambda: c.conversations("[1,2]"), "a config must be a JSON object"),
+            (lambda: c.conversations(" 7"), None),
+            (lambda: c.conversations(""), "config: empty"),
+            (lambda: c.conversations("   "), "config: empty"),
+        ]
+        for call, message in cases:
+            try:
+                call()
+            except ValueError as error:
+                if message is not None:
+                    self.assertIn(message, str(error))
+            except OSError as error:
+                self.assertIsNone(message, f"{message}: got {error!r}")
+            else:
+                self.fail(f"no error, expected {message}")
+        self.assertIsInstance(Client("unix:/tmp/none.sock"), Client)
+        self.assertIsInstance(Client("[::1]:5"), Client)
+        closed = Client(SERVERS["plain"].address, timeout=5)
+        self.assertEqual(closed.health(), "SERVING")
+        closed.close()
+        for call in [closed.health, closed.describe, lambda: closed.conversations(EXAMPLE),
+                     lambda: closed.validate(EXAMPLE)]:
+            with self.assertRaises(ValueError) as raised:
+                call()
+            self.assertIn("this Client is closed", str(raised.exception))
+
     def test_unreachable_server_is_an_error_not_a_hang(self):
         import socket
         with socket.socket() as s:
@@ -363,6 +410,20 @@ class TlsTest(unittest.TestCase):
             with self.assertRaises(ConvgenError) as raised:
                 plain.health()
             self.assertEqual(raised.exception.code, grpc.StatusCode.UNAVAILABLE)
+
+    def test_half_a_client_certificate_is_refused(self):
+        # gRPC core aborts the whole process on a chain without its key.
+        tls = os.path.join(WORK, "tls")
+        cert, key = os.path.join(tls, "server.pem"), os.path.join(tls, "server.key")
+        for kwargs in [dict(root_certificates=SERVERS["ca"], certificate_chain=cert),
+                       dict(root_certificates=SERVERS["ca"], private_key=key),
+                       dict(private_key=key), dict(certificate_chain=cert)]:
+            with self.assertRaises(ValueError) as raised:
+                Client(SERVERS["tls"].address, **kwargs)
+            self.assertIn("certificate_chain and private_key go together", str(raised.exception))
+        with self.assertRaises(ValueError) as raised:
+            Client(SERVERS["tls"].address, root_certificates=5)
+        self.assertIn("root_certificates must be PEM bytes or a path", str(raised.exception))
 
 
 if __name__ == "__main__":

@@ -222,12 +222,66 @@ def _message(turn) -> Message:
         token_ids=list(turn.token_ids) if len(turn.token_ids) else None)
 
 
-def _read_bytes(value: Union[None, bytes, str, os.PathLike]) -> Optional[bytes]:
+def _read_bytes(name: str, value: Union[None, bytes, str, os.PathLike]) -> Optional[bytes]:
     """PEM given as bytes, or a path to read."""
     if value is None or isinstance(value, bytes):
         return value
+    if not isinstance(value, (str, os.PathLike)):
+        raise ValueError(f"{name} must be PEM bytes or a path, not {type(value).__name__}")
     with open(value, "rb") as f:
         return f.read()
+
+
+_UINT64 = 1 << 64
+
+
+def _check_int(name: str, value, low: int, high: int, shown: str):
+    """value must be an int (not a bool) in [low, high)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value < high:
+        raise ValueError(f"{name} must be an int in {shown}, not {value!r}")
+
+
+def _check_timeout(name: str, value, allow_none: bool):
+    if value is None and allow_none:
+        return
+    if (isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 or
+            value == float("inf")):
+        what = "None or a number of seconds > 0" if allow_none else "a number of seconds > 0"
+        raise ValueError(f"{name} must be {what}, not {value!r}")
+
+
+def _check_address(addr) -> None:
+    """host:port (port 1..65535), unix:/path, or dns:/ipv4:/ipv6: targets with ports, as the CLI."""
+    if not isinstance(addr, str):
+        raise ValueError(f"convgen address must be a str (host:port or unix:/path), not "
+                         f"{type(addr).__name__}")
+    if not addr:
+        raise ValueError("convgen address: empty; give host:port or unix:/path")
+    if "://" in addr:
+        raise ValueError(f"convgen address {addr!r}: drop the scheme "
+                         f"(e.g. {addr.split('://', 1)[1]!r}); gRPC targets are "
+                         "host:port or unix:/path")
+    if addr.startswith(("unix:", "unix-abstract:")):
+        return
+    target = addr
+    for scheme in ("dns:", "ipv4:", "ipv6:"):
+        if target.startswith(scheme):
+            target = target[len(scheme):]
+            if target.startswith("//"):  # dns://authority/host:port
+                target = target[2:].partition("/")[2]
+            break
+    for part in target.split(","):
+        if part.startswith("["):
+            host, _, rest = part[1:].partition("]")
+            port = rest[1:] if rest.startswith(":") else None
+        else:
+            host, sep, port = part.rpartition(":")
+            port = port if sep else None
+        if not host or port is None:
+            raise ValueError(f"convgen address {addr!r}: no port; give host:port "
+                             "(e.g. localhost:50051) or unix:/path")
+        if not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise ValueError(f"convgen address {addr!r}: port {port!r} must be in 1..65535")
 
 
 class Client:
@@ -242,27 +296,36 @@ class Client:
 
     def __init__(self, addr: str, *, root_certificates=None, certificate_chain=None,
                  private_key=None, timeout: float = 60.0, options: Sequence = ()):
-        if not addr:
-            raise ValueError("convgen address: empty; give host:port or unix:/path")
-        if "://" in addr:
-            raise ValueError(f"convgen address {addr!r}: drop the scheme "
-                             f"(e.g. {addr.split('://', 1)[1]!r}); gRPC targets are "
-                             "host:port or unix:/path")
+        self._closed = True  # until the channel exists
+        _check_address(addr)
+        _check_timeout("timeout", timeout, allow_none=False)
+        # gRPC core aborts the process on a chain without its key (or a key
+        # without its chain): refuse it here.
+        if (certificate_chain is None) != (private_key is None):
+            raise ValueError("certificate_chain and private_key go together (mTLS): give "
+                             "both or neither")
         self.timeout = timeout
         channel_options = [("grpc.max_receive_message_length", _MAX_RECEIVE_BYTES), *options]
         if root_certificates is not None or certificate_chain is not None:
             credentials = grpc.ssl_channel_credentials(
-                root_certificates=_read_bytes(root_certificates),
-                private_key=_read_bytes(private_key),
-                certificate_chain=_read_bytes(certificate_chain))
+                root_certificates=_read_bytes("root_certificates", root_certificates),
+                private_key=_read_bytes("private_key", private_key),
+                certificate_chain=_read_bytes("certificate_chain", certificate_chain))
             self._channel = grpc.secure_channel(addr, credentials, options=channel_options)
         else:
             self._channel = grpc.insecure_channel(addr, options=channel_options)
         self._stub = service_pb2_grpc.ConversationServiceStub(self._channel)
         self._health = health_pb2_grpc.HealthStub(self._channel)
+        self._closed = False
 
     def close(self):
-        self._channel.close()
+        if not self._closed:
+            self._closed = True
+            self._channel.close()
+
+    def _check_open(self):
+        if self._closed:
+            raise ValueError("this Client is closed; make a new one")
 
     def __enter__(self):
         return self
@@ -272,6 +335,8 @@ class Client:
 
     def wait_for_server(self, timeout: float):
         """Waits up to timeout seconds for the channel to connect (else ConvgenError UNAVAILABLE)."""
+        self._check_open()
+        _check_timeout("timeout", timeout, allow_none=False)
         try:
             grpc.channel_ready_future(self._channel).result(timeout=timeout)
         except grpc.FutureTimeoutError:
@@ -295,11 +360,21 @@ class Client:
         carries its token ids. fields: other GenerateRequest fields by name
         (scalars), for fields newer than this module.
         """
+        self._check_open()
         request = service_pb2.GenerateRequest()
         config_dir = None
+        if isinstance(config, str) and not config.strip():
+            raise ValueError("config: empty; give a dict, a JSON string or a path to a JSON file")
         if isinstance(config, dict):
             request.config_json = json.dumps(config)
-        elif isinstance(config, str) and config.lstrip().startswith("{"):
+        elif isinstance(config, str) and config.lstrip()[:1] in ("{", "["):
+            try:
+                parsed = json.loads(config)
+            except ValueError:
+                parsed = {}  # The server names where the JSON is broken.
+            if not isinstance(parsed, dict):
+                raise ValueError("config: a config must be a JSON object, not a JSON "
+                                 f"{type(parsed).__name__}")
             request.config_json = config
         elif isinstance(config, (str, os.PathLike)):
             path = os.fspath(config)
@@ -310,11 +385,26 @@ class Client:
             raise ValueError("config: a dict, a JSON string or a path to a JSON file, "
                              f"not {type(config).__name__}")
         if not (isinstance(shard, (tuple, list)) and len(shard) == 2 and
-                0 <= shard[0] < shard[1]):
-            raise ValueError(f"shard {shard!r}: must be (index, count) with "
+                all(isinstance(v, int) and not isinstance(v, bool) for v in shard) and
+                0 <= shard[0] < shard[1] < _UINT64):
+            raise ValueError(f"shard {shard!r}: must be (index, count) of ints with "
                              "0 <= index < count, e.g. (0, 4)")
-        if seed < 0 or start_index < 0:
-            raise ValueError("seed and start_index must be >= 0")
+        _check_int("seed", seed, 0, _UINT64, "[0, 2^64)")
+        _check_int("start_index", start_index, 0, _UINT64, "[0, 2^64)")
+        if not isinstance(tokenizer, str):
+            raise ValueError(f"tokenizer must be a str (\"\": the server's default), not "
+                             f"{tokenizer!r}")
+        for name, flag in (("token_ids", token_ids), ("send_local_files", send_local_files)):
+            if not isinstance(flag, bool):
+                raise ValueError(f"{name} must be True or False, not {flag!r}")
+        if text_files is not None and not (
+                isinstance(text_files, dict) and
+                all(isinstance(k, str) and isinstance(v, (str, bytes))
+                    for k, v in text_files.items())):
+            raise ValueError("text_files must be a dict of name -> text (str or bytes), not "
+                             f"{text_files!r:.80}")
+        if fields is not None and not isinstance(fields, dict):
+            raise ValueError(f"fields must be a dict of field name -> value, not {fields!r:.80}")
         request.seed = seed
         request.shard.index, request.shard.count = shard
         request.start_index = start_index
@@ -322,7 +412,7 @@ class Client:
         request.include_token_ids = token_ids
         if rng is not None:
             values = {"philox": config_pb2.RNG_PHILOX, "numpy_legacy": config_pb2.RNG_NUMPY_LEGACY}
-            if rng not in values:
+            if not isinstance(rng, str) or rng not in values:
                 raise ValueError(f"rng {rng!r}: must be one of {', '.join(values)}")
             request.rng = values[rng]
         for name, value in (fields or {}).items():
@@ -350,6 +440,7 @@ class Client:
         timeout: a deadline for the whole stream (None: none; the server's
         --max-stall-seconds still ends a stream nobody reads).
         """
+        _check_timeout("timeout", timeout, allow_none=True)
         request = self.request(config, **request_args)
         call = self._stub.Generate(request, timeout=timeout)
         return ConversationStream(call, request.start_index)
@@ -383,11 +474,14 @@ class Client:
     def health(self, service: str = "") -> str:
         """grpc.health.v1 Check: "SERVING", "NOT_SERVING", ... ("" is the whole server;
         also "liveness", "readiness", "convgen.v1.ConversationService")."""
+        if not isinstance(service, str):
+            raise ValueError(f"service must be a str (\"\": the whole server), not {service!r}")
         response = self._unary("Health.Check", self._health.Check,
                                health_pb2.HealthCheckRequest(service=service))
         return health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
 
     def _unary(self, method, rpc, request):
+        self._check_open()
         try:
             return rpc(request, timeout=self.timeout)
         except grpc.RpcError as error:

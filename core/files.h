@@ -23,6 +23,12 @@ absl::StatusOr<std::string> ReadFileToString(const std::string& path);
 // trusted party names (a config's text_files).
 absl::StatusOr<std::string> ReadRegularFile(const std::string& path, int64_t max_bytes);
 
+// Whether path is a regular file / a directory, symlinks followed (an HF
+// snapshot's tokenizer.json -> ../../blobs/<sha>); false when it cannot be
+// stat'ed.
+bool IsRegularFile(const std::string& path);
+bool IsDirectory(const std::string& path);
+
 }  // namespace convgen
 
 #endif  // CONVGEN_CORE_FILES_H_

@@ -21,16 +21,6 @@
 namespace convgen {
 namespace {
 
-bool IsFile(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
-bool IsDirectory(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 // What a loaded tokenizer holds, per byte of its tokenizer.json, for the
 // memory budget (measured: the server's RSS grew 40 MiB when a request sent
 // the embedded Qwen3's 11 MB tokenizer.json, its corpus's encoding
@@ -49,13 +39,13 @@ std::string RealPath(const std::string& path) {
 absl::StatusOr<std::unique_ptr<Workspace>> Workspace::Create(const WorkspaceOptions& options) {
   std::unique_ptr<Workspace> workspace(new Workspace(options));
   const std::string qwen3 = options.data_dir + "/tokenizers/qwen3/tokenizer.json";
-  if (!IsFile(qwen3)) {
+  if (!IsRegularFile(qwen3)) {
     return absl::FailedPreconditionError(absl::StrCat("the embedded tokenizer is missing: ", qwen3,
                                                       " (set --data-dir to convgen's data/)"));
   }
   workspace->tokenizer_paths_[kDefaultTokenizer] = qwen3;
   for (const auto& [name, path] : options.tokenizers) {
-    if (name.empty() || !IsFile(path)) {
+    if (name.empty() || !IsRegularFile(path)) {
       return absl::InvalidArgumentError(
           absl::StrCat("tokenizer ", name, "=", path,
                        ": expected NAME=PATH of a readable tokenizer.json or "
@@ -259,7 +249,7 @@ std::vector<std::string> Workspace::CorpusNames() const {
       while (const dirent* entry = ::readdir(dir)) {
         const std::string name = entry->d_name;
         // Only what a request may name: not a symlink out of the directory.
-        if (name != "." && name != ".." && IsFile(options_.corpus_dir + "/" + name) &&
+        if (name != "." && name != ".." && IsRegularFile(options_.corpus_dir + "/" + name) &&
             ResolveCorpusFile(name, 0).ok()) {
           names.push_back(name);
         }
@@ -294,7 +284,7 @@ absl::StatusOr<std::string> Workspace::ResolveCorpusFile(const std::string& name
   if (!options_.corpus_dir.empty()) {
     const std::string root = RealPath(options_.corpus_dir);
     const std::string candidate = options_.corpus_dir + "/" + name;
-    if (IsFile(candidate)) {
+    if (IsRegularFile(candidate)) {
       const std::string real = RealPath(candidate);
       if (root.empty() || real.compare(0, root.size() + 1, root + "/") != 0) {
         return absl::InvalidArgumentError(

@@ -25,6 +25,39 @@ namespace {
 
 using unicode::CharClass;
 
+// The code point at pos of text[0, end) and its length in bytes.
+char32_t CodePointAt(absl::string_view text, size_t end, size_t pos, size_t* length) {
+  const auto b = static_cast<unsigned char>(text[pos]);
+  if (b < 0x80) {
+    *length = 1;
+    return b;
+  }
+  return unicode::DecodeUtf8(text.substr(0, end), pos, length);
+}
+
+// Length of a contraction at pos of text[0, end), as cl100k's and o200k's
+// (?i:'s|'t|'re|'ve|'m|'ll|'d) matches it; 0 if there is none.
+size_t ContractionLength(absl::string_view text, size_t end, size_t pos) {
+  if (pos + 1 >= end || text[pos] != '\'') return 0;
+  size_t a_length = 0;
+  const char32_t a = CodePointAt(text, end, pos + 1, &a_length);
+  const char32_t lower = a < 0x80 ? (a | 0x20) : a;
+  // Under (?i), U+017F (long s) folds to s.
+  if (lower == 's' || lower == 't' || lower == 'm' || lower == 'd' || a == 0x017F) {
+    return 1 + a_length;
+  }
+  const size_t second = pos + 1 + a_length;
+  if ((lower == 'r' || lower == 'v' || lower == 'l') && second < end) {
+    size_t b_length = 0;
+    const char32_t b = CodePointAt(text, end, second, &b_length);
+    const char32_t lower_b = b < 0x80 ? (b | 0x20) : b;
+    if ((lower != 'l' && lower_b == 'e') || (lower == 'l' && lower_b == 'l')) {
+      return 1 + a_length + b_length;
+    }
+  }
+  return 0;
+}
+
 // ---------------------------------------------------------------------------
 // PCRE2 JIT splitter.
 
@@ -123,25 +156,7 @@ class Cl100kPreTokenizer : public PreTokenizer {
       return pos;
     }
 
-    // Length of a contraction ('s 't 're 've 'm 'll 'd, any case) at pos.
-    size_t ContractionAt(size_t pos) const {
-      if (text[pos] != '\'' || pos + 1 >= end) return 0;
-      const Char a = At(pos + 1);
-      const char32_t lower = a.c < 0x80 ? (a.c | 0x20) : a.c;
-      // Under (?i), U+017F (long s) folds to s.
-      if (lower == 's' || lower == 't' || lower == 'm' || lower == 'd' || a.c == 0x017F) {
-        return 1 + a.length;
-      }
-      const size_t second = pos + 1 + a.length;
-      if ((lower == 'r' || lower == 'v' || lower == 'l') && second < end) {
-        const Char b = At(second);
-        const char32_t lower_b = b.c < 0x80 ? (b.c | 0x20) : b.c;
-        if ((lower != 'l' && lower_b == 'e') || (lower == 'l' && lower_b == 'l')) {
-          return 1 + a.length + b.length;
-        }
-      }
-      return 0;
-    }
+    size_t ContractionAt(size_t pos) const { return ContractionLength(text, end, pos); }
 
     // Returns the end of the piece starting at i.
     size_t MatchAt(size_t i, int max_digits) const {
@@ -295,25 +310,7 @@ class O200kPreTokenizer : public PreTokenizer {
       return pos;
     }
 
-    // Length of a contraction ('s 't 're 've 'm 'll 'd, any case) at pos.
-    size_t ContractionAt(size_t pos) const {
-      if (pos + 1 >= end || text[pos] != '\'') return 0;
-      const Char a = At(pos + 1);
-      const char32_t lower = a.c < 0x80 ? (a.c | 0x20) : a.c;
-      // Under (?i), U+017F (long s) folds to s.
-      if (lower == 's' || lower == 't' || lower == 'm' || lower == 'd' || a.c == 0x017F) {
-        return 1 + a.length;
-      }
-      const size_t second = pos + 1 + a.length;
-      if ((lower == 'r' || lower == 'v' || lower == 'l') && second < end) {
-        const Char b = At(second);
-        const char32_t lower_b = b.c < 0x80 ? (b.c | 0x20) : b.c;
-        if ((lower != 'l' && lower_b == 'e') || (lower == 'l' && lower_b == 'l')) {
-          return 1 + a.length + b.length;
-        }
-      }
-      return 0;
-    }
+    size_t ContractionAt(size_t pos) const { return ContractionLength(text, end, pos); }
 
     // Branch A from `start` (after the prefix, if taken): UP*LO+C?.
     // Returns its end, or 0 if it does not match.

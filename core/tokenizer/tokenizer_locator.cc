@@ -15,20 +15,10 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "core/files.h"
 
 namespace convgen {
 namespace {
-
-// stat follows symlinks: a snapshot's tokenizer.json -> ../../blobs/<sha>.
-bool IsFile(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
-bool IsDirectory(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
 
 std::string ExpandHome(const std::string& path, const std::string& home) {
   if (path == "~") return home;
@@ -106,14 +96,14 @@ absl::StatusOr<std::string> FindInHfCache(const std::string& cache_dir, const st
   std::vector<std::string> tried;
   std::string commit = revision;
   const std::string ref = absl::StrCat(repo, "/refs/", revision);
-  if (IsFile(ref)) {
+  if (IsRegularFile(ref)) {
     commit = ReadRef(ref);
   } else {
     tried.push_back(ref);
   }
   if (IsRevision(commit) && !absl::StrContains(commit, '/')) {
     const std::string path = absl::StrCat(repo, "/snapshots/", commit, "/tokenizer.json");
-    if (IsFile(path)) return path;
+    if (IsRegularFile(path)) return path;
     tried.push_back(path);
   }
   std::string where;
@@ -158,7 +148,7 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ListTokenizerDi
   }
   for (const std::string& entry : names) {
     const std::string path = absl::StrCat(dir, "/", entry);
-    if (IsFile(path)) {
+    if (IsRegularFile(path)) {
       if (absl::EndsWith(entry, ".json") && entry.size() > 5) {
         add(entry.substr(0, entry.size() - 5), path);
       } else if (absl::EndsWith(entry, ".tiktoken") && entry.size() > 9) {
@@ -167,7 +157,7 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ListTokenizerDi
       continue;
     }
     if (!IsDirectory(path)) continue;
-    if (IsFile(path + "/tokenizer.json")) {
+    if (IsRegularFile(path + "/tokenizer.json")) {
       add(entry, path + "/tokenizer.json");
       continue;
     }
@@ -175,7 +165,7 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ListTokenizerDi
     if (!entries(path, &inner)) continue;
     for (const std::string& model : inner) {
       const std::string file = absl::StrCat(path, "/", model, "/tokenizer.json");
-      if (IsFile(file)) add(absl::StrCat(entry, "/", model), file);
+      if (IsRegularFile(file)) add(absl::StrCat(entry, "/", model), file);
     }
   }
   if (!clash.empty()) return absl::InvalidArgumentError(clash);

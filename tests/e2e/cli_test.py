@@ -20,6 +20,8 @@ import tempfile
 import threading
 import unittest
 
+from certificates import make_certificates
+
 SERVER = os.environ["CONVGEN_SERVER_BIN"]
 CLIENT = os.environ["CONVGEN_CLIENT_BIN"]
 SOURCE = os.environ["CONVGEN_SOURCE_DIR"]
@@ -61,23 +63,6 @@ class Server:
 
 def client(*args, timeout=60):
     return subprocess.run([CLIENT, *args], capture_output=True, text=True, timeout=timeout)
-
-
-def make_certificates(d):
-    os.makedirs(d, exist_ok=True)
-
-    def openssl(*args):
-        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=d)
-
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
-            "-days", "1", "-subj", "/CN=convgen-cli-test-ca")
-    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
-            "-subj", "/CN=server")
-    with open(os.path.join(d, "server.ext"), "w") as f:
-        f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
-    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-            "-CAcreateserial", "-out", "server.pem", "-days", "1", "-extfile", "server.ext")
-    return {name: os.path.join(d, name) for name in ["ca.pem", "server.pem", "server.key"]}
 
 
 def write_config(directory, text_files, name="config.json"):

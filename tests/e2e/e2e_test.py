@@ -48,6 +48,8 @@ from convgen.v1 import service_pb2, service_pb2_grpc  # noqa: E402
 from wire_grpc.health.v1 import health_pb2, health_pb2_grpc  # noqa: E402
 from wire_grpc.reflection.v1alpha import reflection_pb2, reflection_pb2_grpc  # noqa: E402
 
+from certificates import make_certificates  # noqa: E402
+
 
 class Server:
     """A convgen-server process on 127.0.0.1:0 and a unix socket."""
@@ -463,22 +465,8 @@ class TlsTest(unittest.TestCase):
         self.assertIn('pre-tokenizer type "Whitespace" is not supported', result.stderr)
 
     def test_tls_and_client_certificates(self):
-        d = os.path.join(WORK, "tls")
-        os.makedirs(d, exist_ok=True)
-
-        def openssl(*args):
-            subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=d)
-
-        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out",
-                "ca.pem", "-days", "1", "-subj", "/CN=convgen-test-ca")
-        for name in ["server", "client"]:
-            openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out",
-                    f"{name}.csr", "-subj", f"/CN={name}")
-            with open(os.path.join(d, f"{name}.ext"), "w") as f:
-                f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
-            openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-                    "-CAcreateserial", "-out", f"{name}.pem", "-days", "1", "-extfile", f"{name}.ext")
-        path = lambda name: os.path.join(d, name)  # noqa: E731
+        certs = make_certificates(os.path.join(WORK, "tls"), names=("server", "client"))
+        path = certs.__getitem__
         server = Server("--tls-cert", path("server.pem"), "--tls-key", path("server.key"),
                         "--tls-client-ca", path("ca.pem"))
         try:

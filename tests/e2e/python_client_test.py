@@ -29,6 +29,8 @@ sys.path.insert(0, os.path.join(SOURCE, "clients", "python"))
 import grpc  # noqa: E402
 from convgen_client import Client, ConvgenError  # noqa: E402
 
+from certificates import make_certificates  # noqa: E402
+
 # Think time and prefix groups: the turns' optional fields present.
 SHAPED = {
     "filetype": "generate_conversations",
@@ -82,23 +84,6 @@ def write_json(name, value):
     with open(path, "w") as f:
         json.dump(value, f)
     return path
-
-
-def make_certificates(d):
-    os.makedirs(d, exist_ok=True)
-
-    def openssl(*args):
-        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=d)
-
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
-            "-days", "1", "-subj", "/CN=convgen-python-test-ca")
-    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
-            "-subj", "/CN=server")
-    with open(os.path.join(d, "server.ext"), "w") as f:
-        f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
-    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-            "-CAcreateserial", "-out", "server.pem", "-days", "1", "-extfile", "server.ext")
-    return {name: os.path.join(d, name) for name in ["ca.pem", "server.pem", "server.key"]}
 
 
 SERVERS = {}

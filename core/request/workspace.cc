@@ -205,6 +205,16 @@ absl::StatusOr<ResolvedTokenizer> Workspace::ResolveTokenizerUnobserved(
   if (auto tokenizer = FindRequestTokenizer(cache_key)) {
     return ResolvedTokenizer{key, cache_key, std::move(tokenizer), true, false};
   }
+  // The whole load (the file's text, then the parse's peak) must fit the
+  // budget before a byte is read: naming a model id costs the client nothing.
+  MemoryBudget::Reservation reading;  // the text, held while it is parsed
+  if (struct stat st; ::stat(file.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+    const auto size = static_cast<int64_t>(st.st_size);
+    const std::string what = absl::StrCat("loading tokenizer \"", key, "\" (", *path, ")");
+    CONVGEN_RETURN_IF_ERROR(
+        budget_.Reserve((1 + 2 * kLoadedBytesPerJsonByte) * size, what).status());
+    CONVGEN_ASSIGN_OR_RETURN(reading, budget_.Reserve(size, what));
+  }
   CONVGEN_ASSIGN_OR_RETURN(
       std::string json,
       ReadRegularFile(file, std::max<int64_t>(options_.max_request_tokenizer_bytes, 1 << 30)));

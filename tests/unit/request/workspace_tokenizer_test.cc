@@ -124,6 +124,36 @@ TEST_F(WorkspaceTokenizerTest, AModelIdInTheCacheIsTheSameTokenizerAsItsFile) {
   EXPECT_TRUE(listed);
 }
 
+// Peak resident memory of this process, in MiB.
+double PeakRssMiB() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024;
+  }
+  return 0;
+}
+
+TEST_F(WorkspaceTokenizerTest, AHubTokenizerOverTheBudgetIsRefusedBeforeItIsRead) {
+  // A 400 MB (sparse) tokenizer.json and a 64 MiB budget: naming the id must
+  // not make the server read it.
+  const fs::path snapshot = fs::path(cache_) / "models--Big--tok" / "snapshots" / kCommit;
+  fs::create_directories(snapshot);
+  fs::resize_file((std::ofstream(snapshot / "tokenizer.json"), snapshot / "tokenizer.json"),
+                  400 << 20);
+  WorkspaceOptions options;
+  options.data_dir = std::string(CONVGEN_SOURCE_DIR) + "/data";
+  options.hf_cache_dir = cache_;
+  options.memory_budget_bytes = int64_t{64} << 20;
+  auto workspace = Workspace::Create(options);
+  ASSERT_TRUE(workspace.ok()) << workspace.status();
+  const double peak_before = PeakRssMiB();
+  auto refused = (*workspace)->ResolveTokenizer("Big/tok@" + std::string(kCommit), "");
+  ASSERT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted) << refused.status();
+  EXPECT_THAT(refused.status().message(), HasSubstr("loading tokenizer \"Big/tok@"));
+  EXPECT_LT(PeakRssMiB() - peak_before, 100) << "the file was read";
+}
+
 TEST_F(WorkspaceTokenizerTest, AMissingIdSaysWhereItLooked) {
   auto workspace = MakeWorkspace();
   auto missing = workspace->ResolveTokenizer("Qwen/Qwen3-32B", "");

@@ -210,6 +210,19 @@ absl::Status CheckSeconds(absl::string_view flag, double seconds) {
   return absl::OkStatus();
 }
 
+namespace {}  // namespace
+
+bool SameFile(const std::string& a, const std::string& b) {
+  if (a == b) return true;
+  std::error_code error;
+  if (std::filesystem::equivalent(a, b, error)) return true;
+  // Files not made yet: the same path once "." and ".." are resolved.
+  const auto canonical_a = std::filesystem::weakly_canonical(a, error);
+  if (error) return false;
+  const auto canonical_b = std::filesystem::weakly_canonical(b, error);
+  return !error && canonical_a == canonical_b;
+}
+
 namespace {
 
 // --report and --stats-json: files of their own (not stdout, not --output,
@@ -222,17 +235,16 @@ absl::Status CheckReportPaths(const CommandOptions& o) {
       return absl::InvalidArgumentError(
           absl::StrCat(flag, " -: give a file name (stdout is --output's)"));
     }
-    std::error_code error;
     for (const auto& [other_flag, other] :
          {std::pair<const char*, const std::string&>{"--output", o.output},
           {"--input-file", o.input_file}}) {
-      if (path == other || std::filesystem::equivalent(path, other, error)) {
+      if (SameFile(path, other)) {
         return absl::InvalidArgumentError(
             absl::StrCat(flag, " ", path, " is also ", other_flag, "; give it a file of its own"));
       }
     }
   }
-  if (!o.report.empty() && o.report == o.stats_json) {
+  if (!o.report.empty() && !o.stats_json.empty() && SameFile(o.report, o.stats_json)) {
     return absl::InvalidArgumentError(
         absl::StrCat("--report and --stats-json are both ", o.report, "; give each its own file"));
   }

@@ -103,6 +103,10 @@ absl::StatusOr<std::string> ReadPemFlag(absl::string_view flag, const std::strin
 // vLLM then uses the model it serves).
 std::string ModelOf(const CommandOptions& options);
 
+// Whether paths a and b name the same file: equal, the same existing file
+// (links included), or the same path once "." and ".." are resolved.
+bool SameFile(const std::string& a, const std::string& b);
+
 // Refuses a flag given on the command line that `command` does not take
 // (`describe --seed 3` would be silently ignored). `given` are absl names.
 absl::Status CheckFlagsOfCommand(absl::string_view command, const std::vector<std::string>& given);

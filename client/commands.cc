@@ -175,13 +175,18 @@ bool ReadLocalTextFiles(const CommandOptions& o, const v1::GenerationConfig& con
                    i, name.c_str(), dir.c_str());
       return false;
     }
-    if (std::error_code error; o.command == "generate" && o.output != "-" &&
-                               std::filesystem::equivalent(path, o.output, error)) {
-      std::fprintf(stderr,
-                   "convgen: --output %s is text_files[%d] \"%s\": writing would destroy the "
-                   "corpus; choose another --output\n",
-                   o.output.c_str(), i, name.c_str());
-      return false;
+    for (const auto& [flag, written] :
+         {std::pair<const char*, const std::string&>{"--output", o.output},
+          {"--report", o.report},
+          {"--stats-json", o.stats_json}}) {
+      if (o.command == "generate" && !written.empty() && written != "-" &&
+          SameFile(path, written)) {
+        std::fprintf(stderr,
+                     "convgen: %s %s is text_files[%d] \"%s\": writing would destroy the "
+                     "corpus; choose another %s\n",
+                     flag, written.c_str(), i, name.c_str(), flag);
+        return false;
+      }
     }
     absl::StatusOr<std::string> text = ReadRegularFile(path, kMaxInlineTextBytes - total);
     if (!text.ok()) {

@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <cstdio>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "client/command_options.h"
 #include "client/commands.h"
 #include "core/cli/flags.h"
@@ -128,9 +131,17 @@ int main(int argc, char** argv) {
       !checked.ok()) {
     return UsageError(std::string(checked.message()));
   }
-  if (options.model.empty() && std::find(command_line->given.begin(), command_line->given.end(),
-                                         "model") != command_line->given.end()) {
-    return UsageError("--model is empty: give the name the endpoint serves, or leave it out");
+  // A flag given an empty value would be taken as not given.
+  for (const auto& [flag, value] :
+       {std::pair<const char*, const std::string&>{"model", options.model},
+        {"tokenizer_file", options.tokenizer_file},
+        {"report", options.report},
+        {"stats_json", options.stats_json}}) {
+    if (value.empty() && std::find(command_line->given.begin(), command_line->given.end(), flag) !=
+                             command_line->given.end()) {
+      return UsageError(absl::StrCat("--", absl::StrReplaceAll(flag, {{"_", "-"}}),
+                                     " is empty: give a value, or leave the flag out"));
+    }
   }
   if (const absl::Status checked = convgen::CheckOptions(options); !checked.ok()) {
     return UsageError(std::string(checked.message()));

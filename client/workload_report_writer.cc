@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "client/output_file.h"
 
 namespace convgen {
@@ -17,7 +18,9 @@ WorkloadReportWriter::WorkloadReportWriter(const CommandOptions& o,
   run_.shard_index = o.shard.index;
   run_.shard_count = o.shard.count;
   run_.start_index = o.start_index;
-  run_.tokenizer = o.tokenizer;
+  run_.tokenizer = o.tokenizer_file.empty()
+                       ? o.tokenizer
+                       : absl::StrCat(o.tokenizer_file, " (sent with --tokenizer-file)");
   run_.server = o.server;
   if (config && config->has_prompt_input()) {
     run_.has_think_time = config->prompt_input().has_think_time_ms();

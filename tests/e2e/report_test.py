@@ -334,12 +334,40 @@ class ReportFlagsTest(unittest.TestCase):
                 (["--report", config], f"--report {config} is also --input-file"),
                 (["--report", out + ".x", "--stats-json", out + ".x"],
                  "--report and --stats-json are both"),
+                # The same file by another spelling, not yet made.
+                (["--report", out + ".y", "--stats-json",
+                  os.path.join(os.path.dirname(out), ".", os.path.basename(out) + ".y")],
+                 "--report and --stats-json are both"),
+                (["--report", ""], "--report is empty: give a value, or leave the flag out"),
+                (["--stats-json", ""], "--stats-json is empty"),
+                (["--tokenizer-file", ""], "--tokenizer-file is empty"),
         ]:
             result = subprocess.run(
                 [CLIENT, "generate", "--server", "127.0.0.1:1", "--input-file", config, *args],
                 capture_output=True, text=True, timeout=30)
             self.assertEqual(result.returncode, 2, result.stderr)
             self.assertIn(message, result.stderr)
+        # A local corpus the config names is not overwritten by either file.
+        local = os.path.join(WORK, "local-corpus")
+        os.makedirs(local, exist_ok=True)
+        corpus = os.path.join(local, "corpus.txt")
+        with open(corpus, "w") as f:
+            f.write("Call me Ishmael. " * 50)
+        with open(config) as f:
+            local_config = dict(json.load(f), text_files=["corpus.txt"])
+        local_config_path = os.path.join(local, "c.json")
+        with open(local_config_path, "w") as f:
+            json.dump(local_config, f)
+        for flag in ("--report", "--stats-json"):
+            result = subprocess.run(
+                [CLIENT, "generate", "--server", "127.0.0.1:1", "--input-file", local_config_path,
+                 "--output", os.path.join(local, "o.json"), flag, corpus],
+                capture_output=True, text=True, timeout=30)
+            self.assertEqual(result.returncode, 2, result.stderr)
+            self.assertIn(f'{flag} {corpus} is text_files[0] "corpus.txt": writing would destroy '
+                          f"the corpus; choose another {flag}", result.stderr)
+            with open(corpus) as f:
+                self.assertEqual(f.read(), "Call me Ishmael. " * 50)
         result = subprocess.run([CLIENT, "validate", "--server", "127.0.0.1:1", "--input-file",
                                  config, "--report", out], capture_output=True, text=True,
                                 timeout=30)

@@ -45,6 +45,14 @@ absl::StatusOr<std::unique_ptr<Workspace>> Workspace::Create(const WorkspaceOpti
   }
   workspace->tokenizer_paths_[kDefaultTokenizer] = qwen3;
   for (const auto& [name, path] : options.tokenizers) {
+    // The default and the names of sent tokenizers mean one thing everywhere.
+    if (name == kDefaultTokenizer || absl::StartsWith(name, kSentPrefix)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "tokenizer ", name, " (", path, "): ",
+          name == kDefaultTokenizer ? "the embedded Qwen3's name, the default"
+                                    : "\"sha256:\" names tokenizers sent with a request",
+          "; give this file another name"));
+    }
     if (name.empty() || !IsRegularFile(path)) {
       return absl::InvalidArgumentError(
           absl::StrCat("tokenizer ", name, "=", path,

@@ -154,6 +154,17 @@ TEST_F(WorkspaceTokenizerTest, AHubTokenizerOverTheBudgetIsRefusedBeforeItIsRead
   EXPECT_LT(PeakRssMiB() - peak_before, 100) << "the file was read";
 }
 
+TEST_F(WorkspaceTokenizerTest, TheDefaultsAndSentNamesCannotBeTakenByAFile) {
+  for (const std::string name : {"qwen3", "sha256:0123456789abcdef"}) {
+    WorkspaceOptions options;
+    options.data_dir = std::string(CONVGEN_SOURCE_DIR) + "/data";
+    options.tokenizers = {{name, Qwen3Path()}};
+    auto refused = Workspace::Create(options);
+    ASSERT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument) << name;
+    EXPECT_THAT(refused.status().message(), HasSubstr("give this file another name"));
+  }
+}
+
 TEST_F(WorkspaceTokenizerTest, AMissingIdSaysWhereItLooked) {
   auto workspace = MakeWorkspace();
   auto missing = workspace->ResolveTokenizer("Qwen/Qwen3-32B", "");

@@ -40,6 +40,7 @@ class ServiceTest : public ::testing::Test {
 
   void Start(ServiceLimits limits) {
     server_.reset();
+    service_.reset();  // before the workspace it borrows
     WorkspaceOptions options;
     options.data_dir = std::string(CONVGEN_SOURCE_DIR) + "/data";
     options.corpus_dir = std::string(CONVGEN_SOURCE_DIR) + "/tests/fixtures/vllm";

@@ -14,6 +14,7 @@ COPY core core
 COPY server server
 COPY client client
 RUN cmake --preset release -DCONVGEN_BUILD_TESTS=OFF -DCONVGEN_BUILD_BENCH=OFF \
+      -DCONVGEN_BUILD_PYTHON_STUBS=OFF \
  && cmake --build --preset release -j"$(nproc)" --target convgen-server convgen \
  && mkdir -p /out \
  && cp build/release/server/convgen-server build/release/client/convgen /out/ \

@@ -139,11 +139,9 @@ class Cl100kPreTokenizer : public PreTokenizer {
     size_t end;
 
     Char At(size_t pos) const {
-      const auto b = static_cast<unsigned char>(text[pos]);
-      if (b < 0x80) return {b, 1, kAsciiClass[b]};
       Char ch;
-      ch.c = unicode::DecodeUtf8(text.substr(0, end), pos, &ch.length);
-      ch.cls = unicode::ClassOf(ch.c);
+      ch.c = CodePointAt(text, end, pos, &ch.length);
+      ch.cls = ch.c < 0x80 ? kAsciiClass[ch.c] : unicode::ClassOf(ch.c);
       return ch;
     }
 
@@ -292,11 +290,9 @@ class O200kPreTokenizer : public PreTokenizer {
     size_t end;
 
     Char At(size_t pos) const {
-      const auto b = static_cast<unsigned char>(text[pos]);
-      if (b < 0x80) return {b, 1, kAsciiFlags[b]};
       Char ch;
-      ch.c = unicode::DecodeUtf8(text.substr(0, end), pos, &ch.length);
-      ch.flags = FlagsOf(ch.c);
+      ch.c = CodePointAt(text, end, pos, &ch.length);
+      ch.flags = ch.c < 0x80 ? kAsciiFlags[ch.c] : FlagsOf(ch.c);
       return ch;
     }
 

@@ -64,6 +64,9 @@ GenerationRequest RequestFromProto(const v1::GenerateRequest& request) {
   for (const v1::InlineCorpus& c : request.inline_corpus()) {
     out.inline_texts.push_back({c.name(), c.text()});
   }
+  if (request.has_inline_shape()) {
+    out.inline_shape = {request.inline_shape().name(), request.inline_shape().text()};
+  }
   out.include_token_ids = request.include_token_ids();
   return out;
 }
@@ -76,6 +79,7 @@ void JobToProto(const GenerationJob& job, v1::ValidateResponse* out) {
   out->set_corpus_tokens(job.corpus_tokens());
   out->set_conversations(job.conversations());
   out->set_common_prefix_tokens(job.common_prefix_tokens());
+  out->set_shape_summary(job.shape_summary());
 }
 
 void ProblemsToProto(const std::vector<ConfigError>& problems, v1::ValidateResponse* out) {
@@ -96,6 +100,7 @@ void EventToProto(const StreamEvent& event, v1::GenerateResponse* out) {
             s->set_conversation_index(start.conversation_index);
             s->set_conversation_id(start.conversation_id);
             s->set_num_turns(start.num_messages);
+            if (start.arrival_ms >= 0) s->set_arrival_ms(start.arrival_ms);
           },
           [&](const Message& message) { MessageToProto(message, out->mutable_turn()); },
           [&](const ConversationEnd& end) {

@@ -76,6 +76,9 @@ struct ConversationStart {
   uint64_t conversation_index = 0;
   std::string conversation_id;
   int64_t num_messages = 0;
+  // With a Mooncake-style shape source: milliseconds after the first
+  // conversation at which a driver starts this one; -1 otherwise.
+  int64_t arrival_ms = -1;
 };
 
 struct ConversationEnd {

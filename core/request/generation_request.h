@@ -44,6 +44,9 @@ struct GenerationRequest {
   // used instead of `tokenizer`; empty: none.
   absl::string_view tokenizer_json;
   std::vector<InlineText> inline_texts;
+  // The config's shape_source file sent with the request (borrowed), used
+  // instead of the server's file of that name; empty name: none.
+  InlineText inline_shape;
   bool include_token_ids = false;
   // The caller's signal to give up (client gone, CPU limit), if any:
   // preparing the request is one piece of work for its CPU limit.
@@ -78,6 +81,8 @@ class GenerationJob {
   // index).
   int64_t conversations() const;
   int64_t common_prefix_tokens() const { return common_prefix_tokens_; }
+  // With a shape_source: the shape as read, for describe-shape; else empty.
+  const std::string& shape_summary() const { return shape_summary_; }
 
   // Hands over the event stream; call once. *stop, if given, must outlive
   // the stream (see ConversationStream::set_stop).
@@ -94,6 +99,7 @@ class GenerationJob {
   std::string tokenizer_name_;
   int64_t corpus_tokens_ = 0;
   int64_t common_prefix_tokens_ = 0;
+  std::string shape_summary_;
   // Made by PrepareGeneration, so that every check it makes (an empty
   // corpus too) is made before Validate answers; nothing is built yet.
   std::unique_ptr<ConversationStream> stream_;

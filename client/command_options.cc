@@ -16,6 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "core/files.h"
 #include "core/status_macros.h"
+#include "core/tls_files.h"
 #include "core/tokenizer/tokenizer_locator.h"
 #include "core/tokenizer/unicode.h"
 
@@ -64,6 +65,12 @@ std::string AbslUnparseFlag(const Shard& shard) {
 }
 
 namespace {
+
+// A problem with a file the user named is a usage error (exit 2), as the
+// other flag checks are.
+absl::Status AsUsageError(const absl::Status& status) {
+  return status.ok() ? status : absl::InvalidArgumentError(status.message());
+}
 
 constexpr std::pair<Format, absl::string_view> kFormats[] = {{Format::kJson, "json"},
                                                              {Format::kJsonl, "jsonl"},
@@ -304,27 +311,25 @@ absl::Status CheckOptions(const CommandOptions& o) {
         "--tls-cert and --tls-key go together (the client certificate and its "
         "key)");
   }
-  for (const auto& [flag, path] : {std::pair<const char*, const std::string&>{"--tls-ca", o.tls_ca},
-                                   {"--tls-cert", o.tls_cert},
-                                   {"--tls-key", o.tls_key}}) {
-    if (path.empty()) continue;
-    CONVGEN_RETURN_IF_ERROR(ReadPemFlag(flag, path).status());
+  // Each file as OpenSSL reads it: gRPC would take any bytes and fail at
+  // the first call as "empty address list", naming no file.
+  if (!o.tls_ca.empty()) {
+    CONVGEN_ASSIGN_OR_RETURN(PemFile ca, ReadPemFlag("--tls-ca", o.tls_ca));
+    CONVGEN_RETURN_IF_ERROR(AsUsageError(CheckCertificates(ca)));
+  }
+  if (!o.tls_cert.empty()) {
+    CONVGEN_ASSIGN_OR_RETURN(PemFile cert, ReadPemFlag("--tls-cert", o.tls_cert));
+    CONVGEN_ASSIGN_OR_RETURN(PemFile key, ReadPemFlag("--tls-key", o.tls_key));
+    CONVGEN_RETURN_IF_ERROR(AsUsageError(CheckKeyPair(cert, key)));
   }
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> ReadPemFlag(absl::string_view flag, const std::string& path) {
-  absl::StatusOr<std::string> text = ReadRegularFile(path, kMaxPemBytes);
-  if (!text.ok()) {
-    // The message is "PATH: reason".
-    return absl::InvalidArgumentError(
-        absl::StrCat("cannot read ", flag, " ", text.status().message()));
-  }
-  if (!absl::StrContains(*text, "-----BEGIN ")) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(flag, " ", path, ": not a PEM file (no -----BEGIN line)"));
-  }
-  return text;
+absl::StatusOr<PemFile> ReadPemFlag(absl::string_view flag, const std::string& path) {
+  const absl::string_view kind = flag == "--tls-key" ? "PRIVATE KEY" : "CERTIFICATE";
+  absl::StatusOr<PemFile> file = ReadPemFile(flag, path, kind);
+  if (!file.ok()) return AsUsageError(file.status());
+  return file;
 }
 
 std::string ModelOf(const CommandOptions& o) {

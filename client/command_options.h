@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "core/tls_files.h"
 
 namespace convgen {
 
@@ -85,17 +86,15 @@ absl::Status CheckServerAddress(absl::string_view address);
 // 1 ms and at most a year. InvalidArgument naming `flag` says the rule.
 absl::Status CheckSeconds(absl::string_view flag, double seconds);
 
-// The most a PEM file given to --tls-ca, --tls-cert or --tls-key may hold.
-inline constexpr int64_t kMaxPemBytes = int64_t{1} << 20;
 // The largest --tokenizer-file read (the largest known tokenizer.json files
 // are tens of MiB; the server's --max-request-tokenizer-bytes bounds it too).
 inline constexpr int64_t kMaxTokenizerFileBytes = int64_t{1} << 30;
 
-// Reads the PEM file given to `flag`: a regular file of at most
-// kMaxPemBytes holding a "-----BEGIN " block; InvalidArgument naming the flag,
-// the file and why otherwise (a FIFO or /dev/zero must not hang or exhaust
-// the client, and gRPC would take any bytes and fail each handshake).
-absl::StatusOr<std::string> ReadPemFlag(absl::string_view flag, const std::string& path);
+// Reads the PEM file given to `flag` (--tls-ca, --tls-cert: a CERTIFICATE;
+// --tls-key: a PRIVATE KEY; see ReadPemFile); InvalidArgument naming the
+// flag, the file and why otherwise (a FIFO or /dev/zero must not hang or
+// exhaust the client).
+absl::StatusOr<PemFile> ReadPemFlag(absl::string_view flag, const std::string& path);
 
 // The model of each openai-jsonl body: --model, or else the --tokenizer when
 // it is a Hugging Face model id (ORG/NAME, an @REVISION dropped), the name

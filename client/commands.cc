@@ -49,7 +49,9 @@ std::shared_ptr<grpc::ChannelCredentials> MakeCredentials(const CommandOptions& 
   if (o.tls_ca.empty() && o.tls_cert.empty()) return grpc::InsecureChannelCredentials();
   // An empty path gives "", which gRPC takes as "none".
   const auto pem = [](const char* flag, const std::string& path) {
-    return path.empty() ? "" : ReadPemFlag(flag, path).value_or("");
+    if (path.empty()) return std::string();
+    absl::StatusOr<PemFile> file = ReadPemFlag(flag, path);
+    return file.ok() ? std::move(file->text) : std::string();
   };
   grpc::SslCredentialsOptions ssl;
   ssl.pem_root_certs = pem("--tls-ca", o.tls_ca);

@@ -27,13 +27,11 @@
 #include "absl/strings/str_split.h"
 #include "core/files.h"
 #include "core/status_macros.h"
+#include "core/tls_files.h"
 #include "grpcpp/ext/health_check_service_server_builder_option.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "nlohmann/json.hpp"
-#include "openssl/err.h"
-#include "openssl/pem.h"
-#include "openssl/x509.h"
 #include "prometheus/exposer.h"
 #include "server/connection_limits.h"
 #include "server/health_service.h"
@@ -396,85 +394,6 @@ absl::StatusOr<MemoryBudget::Reservation> ReserveBaseline(Workspace& workspace,
   return reserved;
 }
 
-// The largest PEM file read (a certificate chain is a few KiB).
-constexpr int64_t kMaxPemFileBytes = 1 << 20;
-
-// The text of the PEM file given to --flag, holding a `kind` ("CERTIFICATE",
-// "PRIVATE KEY"); FailedPrecondition naming the flag, the file and why
-// otherwise (gRPC would take any bytes and fail each handshake).
-absl::StatusOr<std::string> ReadPem(absl::string_view flag, const std::string& path,
-                                    absl::string_view kind) {
-  absl::StatusOr<std::string> text = ReadRegularFile(path, kMaxPemFileBytes);
-  if (!text.ok()) {  // "PATH: reason"
-    return absl::FailedPreconditionError(absl::StrCat("--", flag, " ", text.status().message()));
-  }
-  if (!absl::StrContains(*text, "-----BEGIN ") ||
-      !absl::StrContains(*text, absl::StrCat(kind, "-----"))) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "--", flag, " ", path, ": not a PEM file with a ", kind, " (-----BEGIN ", kind, "-----)"));
-  }
-  return text;
-}
-
-// Frees an OpenSSL object when it goes out of scope.
-template <typename T, void (*Free)(T*)>
-struct OpenSslDeleter {
-  void operator()(T* object) const { Free(object); }
-};
-using BioPtr = std::unique_ptr<BIO, OpenSslDeleter<BIO, BIO_free_all>>;
-using X509Ptr = std::unique_ptr<X509, OpenSslDeleter<X509, X509_free>>;
-using KeyPtr = std::unique_ptr<EVP_PKEY, OpenSslDeleter<EVP_PKEY, EVP_PKEY_free>>;
-
-// OpenSSL's reason for the last failure, or "".
-std::string OpenSslReason() {
-  const unsigned long error = ERR_get_error();
-  ERR_clear_error();
-  if (error == 0) return "";
-  char text[256];
-  ERR_error_string_n(error, text, sizeof(text));
-  return absl::StrCat(" (", text, ")");
-}
-
-// The first certificate of a PEM text, or null.
-X509Ptr FirstCertificate(const std::string& pem) {
-  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  return X509Ptr(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
-}
-
-// gRPC takes any bytes and fails later without naming the file (as "cannot
-// bind", or at each handshake): the certificate, the key (unencrypted) and
-// whether they match are checked here, as OpenSSL will read them.
-absl::Status CheckKeyPair(const ServerOptions& options, const std::string& cert_pem,
-                          const std::string& key_pem, const std::string& ca_pem) {
-  X509Ptr cert = FirstCertificate(cert_pem);
-  if (cert == nullptr) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "--tls-cert ", options.tls_cert, ": no certificate can be read", OpenSslReason()));
-  }
-  BioPtr key_bio(BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())));
-  // No passphrase callback: OpenSSL would prompt on the terminal.
-  const auto no_passphrase = [](char*, int, int, void*) { return 0; };
-  KeyPtr key(PEM_read_bio_PrivateKey(key_bio.get(), nullptr, no_passphrase, nullptr));
-  if (key == nullptr) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "--tls-key ", options.tls_key,
-        ": no private key can be read (an encrypted key is not supported)", OpenSslReason()));
-  }
-  if (X509_check_private_key(cert.get(), key.get()) != 1) {
-    ERR_clear_error();
-    return absl::FailedPreconditionError(absl::StrCat("--tls-key ", options.tls_key,
-                                                      ": not the key of the certificate in "
-                                                      "--tls-cert ",
-                                                      options.tls_cert));
-  }
-  if (!options.tls_client_ca.empty() && FirstCertificate(ca_pem) == nullptr) {
-    return absl::FailedPreconditionError(absl::StrCat("--tls-client-ca ", options.tls_client_ca,
-                                                      ": no certificate can be read",
-                                                      OpenSslReason()));
-  }
-  return absl::OkStatus();
-}
-
 // The TLS files are read and checked before the slow start.
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials(
     const ServerOptions& options) {
@@ -489,14 +408,17 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials(
   grpc::SslServerCredentialsOptions ssl(
       options.tls_client_ca.empty() ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
                                     : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-  CONVGEN_ASSIGN_OR_RETURN(std::string cert, ReadPem("tls-cert", options.tls_cert, "CERTIFICATE"));
-  CONVGEN_ASSIGN_OR_RETURN(std::string key, ReadPem("tls-key", options.tls_key, "PRIVATE KEY"));
+  CONVGEN_ASSIGN_OR_RETURN(PemFile cert,
+                           ReadPemFile("--tls-cert", options.tls_cert, "CERTIFICATE"));
+  CONVGEN_ASSIGN_OR_RETURN(PemFile key, ReadPemFile("--tls-key", options.tls_key, "PRIVATE KEY"));
+  CONVGEN_RETURN_IF_ERROR(CheckKeyPair(cert, key));
   if (!options.tls_client_ca.empty()) {
-    CONVGEN_ASSIGN_OR_RETURN(ssl.pem_root_certs,
-                             ReadPem("tls-client-ca", options.tls_client_ca, "CERTIFICATE"));
+    CONVGEN_ASSIGN_OR_RETURN(PemFile ca,
+                             ReadPemFile("--tls-client-ca", options.tls_client_ca, "CERTIFICATE"));
+    CONVGEN_RETURN_IF_ERROR(CheckCertificates(ca));
+    ssl.pem_root_certs = std::move(ca.text);
   }
-  CONVGEN_RETURN_IF_ERROR(CheckKeyPair(options, cert, key, ssl.pem_root_certs));
-  ssl.pem_key_cert_pairs.push_back({std::move(key), std::move(cert)});
+  ssl.pem_key_cert_pairs.push_back({std::move(key.text), std::move(cert.text)});
   return grpc::SslServerCredentials(ssl);
 }
 

@@ -200,6 +200,33 @@ class CliTest(unittest.TestCase):
                                     timeout=60)
         self.assertNotIn("cannot read --input-file", result.stderr)
 
+    def test_client_tls_files_are_checked_as_openssl_reads_them(self):
+        # gRPC takes any bytes: a key of another certificate, or a key given
+        # as the CA, used to fail the call as "empty address list".
+        files = make_certificates(os.path.join(WORK, "client-tls"), ("one", "two"))
+        garbage = os.path.join(WORK, "client-tls", "garbage-cert.pem")
+        with open(garbage, "w") as f:
+            f.write("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
+        one, two, ca = files["one.pem"], files["two.key"], files["ca.pem"]
+        cases = [  # arguments, message
+            (["--tls-ca", ca, "--tls-cert", one, "--tls-key", two],
+             f"--tls-key {two}: not the key of the certificate in --tls-cert {one}"),
+            (["--tls-ca", files["ca.key"]], f"--tls-ca {files['ca.key']}: not a PEM file with a "
+             "CERTIFICATE"),
+            (["--tls-ca", garbage], f"--tls-ca {garbage}: no certificate can be read"),
+            (["--tls-ca", ca, "--tls-cert", one, "--tls-key", one],
+             f"--tls-key {one}: not a PEM file with a PRIVATE KEY"),
+        ]
+        for args, message in cases:
+            result = client("health", "--server", "127.0.0.1:1", *args, timeout=30)
+            self.assertEqual(result.returncode, 2, (args, result.stderr))
+            self.assertIn(message, result.stderr, args)
+            self.assertNotIn("empty address list", result.stderr, args)
+        # The matching pair passes the checks (and then fails to connect).
+        result = client("health", "--server", "127.0.0.1:1", "--tls-ca", ca, "--tls-cert", one,
+                        "--tls-key", files["one.key"], "--timeout", "2", timeout=30)
+        self.assertEqual(result.returncode, 1, result.stderr)
+
     def test_describe_and_health_give_up_on_a_stopped_server(self):
         server = Server()
         server.wait()

@@ -119,4 +119,21 @@ bool IsDirectory(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+absl::Status CheckRegularFile(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    const int error = errno;
+    struct stat link;
+    if (error == ENOENT && ::lstat(path.c_str(), &link) == 0 && S_ISLNK(link.st_mode)) {
+      std::error_code ignored;
+      return absl::FailedPreconditionError(
+          absl::StrCat(path, ": is a symbolic link to nothing (",
+                       std::filesystem::read_symlink(path, ignored).string(), ")"));
+    }
+    return OpenError(path, error);
+  }
+  if (!S_ISREG(st.st_mode)) return NotRegular(path, st.st_mode);
+  return absl::OkStatus();
+}
+
 }  // namespace convgen

@@ -29,6 +29,13 @@ absl::StatusOr<std::string> ReadRegularFile(const std::string& path, int64_t max
 bool IsRegularFile(const std::string& path);
 bool IsDirectory(const std::string& path);
 
+// OK if path is a regular file (symlinks followed); otherwise NotFound
+// ("PATH: No such file or directory") when nothing is there, or
+// FailedPrecondition saying what is there instead ("PATH: is a FIFO, not a
+// regular file", "PATH: is a symbolic link to nothing (TARGET)", "PATH: Too
+// many levels of symbolic links").
+absl::Status CheckRegularFile(const std::string& path);
+
 }  // namespace convgen
 
 #endif  // CONVGEN_CORE_FILES_H_

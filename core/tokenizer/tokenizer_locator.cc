@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -57,6 +58,11 @@ std::string ReadRef(const std::string& path) {
   return std::string(absl::StripAsciiWhitespace(line.substr(0, 256)));
 }
 
+bool PathExists(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
 }  // namespace
 
 HfCacheDir HfHubCacheDir(const HfCacheEnvironment& env) {
@@ -94,23 +100,38 @@ absl::StatusOr<std::string> FindInHfCache(const std::string& cache_dir, const st
   const std::string repo =
       absl::StrCat(cache_dir, "/models--", absl::StrReplaceAll(id, {{"/", "--"}}));
   std::vector<std::string> tried;
+  // A file that is there but cannot be used, said instead of "not found".
+  std::string unusable;
+  const auto usable = [&](const std::string& path) {
+    const absl::Status status = CheckRegularFile(path);
+    if (absl::IsNotFound(status)) {
+      tried.push_back(path);
+    } else if (!status.ok() && unusable.empty()) {
+      unusable = std::string(status.message());
+    }
+    return status.ok();
+  };
   std::string commit = revision;
   const std::string ref = absl::StrCat(repo, "/refs/", revision);
-  if (IsRegularFile(ref)) {
+  if (usable(ref)) {
     commit = ReadRef(ref);
-  } else {
-    tried.push_back(ref);
+    if (!IsRevision(commit) || absl::StrContains(commit, '/')) {
+      unusable = absl::StrCat(ref, " holds \"", absl::CHexEscape(commit.substr(0, 64)),
+                              "\", not a commit hash");
+    }
   }
-  if (IsRevision(commit) && !absl::StrContains(commit, '/')) {
+  if (unusable.empty()) {
     const std::string path = absl::StrCat(repo, "/snapshots/", commit, "/tokenizer.json");
-    if (IsRegularFile(path)) return path;
-    tried.push_back(path);
+    if (usable(path)) return path;
   }
   std::string where;
   if (!IsDirectory(cache_dir)) {
-    where = absl::StrCat("the Hugging Face cache ", cache_dir, " does not exist");
+    where = absl::StrCat("the Hugging Face cache ", cache_dir,
+                         PathExists(cache_dir) ? " is not a directory" : " does not exist");
   } else if (!IsDirectory(repo)) {
     where = absl::StrCat("not in the Hugging Face cache (no ", repo, ")");
+  } else if (!unusable.empty()) {
+    where = absl::StrCat("its cached file cannot be used: ", unusable);
   } else {
     where = absl::StrCat("not in the Hugging Face cache (tried ", absl::StrJoin(tried, ", "), ")");
   }
@@ -146,28 +167,39 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ListTokenizerDi
     return absl::InvalidArgumentError(
         absl::StrCat("--tokenizer-dir ", dir, ": cannot read the directory"));
   }
+  // An entry named like a tokenizer that cannot be read stops the server,
+  // as a clash does, instead of leaving its name silently undefined.
+  std::string unusable;
+  const auto usable = [&](const std::string& path) {
+    const absl::Status status = CheckRegularFile(path);
+    if (!status.ok() && !absl::IsNotFound(status) && unusable.empty()) {
+      unusable = absl::StrCat("--tokenizer-dir ", dir, ": ", status.message(),
+                              "; remove it or make it a tokenizer file");
+    }
+    return status.ok();
+  };
   for (const std::string& entry : names) {
     const std::string path = absl::StrCat(dir, "/", entry);
-    if (IsRegularFile(path)) {
-      if (absl::EndsWith(entry, ".json") && entry.size() > 5) {
-        add(entry.substr(0, entry.size() - 5), path);
-      } else if (absl::EndsWith(entry, ".tiktoken") && entry.size() > 9) {
-        add(entry.substr(0, entry.size() - 9), path);
+    if (!IsDirectory(path)) {
+      const bool json = absl::EndsWith(entry, ".json") && entry.size() > 5;
+      const bool tiktoken = absl::EndsWith(entry, ".tiktoken") && entry.size() > 9;
+      if ((json || tiktoken) && usable(path)) {
+        add(entry.substr(0, entry.size() - (json ? 5 : 9)), path);
       }
       continue;
     }
-    if (!IsDirectory(path)) continue;
-    if (IsRegularFile(path + "/tokenizer.json")) {
-      add(entry, path + "/tokenizer.json");
+    if (PathExists(path + "/tokenizer.json")) {
+      if (usable(path + "/tokenizer.json")) add(entry, path + "/tokenizer.json");
       continue;
     }
     std::vector<std::string> inner;
     if (!entries(path, &inner)) continue;
     for (const std::string& model : inner) {
       const std::string file = absl::StrCat(path, "/", model, "/tokenizer.json");
-      if (IsRegularFile(file)) add(absl::StrCat(entry, "/", model), file);
+      if (PathExists(file) && usable(file)) add(absl::StrCat(entry, "/", model), file);
     }
   }
+  if (!unusable.empty()) return absl::InvalidArgumentError(unusable);
   if (!clash.empty()) return absl::InvalidArgumentError(clash);
   return std::vector<std::pair<std::string, std::string>>(found.begin(), found.end());
 }

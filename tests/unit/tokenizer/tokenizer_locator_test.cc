@@ -4,10 +4,12 @@
 #include "core/tokenizer/tokenizer_locator.h"
 
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 
 #include "gmock/gmock.h"
@@ -146,6 +148,35 @@ TEST(FindInHfCacheTest, AMissingIdSaysWhereItLooked) {
             absl::StatusCode::kInvalidArgument);
 }
 
+TEST(FindInHfCacheTest, AFileThatIsThereButUnusableIsNamedNotCalledMissing) {
+  TempDir cache;
+  AddModel(cache.path(), "models--a--ref");
+  const fs::path ref_repo = fs::path(cache.path()) / "models--a--ref";
+  Write(ref_repo / "refs" / "main", "../..");
+  EXPECT_THAT(FindInHfCache(cache.path(), "a/ref").status().message(),
+              HasSubstr(ref_repo.string() + "/refs/main holds \"../..\", not a commit hash"));
+
+  AddModel(cache.path(), "models--a--fifo");
+  const fs::path fifo =
+      fs::path(cache.path()) / "models--a--fifo" / "snapshots" / kMain / "tokenizer.json";
+  fs::remove(fifo);
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  auto on_fifo = FindInHfCache(cache.path(), "a/fifo");
+  ASSERT_EQ(on_fifo.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(on_fifo.status().message(),
+              HasSubstr("its cached file cannot be used: " + fifo.string() + ": is a FIFO"));
+
+  AddModel(cache.path(), "models--a--blobless");
+  fs::remove(fs::path(cache.path()) / "models--a--blobless" / "blobs" / "aaaa");
+  EXPECT_THAT(FindInHfCache(cache.path(), "a/blobless").status().message(),
+              HasSubstr("tokenizer.json: is a symbolic link to nothing (../../blobs/aaaa)"));
+
+  const std::string file = cache.path() + "/a-file";
+  Write(file, "x");
+  EXPECT_THAT(FindInHfCache(file, "a/ref").status().message(),
+              HasSubstr("the Hugging Face cache " + file + " is not a directory"));
+}
+
 TEST(ListTokenizerDirTest, NamesEachFileAfterItself) {
   TempDir dir;
   const fs::path d = dir.path();
@@ -175,6 +206,31 @@ TEST(ListTokenizerDirTest, ANameTwiceOrAMissingDirectoryIsRefused) {
   auto missing = ListTokenizerDir(dir.path() + "/nope");
   ASSERT_EQ(missing.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(missing.status().message(), HasSubstr("cannot read the directory"));
+}
+
+TEST(ListTokenizerDirTest, AnEntryNamedLikeATokenizerThatCannotBeReadIsRefused) {
+  const auto refused = [](const std::function<void(const fs::path&)>& make) {
+    TempDir dir;
+    Write(fs::path(dir.path()) / "good.json", "{}");
+    make(dir.path());
+    auto listed = ListTokenizerDir(dir.path());
+    return listed.ok() ? std::string("listed") : std::string(listed.status().message());
+  };
+  EXPECT_THAT(refused([](const fs::path& d) { ::mkfifo((d / "pipe.json").c_str(), 0600); }),
+              HasSubstr("pipe.json: is a FIFO, not a regular file; remove it"));
+  EXPECT_THAT(refused([](const fs::path& d) {
+                fs::create_symlink(d / "nowhere", d / "dangling.tiktoken");
+              }),
+              HasSubstr("dangling.tiktoken: is a symbolic link to nothing"));
+  EXPECT_THAT(
+      refused([](const fs::path& d) { fs::create_symlink(d / "loop.json", d / "loop.json"); }),
+      HasSubstr("loop.json: Too many levels of symbolic links"));
+  EXPECT_THAT(refused([](const fs::path& d) {
+                fs::create_directories(d / "org" / "model" / "tokenizer.json");
+              }),
+              HasSubstr("org/model/tokenizer.json: is a directory"));
+  // Entries not named like a tokenizer are not its business.
+  EXPECT_EQ(refused([](const fs::path& d) { ::mkfifo((d / "pipe.txt").c_str(), 0600); }), "listed");
 }
 
 }  // namespace

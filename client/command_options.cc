@@ -1,8 +1,11 @@
 #include "client/command_options.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <utility>
 #include <vector>
@@ -241,6 +244,22 @@ absl::Status CheckReportPaths(const CommandOptions& o) {
     if (path == "-") {
       return absl::InvalidArgumentError(
           absl::StrCat(flag, " -: give a file name (stdout is --output's)"));
+    }
+    // Written after the whole generation: a path that cannot be written is
+    // said now, not after minutes of work.
+    std::filesystem::path parent = std::filesystem::path(path).parent_path();
+    if (parent.empty()) parent = ".";
+    if (!IsDirectory(parent.string())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(flag, " ", path, ": the directory ", parent.string(), " does not exist"));
+    }
+    if (IsDirectory(path)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(flag, " ", path, ": is a directory; give a file name"));
+    }
+    if (::access(parent.c_str(), W_OK) != 0) {
+      return absl::InvalidArgumentError(absl::StrCat(flag, " ", path, ": cannot write in ",
+                                                     parent.string(), ": ", std::strerror(errno)));
     }
     for (const auto& [other_flag, other] :
          {std::pair<const char*, const std::string&>{"--output", o.output},

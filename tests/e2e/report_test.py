@@ -338,6 +338,11 @@ class ReportFlagsTest(unittest.TestCase):
                 (["--report", out + ".y", "--stats-json",
                   os.path.join(os.path.dirname(out), ".", os.path.basename(out) + ".y")],
                  "--report and --stats-json are both"),
+                # Written after the generation: said before it.
+                (["--report", "/nonexistent-dir/r.html"],
+                 "--report /nonexistent-dir/r.html: the directory /nonexistent-dir does not "
+                 "exist"),
+                (["--stats-json", WORK], f"--stats-json {WORK}: is a directory; give a file name"),
                 (["--report", ""], "--report is empty: give a value, or leave the flag out"),
                 (["--stats-json", ""], "--stats-json is empty"),
                 (["--tokenizer-file", ""], "--tokenizer-file is empty"),

@@ -5,6 +5,7 @@
 // samples sizes whose distribution matches the source's (KS test).
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <string>
@@ -162,6 +163,11 @@ TEST_P(MooncakeReplayTest, EqualLeadingHashIdsShareTheirText) {
   const std::string block1 = user[3], block2 = user[4];
   ASSERT_FALSE(block1.empty());
   EXPECT_NE(block1.substr(0, 20), block2.substr(0, 20));
+  // Each block is exactly 64 tokens alone; joined, a token may merge across
+  // the join, no more.
+  const auto joined = static_cast<int64_t>(tokenizer.Count(block1 + block2));
+  EXPECT_GE(joined, 127);
+  EXPECT_LE(joined, 129);
   // [1, 2, 3] and [1, 2, 4] both start with blocks 1 and 2, byte for byte;
   // so does [1, 2] with more input after its blocks.
   for (int r : {0, 1, 5}) {

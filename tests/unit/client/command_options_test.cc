@@ -220,6 +220,24 @@ TEST(CommandHelpTest, EachCommandListsItsOwnFlags) {
   EXPECT_EQ(FindCommandHelp("frobnicate"), nullptr);
 }
 
+TEST(CommandHelpTest, DescribeShapeReadsAConfigAndTakesNoGenerationFlags) {
+  const CommandHelp* shape = FindCommandHelp("describe-shape");
+  ASSERT_NE(shape, nullptr);
+  EXPECT_THAT(shape->flags, ::testing::IsSupersetOf({"server", "input_file", "tokenizer",
+                                                     "tokenizer_file", "allow_outside_files"}));
+  for (const char* flag : {"output", "format", "shard", "start_index"}) {
+    EXPECT_THAT(shape->flags, ::testing::Not(::testing::Contains(flag))) << flag;
+  }
+  EXPECT_THAT(CheckFlagsOfCommand("describe-shape", {"format"}).message(),
+              HasSubstr("--format is not a flag of describe-shape"));
+  CommandOptions o;
+  o.command = "describe-shape";
+  EXPECT_THAT(CheckOptions(o).message(), HasSubstr("describe-shape needs --input-file CONFIG"));
+  o.input_file = "config.json";
+  EXPECT_TRUE(CheckOptions(o).ok());
+  EXPECT_THAT(std::string(kUsage), HasSubstr("convgen describe-shape --server ADDR --input-file"));
+}
+
 TEST(HintForTest, AConnectFailureIsMarkedSoThatNoResumeIndexIsPrinted) {
   CommandOptions o;
   o.server = "127.0.0.1:1";

@@ -45,24 +45,30 @@ void ReadPrefixGroups(const Json& value, const std::string& path, ConfigErrors& 
   reader.ReportUnknownKeys(" in prefix_groups");
 }
 
-void ReadPromptInput(const Json& value, const std::string& path, ConfigErrors& errors,
+// With a shape_source the sizes are the source's: the size fields are then
+// optional here (and refused by the rules, generation_spec.cc).
+const Json* SizeField(JsonObjectReader& reader, absl::string_view key, bool shaped) {
+  return shaped ? reader.Optional(key) : reader.Required(key);
+}
+
+void ReadPromptInput(const Json& value, const std::string& path, bool shaped, ConfigErrors& errors,
                      v1::PromptInput& out) {
   if (!RequireObject(value, path, R"({"num_turns": {...}, "num_tokens": {...}})", errors)) {
     return;
   }
   JsonObjectReader reader(value, path, errors);
-  if (const Json* v = reader.Required("num_turns")) {
+  if (const Json* v = SizeField(reader, "num_turns", shaped)) {
     ReadDistributionJson(*v, reader.PathOf("num_turns"), errors, *out.mutable_num_turns());
   }
   if (const Json* v = reader.Optional("common_prefix_num_tokens")) {
     ReadDistributionJson(*v, reader.PathOf("common_prefix_num_tokens"), errors,
                          *out.mutable_common_prefix_num_tokens());
   }
-  if (const Json* v = reader.Required("prefix_num_tokens")) {
+  if (const Json* v = SizeField(reader, "prefix_num_tokens", shaped)) {
     ReadDistributionJson(*v, reader.PathOf("prefix_num_tokens"), errors,
                          *out.mutable_prefix_num_tokens());
   }
-  if (const Json* v = reader.Required("num_tokens")) {
+  if (const Json* v = SizeField(reader, "num_tokens", shaped)) {
     ReadDistributionJson(*v, reader.PathOf("num_tokens"), errors, *out.mutable_num_tokens());
   }
   if (const Json* v = reader.Optional("think_time_ms")) {
@@ -78,11 +84,11 @@ void ReadPromptInput(const Json& value, const std::string& path, ConfigErrors& e
   reader.ReportUnknownKeys(" in prompt_input");
 }
 
-void ReadPromptOutput(const Json& value, const std::string& path, ConfigErrors& errors,
+void ReadPromptOutput(const Json& value, const std::string& path, bool shaped, ConfigErrors& errors,
                       v1::PromptOutput& out) {
   if (!RequireObject(value, path, R"({"num_tokens": {...}})", errors)) return;
   JsonObjectReader reader(value, path, errors);
-  if (const Json* v = reader.Required("num_tokens")) {
+  if (const Json* v = SizeField(reader, "num_tokens", shaped)) {
     ReadDistributionJson(*v, reader.PathOf("num_tokens"), errors, *out.mutable_num_tokens());
   }
   if (const Json* v = reader.Optional("first_turn_num_tokens")) {
@@ -90,6 +96,44 @@ void ReadPromptOutput(const Json& value, const std::string& path, ConfigErrors& 
                          *out.mutable_first_turn_num_tokens());
   }
   reader.ReportUnknownKeys(" in prompt_output");
+}
+
+void ReadShapeSource(const Json& value, ConfigErrors& errors, v1::ShapeSource& out) {
+  if (!RequireObject(value, "shape_source",
+                     R"({"format": "sharegpt", "path": "chats.json", "mode": "replay"})", errors)) {
+    return;
+  }
+  JsonObjectReader reader(value, "shape_source", errors);
+  if (const Json* v = reader.Required("format", " (\"sharegpt\" or \"mooncake\")")) {
+    if (v->is_string() && v->get<std::string>() == "sharegpt") {
+      out.set_format(v1::SHAPE_FORMAT_SHAREGPT);
+    } else if (v->is_string() && v->get<std::string>() == "mooncake") {
+      out.set_format(v1::SHAPE_FORMAT_MOONCAKE);
+    } else {
+      errors.Add(reader.PathOf("format"), absl::StrCat("must be \"sharegpt\" or \"mooncake\" (got ",
+                                                       JsonForMessage(*v), ")"));
+    }
+  }
+  if (const Json* v = reader.Required("path")) {
+    if (v->is_string()) {
+      out.set_path(v->get<std::string>());
+    } else {
+      errors.Add(reader.PathOf("path"),
+                 absl::StrCat("must be a file name string (got ", JsonForMessage(*v), ")"));
+    }
+  }
+  if (const Json* v = reader.Optional("mode")) {
+    if (v->is_string() && v->get<std::string>() == "replay") {
+      out.set_mode(v1::SHAPE_MODE_REPLAY);
+    } else if (v->is_string() && v->get<std::string>() == "fit") {
+      out.set_mode(v1::SHAPE_MODE_FIT);
+    } else {
+      errors.Add(reader.PathOf("mode"),
+                 absl::StrCat("must be \"replay\" or \"fit\" (got ", JsonForMessage(*v), ")"));
+    }
+  }
+  if (auto v = reader.Int("block_size", false)) out.set_block_size(*v);
+  reader.ReportUnknownKeys(" in shape_source");
 }
 
 void ReadTextFiles(const Json& value, ConfigErrors& errors, v1::GenerationConfig& out) {
@@ -137,11 +181,12 @@ void ReadConfig(const Json& root, ConfigErrors& errors, v1::GenerationConfig& ou
                  absl::StrCat("must be true or false (got ", JsonForMessage(*v), ")"));
     }
   }
-  if (const Json* v = reader.Required("prompt_input")) {
-    ReadPromptInput(*v, "prompt_input", errors, *out.mutable_prompt_input());
+  const bool shaped = reader.Has("shape_source");
+  if (const Json* v = SizeField(reader, "prompt_input", shaped)) {
+    ReadPromptInput(*v, "prompt_input", shaped, errors, *out.mutable_prompt_input());
   }
-  if (const Json* v = reader.Required("prompt_output")) {
-    ReadPromptOutput(*v, "prompt_output", errors, *out.mutable_prompt_output());
+  if (const Json* v = SizeField(reader, "prompt_output", shaped)) {
+    ReadPromptOutput(*v, "prompt_output", shaped, errors, *out.mutable_prompt_output());
   }
   if (const Json* v = reader.Optional("rng")) {
     if (v->is_string() && v->get<std::string>() == "philox") {
@@ -152,6 +197,9 @@ void ReadConfig(const Json& root, ConfigErrors& errors, v1::GenerationConfig& ou
       errors.Add("rng", absl::StrCat("must be \"philox\" or \"numpy_legacy\" (got ",
                                      JsonForMessage(*v), ")"));
     }
+  }
+  if (const Json* v = reader.Optional("shape_source")) {
+    ReadShapeSource(*v, errors, *out.mutable_shape_source());
   }
   reader.ReportUnknownKeys("");
 }
@@ -218,6 +266,16 @@ std::string ConfigToJson(const v1::GenerationConfig& config) {
       json_out["first_turn_num_tokens"] =
           DistributionToJson(config.prompt_output().first_turn_num_tokens());
     }
+  }
+  if (config.has_shape_source()) {
+    const v1::ShapeSource& shape = config.shape_source();
+    Json& json_shape = out["shape_source"] = Json::object();
+    json_shape["format"] = shape.format() == v1::SHAPE_FORMAT_SHAREGPT   ? "sharegpt"
+                           : shape.format() == v1::SHAPE_FORMAT_MOONCAKE ? "mooncake"
+                                                                         : "unspecified";
+    json_shape["path"] = shape.path();
+    json_shape["mode"] = shape.mode() == v1::SHAPE_MODE_FIT ? "fit" : "replay";
+    if (shape.has_block_size()) json_shape["block_size"] = shape.block_size();
   }
   return out.dump(4, ' ', /*ensure_ascii=*/false, Json::error_handler_t::replace) + "\n";
 }

@@ -146,12 +146,98 @@ void CheckPromptOutput(const v1::PromptOutput& out, ConfigErrors& errors, Genera
   }
 }
 
+// A path as text_files takes it (the workspace checks it again when it
+// resolves it): relative, without "..", printable.
+bool SafeFileName(const std::string& name) {
+  if (name.empty() || name[0] == '/' || name == ".." || name.rfind("../", 0) == 0 ||
+      name.find("/../") != std::string::npos ||
+      (name.size() >= 3 && name.compare(name.size() - 3, 3, "/..") == 0)) {
+    return false;
+  }
+  return std::none_of(name.begin(), name.end(),
+                      [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; });
+}
+
+std::optional<ShapeSourceSpec> CheckShapeSource(const v1::ShapeSource& in, ConfigErrors& errors) {
+  RuleChecker check("shape_source", errors);
+  ShapeSourceSpec out;
+  if (in.format() != v1::SHAPE_FORMAT_SHAREGPT && in.format() != v1::SHAPE_FORMAT_MOONCAKE) {
+    check.Fail("format", in.format() == v1::SHAPE_FORMAT_UNSPECIFIED
+                             ? "missing required field (\"sharegpt\" or \"mooncake\")"
+                             : absl::StrCat("must be SHAPE_FORMAT_SHAREGPT or "
+                                            "SHAPE_FORMAT_MOONCAKE (got ",
+                                            static_cast<int>(in.format()), ")"));
+  }
+  out.format = in.format();
+  if (!SafeFileName(in.path())) {
+    check.Fail("path", absl::StrCat("must be a file name next to the config or in the server's "
+                                    "corpus directory, without \"..\", a leading \"/\" or control "
+                                    "characters (got ",
+                                    QuoteForMessage(in.path(), 80), ")"));
+  }
+  out.path = in.path();
+  if (in.mode() != v1::SHAPE_MODE_REPLAY && in.mode() != v1::SHAPE_MODE_FIT) {
+    check.Fail("mode", absl::StrCat("must be SHAPE_MODE_REPLAY or SHAPE_MODE_FIT (got ",
+                                    static_cast<int>(in.mode()), ")"));
+  }
+  out.fit = in.mode() == v1::SHAPE_MODE_FIT;
+  if (in.has_block_size()) {
+    if (in.format() != v1::SHAPE_FORMAT_MOONCAKE) {
+      check.Fail("block_size", "only a mooncake trace has blocks (hash_ids); remove block_size");
+    } else if (in.block_size() < 1 || in.block_size() > kMaxShapeBlockSize) {
+      check.Fail("block_size",
+                 absl::StrCat("must be 1 to ", kMaxShapeBlockSize,
+                              " tokens per hash_ids block (got ", in.block_size(), ")"));
+    }
+    out.block_size = in.block_size();
+  }
+  if (!check.ok()) return std::nullopt;
+  return out;
+}
+
+// With a shape source, the size fields would be ignored: each one present
+// is refused, so that nothing in a config is silently without effect.
+void RefuseSizeFields(const v1::GenerationConfig& config, ConfigErrors& errors) {
+  const char* const why =
+      "shape_source supplies the turns and every message's size; remove this field "
+      "(prompt_input.think_time_ms is the only one that applies)";
+  const v1::PromptInput& in = config.prompt_input();
+  const std::pair<bool, const char*> fields[] = {
+      {in.has_num_turns(), "prompt_input.num_turns"},
+      {in.has_common_prefix_num_tokens(), "prompt_input.common_prefix_num_tokens"},
+      {in.has_prefix_num_tokens(), "prompt_input.prefix_num_tokens"},
+      {in.has_num_tokens(), "prompt_input.num_tokens"},
+      {in.has_first_turn_num_tokens(), "prompt_input.first_turn_num_tokens"},
+      {in.has_prefix_groups(), "prompt_input.prefix_groups"},
+      {config.prompt_output().has_num_tokens(), "prompt_output.num_tokens"},
+      {config.prompt_output().has_first_turn_num_tokens(), "prompt_output.first_turn_num_tokens"},
+  };
+  for (const auto& [present, path] : fields) {
+    if (present) errors.Add(path, why);
+  }
+  if (config.rng() == v1::RNG_NUMPY_LEGACY) {
+    errors.Add("rng",
+               "\"numpy_legacy\" reproduces vLLM's sampled sizes, but shape_source supplies the "
+               "sizes; remove one of them");
+  }
+}
+
 }  // namespace
 
 std::optional<GenerationSpec> SpecFromConfig(const v1::GenerationConfig& config,
                                              ConfigErrors& errors) {
   GenerationSpec spec;
   CheckTopLevel(config, errors, spec);
+  if (config.has_shape_source()) {
+    spec.shape_source = CheckShapeSource(config.shape_source(), errors);
+    RefuseSizeFields(config, errors);
+    if (config.prompt_input().has_think_time_ms()) {
+      spec.think_time_ms = CheckDistribution(config.prompt_input().think_time_ms(),
+                                             "prompt_input.think_time_ms", errors);
+    }
+    if (!errors.empty()) return std::nullopt;
+    return spec;
+  }
   RequiredSizes sizes;
   if (!config.has_prompt_input()) {
     errors.Add("prompt_input", "missing required field");

@@ -26,6 +26,17 @@ enum class SizeRng { kPhilox, kNumpyLegacy };
 // numpy_legacy draws every turn count up front, as vLLM: this bounds that.
 inline constexpr int64_t kMaxNumpyLegacyConversations = 10'000'000;
 
+// Where sizes come from instead of the size distributions (see
+// ShapeSource in config.proto and core/shape/).
+struct ShapeSourceSpec {
+  v1::ShapeFormat format = v1::SHAPE_FORMAT_SHAREGPT;
+  std::string path;          // a text_files-like name
+  bool fit = false;          // mode "fit"; else "replay"
+  int64_t block_size = 512;  // mooncake: tokens per hash_ids block
+};
+inline constexpr int64_t kDefaultShapeBlockSize = 512;
+inline constexpr int64_t kMaxShapeBlockSize = 65536;
+
 struct GenerationSpec {
   int64_t num_conversations = 0;
   SizeRng rng = SizeRng::kPhilox;
@@ -46,6 +57,11 @@ struct GenerationSpec {
     IntDistribution prefix_num_tokens;
   };
   std::optional<PrefixGroups> prefix_groups;
+  // With a shape_source, turns and message sizes are the source's:
+  // num_turns, every *num_tokens field and prefix_groups are refused, the
+  // distributions above keep their defaults (and are not used), and
+  // think_time_ms is the only size field allowed.
+  std::optional<ShapeSourceSpec> shape_source;
 };
 
 inline constexpr int64_t kMaxPrefixGroups = 100000;

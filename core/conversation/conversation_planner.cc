@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "core/distributions/numpy_legacy.h"
@@ -41,8 +42,15 @@ absl::Status ConversationPlanner::CheckSeed(const GenerationSpec& spec, uint64_t
   return absl::OkStatus();
 }
 
-ConversationPlanner::ConversationPlanner(const GenerationSpec& spec, uint64_t seed)
-    : spec_(spec), seed_(seed) {
+ConversationPlanner::ConversationPlanner(const GenerationSpec& spec, uint64_t seed,
+                                         std::shared_ptr<const Shape> shape)
+    : spec_(spec), seed_(seed), shape_(std::move(shape)) {
+  if (shape_ != nullptr) {
+    common_prefix_tokens_ = 0;
+    replay_period_ms_ = ReplayPeriodMs(*shape_);
+    if (spec.shape_source && spec.shape_source->fit) fitted_ = FitShape(*shape_);
+    return;
+  }
   if (spec.rng == SizeRng::kPhilox) {
     RandomStream stream({.seed = seed, .index = 0, .field = kFieldCommonPrefixTokens, .draw = 0});
     common_prefix_tokens_ = spec.common_prefix_num_tokens.Sample(stream);
@@ -65,7 +73,9 @@ ConversationPlanner::~ConversationPlanner() = default;
 
 absl::StatusOr<ConversationPlan> ConversationPlanner::Plan(uint64_t index) {
   ConversationPlan plan;
-  if (numpy_ == nullptr) {
+  if (shape_ != nullptr) {
+    plan = PlanShape(index);
+  } else if (numpy_ == nullptr) {
     plan = PlanPhilox(index);
   } else {
     CONVGEN_ASSIGN_OR_RETURN(plan, PlanNumpyLegacy(index));
@@ -136,6 +146,50 @@ ConversationPlan ConversationPlanner::PlanPhilox(uint64_t index) const {
     plan.user_tokens.push_back(draw(spec_.input_num_tokens, kFieldUserTokens, t));
     plan.assistant_tokens.push_back(draw(spec_.output_num_tokens, kFieldAssistantTokens, t));
   }
+  return plan;
+}
+
+ConversationPlan ConversationPlanner::PlanShape(uint64_t index) const {
+  ConversationPlan plan;
+  plan.index = index;
+  plan.shaped = true;
+  const uint64_t records = shape_->records.size();
+  if (!fitted_) {
+    // Replay: record i mod N, and past the trace's end its arrivals again,
+    // one period later per repeat (ReplayPeriodMs).
+    const ShapeRecord& record = shape_->records[index % records];
+    plan.num_messages = static_cast<int64_t>(record.message_tokens.size());
+    for (size_t m = 0; m + 1 < record.message_tokens.size(); m += 2) {
+      plan.user_tokens.push_back(record.message_tokens[m]);
+      plan.assistant_tokens.push_back(record.message_tokens[m + 1]);
+    }
+    plan.hash_ids = record.hash_ids;
+    if (record.timestamp_ms >= 0) {
+      const absl::int128 arrival = absl::int128(record.timestamp_ms) +
+                                   absl::int128(index / records) * absl::int128(replay_period_ms_);
+      plan.arrival_ms = static_cast<int64_t>(
+          std::min<absl::int128>(arrival, std::numeric_limits<int64_t>::max()));
+    }
+  } else {
+    // Fit: every size from its empirical distribution, in the fields the
+    // parametric sizes use; a trace's arrivals evenly at its mean rate
+    // (a pure function of i, as every value here must be).
+    const FittedShape& f = *fitted_;
+    plan.num_messages = EvenMessages(Draw(f.messages, index, kFieldNumTurns, 0));
+    const int64_t turns = plan.num_messages / 2;
+    for (int64_t t = 0; t < turns; ++t) {
+      plan.user_tokens.push_back(t == 0 || !f.later_user
+                                     ? Draw(f.first_user, index, kFieldFirstUserTokens, t)
+                                     : Draw(*f.later_user, index, kFieldUserTokens, t));
+      plan.assistant_tokens.push_back(Draw(f.assistant, index, kFieldAssistantTokens, t));
+    }
+    if (f.span_ms >= 0 && f.gaps > 0) {
+      const absl::int128 arrival = absl::int128(index) * f.span_ms / f.gaps;
+      plan.arrival_ms = static_cast<int64_t>(
+          std::min<absl::int128>(arrival, std::numeric_limits<int64_t>::max()));
+    }
+  }
+  plan.requested_messages = plan.num_messages;
   return plan;
 }
 

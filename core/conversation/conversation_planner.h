@@ -15,12 +15,14 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "absl/numeric/int128.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "core/config/generation_spec.h"
+#include "core/shape/shape.h"
 
 namespace convgen {
 
@@ -41,6 +43,9 @@ enum StreamField : uint64_t {
   // Keyed by group (index = group number), not by conversation.
   kFieldGroupPrefixTokens = 12,
   kFieldGroupPrefixOffset = 13,
+  // Keyed by a trace's hash id (index = the id), not by conversation: where
+  // that block's text starts in the corpus.
+  kFieldBlockOffset = 14,
 };
 
 struct ConversationPlan {
@@ -61,6 +66,12 @@ struct ConversationPlan {
   std::vector<double> body_offsets;  // per message, its body
   double prefix_offset = 0;          // the unique prefix
   double group_prefix_offset = 0;    // the group's prefix (keyed by group)
+  // With a shape source: the sizes are the source's (no prefixes; user
+  // messages hold exactly their count, see ConversationStream), the
+  // conversation's arrival (ms, -1: none) and a trace's prefix blocks.
+  bool shaped = false;
+  int64_t arrival_ms = -1;
+  std::vector<int64_t> hash_ids;
 };
 
 class ConversationPlanner {
@@ -69,8 +80,11 @@ class ConversationPlanner {
   // (numpy_legacy: numpy takes seeds below 2^32).
   static absl::Status CheckSeed(const GenerationSpec& spec, uint64_t seed);
 
-  // `seed` passed CheckSeed.
-  ConversationPlanner(const GenerationSpec& spec, uint64_t seed);
+  // `seed` passed CheckSeed. With spec.shape_source, `shape` is the source
+  // as read (non-null): replay gives conversation i the sizes of record
+  // i mod N, fit samples them from the source's empirical distributions.
+  ConversationPlanner(const GenerationSpec& spec, uint64_t seed,
+                      std::shared_ptr<const Shape> shape = nullptr);
   ConversationPlanner(ConversationPlanner&&);
   ~ConversationPlanner();
 
@@ -95,6 +109,7 @@ class ConversationPlanner {
   struct NumpyLegacyDraws;
 
   ConversationPlan PlanPhilox(uint64_t index) const;
+  ConversationPlan PlanShape(uint64_t index) const;
   absl::StatusOr<ConversationPlan> PlanNumpyLegacy(uint64_t index);
   // Draws convgen's own fields (think time, group, first-turn sizes, corpus
   // offsets) from keyed streams, in either mode: vLLM has nothing to
@@ -109,6 +124,9 @@ class ConversationPlanner {
   int64_t common_prefix_tokens_;
   absl::uint128 numpy_legacy_draws_ = 0;
   std::unique_ptr<NumpyLegacyDraws> numpy_;  // with rng numpy_legacy
+  std::shared_ptr<const Shape> shape_;       // with a shape source
+  std::optional<FittedShape> fitted_;        // in mode fit
+  int64_t replay_period_ms_ = 0;
 };
 
 }  // namespace convgen

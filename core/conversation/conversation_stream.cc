@@ -6,6 +6,7 @@
 #include "absl/numeric/int128.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "core/random/random_stream.h"
 #include "core/status_macros.h"
 
 namespace convgen {
@@ -177,7 +178,14 @@ absl::StatusOr<Message> ConversationStream::BuildMessage(const ConversationPlan&
   std::vector<MessagePart> fixed;
   int64_t target;
   int64_t fixed_count = 0;
-  if (is_user) {
+  uint64_t start = 0;
+  bool placed = false;
+  if (is_user && plan.shaped) {
+    // Exactly the source's count (>= 1: the readers keep no empty message).
+    target = std::max<int64_t>(plan.user_tokens[exchange], 1);
+    fixed = ShapedUserParts(plan, m, user_fixed, min_user, target, &fixed_count, &start);
+    placed = true;
+  } else if (is_user) {
     target = plan.user_tokens[exchange];
     if (target < min_user) {
       target = min_user;
@@ -198,7 +206,7 @@ absl::StatusOr<Message> ConversationStream::BuildMessage(const ConversationPlan&
       ++stats_.raised_targets;
     }
   }
-  const uint64_t start = builder_->PlaceBody(plan.body_offsets[m], target - fixed_count);
+  if (!placed) start = builder_->PlaceBody(plan.body_offsets[m], target - fixed_count);
   absl::StatusOr<BuiltMessage> built = builder_->Build(fixed, target, start);
   if (!built.ok()) {
     return absl::Status(built.status().code(), absl::StrCat(message.conversation_id, " message ", m,
@@ -216,6 +224,70 @@ absl::StatusOr<Message> ConversationStream::BuildMessage(const ConversationPlan&
   }
   CONVGEN_RETURN_IF_ERROR(CheckMessage(message));
   return message;
+}
+
+// Blocks are built once per stream; a trace names at most a few thousand
+// distinct ids in a window, and a repeat after a clear rebuilds the same text.
+constexpr size_t kMaxCachedBlocks = 4096;
+
+uint64_t ConversationStream::BlockStart(int64_t id) const {
+  RandomStream stream({.seed = options_.seed,
+                       .index = static_cast<uint64_t>(id),
+                       .field = kFieldBlockOffset,
+                       .draw = 0});
+  return builder_->PlaceBody(stream.NextDouble(), spec_.shape_source->block_size);
+}
+
+absl::StatusOr<MessagePart> ConversationStream::BlockPart(int64_t id) {
+  if (const auto found = blocks_.find(id); found != blocks_.end()) return found->second;
+  absl::StatusOr<BuiltMessage> built =
+      builder_->Build({}, spec_.shape_source->block_size, BlockStart(id));
+  if (!built.ok()) return built.status();
+  stats_.corpus_wraps += built->wrapped;
+  if (blocks_.size() >= kMaxCachedBlocks) blocks_.clear();
+  MessagePart part;
+  part.text = std::move(built->text);
+  return blocks_[id] = std::move(part);
+}
+
+std::vector<MessagePart> ConversationStream::ShapedUserParts(
+    const ConversationPlan& plan, int64_t m, const MessagePart& user_fixed, int64_t min_user,
+    int64_t target, int64_t* fixed_count, uint64_t* start) {
+  std::vector<MessagePart> fixed;
+  if (m == 0 && !plan.hash_ids.empty()) {
+    // The blocks wholly inside the input, then a body that continues the
+    // next block's text (a partial last block, cut to the exact count) or,
+    // past the last block, text of the conversation's own.
+    const int64_t block = spec_.shape_source->block_size;
+    const auto ids = static_cast<int64_t>(plan.hash_ids.size());
+    int64_t whole = std::min(ids, target / block);
+    // The body must hold at least a token: the last whole block is then the
+    // body, from the same start, so its text is still the block's.
+    if (whole == ids && whole * block == target) --whole;
+    std::vector<int64_t> used(plan.hash_ids.begin(), plan.hash_ids.begin() + whole);
+    for (int64_t id : used) {
+      absl::StatusOr<MessagePart> part = BlockPart(id);
+      if (!part.ok()) break;  // that block's cut failed: the body covers the rest
+      fixed.push_back(*std::move(part));
+    }
+    // Joins between blocks can merge tokens either way: blocks that leave
+    // no room for a body go to the body.
+    *fixed_count = fixed.empty() ? 0 : builder_->CountParts(fixed);
+    while (!fixed.empty() && *fixed_count >= target) {
+      fixed.pop_back();
+      *fixed_count = fixed.empty() ? 0 : builder_->CountParts(fixed);
+    }
+    const auto next = static_cast<int64_t>(fixed.size());
+    *start = next < ids ? BlockStart(plan.hash_ids[next])
+                        : builder_->PlaceBody(plan.body_offsets[m], target - *fixed_count);
+    return fixed;
+  }
+  if (target >= min_user) {
+    fixed = {user_fixed};
+    *fixed_count = min_user;
+  }
+  *start = builder_->PlaceBody(plan.body_offsets[m], target - *fixed_count);
+  return fixed;
 }
 
 absl::Status ConversationStream::ReserveMemory(const ConversationPlan& plan) {
@@ -265,7 +337,7 @@ absl::Status ConversationStream::BuildConversation(uint64_t index) {
 
   events_.reserve(plan.num_messages + 2);
   const std::string id = absl::StrCat("CONV_ID_", index);
-  events_.emplace_back(ConversationStart{index, id, plan.num_messages});
+  events_.emplace_back(ConversationStart{index, id, plan.num_messages, plan.arrival_ms});
   int64_t tokens = 0;
   for (int64_t m = 0; m < plan.num_messages; ++m) {
     CONVGEN_ASSIGN_OR_RETURN(Message message, BuildMessage(plan, m, header, user_fixed, min_user));

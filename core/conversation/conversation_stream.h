@@ -16,6 +16,14 @@
 // its group's prefix right after the common prefix. Every message encodes to
 // exactly its target.
 //
+// With a shape source (spec.shape_source) the sizes are the source's and
+// every message holds exactly its count: there are no prefixes; a user
+// message shorter than the header and instruction is corpus text alone; a
+// trace's first user message with hash_ids starts with one block of text
+// per id (the text of id h depends only on the seed, h and the corpus:
+// equal leading ids give byte-identical leading text), the rest after it,
+// without header.
+//
 // Words: a message is one user or assistant text; an exchange is a user
 // message and its answer; a conversation has num_messages = 2 x exchanges
 // messages. (The wire calls a message a "turn": TurnMessage, turn_index,
@@ -29,6 +37,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <variant>
@@ -169,6 +178,16 @@ class ConversationStream {
                                        const std::string& header, const MessagePart& user_fixed,
                                        int64_t min_user);
   void AddToSummary(const std::vector<StreamEvent>& events, int64_t num_messages);
+  // A shape source's user message: its fixed parts (header and instruction
+  // if they fit in *target tokens, a trace's blocks) and where its body
+  // starts.
+  std::vector<MessagePart> ShapedUserParts(const ConversationPlan& plan, int64_t m,
+                                           const MessagePart& user_fixed, int64_t min_user,
+                                           int64_t target, int64_t* fixed_count, uint64_t* start);
+  // The text of a trace's block `id`: exactly block_size tokens alone,
+  // starting at the corpus token keyed by (seed, id).
+  absl::StatusOr<MessagePart> BlockPart(int64_t id);
+  uint64_t BlockStart(int64_t id) const;
 
   GenerationSpec spec_;
   StreamOptions options_;
@@ -178,6 +197,8 @@ class ConversationStream {
   MemoryBudget::Reservation memory_;  // the current conversation's
   MessagePart common_prefix_;
   bool common_prefix_wrapped_ = false;
+  // Block texts built so far (bounded: cleared when full).
+  std::map<int64_t, MessagePart> blocks_;
 
   uint64_t next_index_;              // the next conversation to build
   uint64_t resume_index_;            // see resume_index()

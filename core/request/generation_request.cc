@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/config/config_json.h"
+#include "core/json/config_errors.h"
 #include "core/status_macros.h"
 
 namespace convgen {
@@ -64,7 +65,8 @@ absl::Status CheckRequest(const GenerationSpec& spec, const GenerationRequest& r
         limits.max_conversations_per_request, " per request (this request would produce ", produced,
         "); split the workload into several requests with start_index, or shards"));
   }
-  int64_t inline_bytes = 0;
+  // The shape file sent with the request counts as inline text too.
+  auto inline_bytes = static_cast<int64_t>(request.inline_shape.text.size());
   for (const InlineText& text : request.inline_texts) {
     inline_bytes += static_cast<int64_t>(text.text.size());
   }
@@ -156,8 +158,19 @@ absl::StatusOr<std::unique_ptr<GenerationJob>> PrepareGeneration(
                            workspace.GetCorpus(job->spec_.text_files, request.inline_texts,
                                                resolved.cache_key, *tokenizer, request.stop));
   job->corpus_tokens_ = static_cast<int64_t>(corpus->num_tokens());
+  std::shared_ptr<const Shape> shape;
+  if (job->spec_.shape_source) {
+    CONVGEN_ASSIGN_OR_RETURN(shape,
+                             workspace.GetShape(*job->spec_.shape_source, request.inline_shape,
+                                                resolved.cache_key, *tokenizer, request.stop));
+    job->shape_summary_ = DescribeShape(*shape, job->spec_.shape_source->path);
+  } else if (!request.inline_shape.name.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the request sends a shape file (inline_shape ", QuoteForMessage(request.inline_shape.name),
+        ") but its config has no shape_source; add one, or do not send it"));
+  }
   // Built once: with numpy_legacy it draws every turn count of the request.
-  ConversationPlanner planner(job->spec_, job->options_.seed);
+  ConversationPlanner planner(job->spec_, job->options_.seed, std::move(shape));
   CONVGEN_RETURN_IF_ERROR(CheckPlanner(planner, limits));
   job->common_prefix_tokens_ = planner.common_prefix_tokens();
   CONVGEN_ASSIGN_OR_RETURN(job->stream_,
@@ -166,7 +179,9 @@ absl::StatusOr<std::unique_ptr<GenerationJob>> PrepareGeneration(
   if (request.stop != nullptr && request.stop->ShouldStop()) {
     return request.stop->Reason("preparing the request");
   }
-  // The common prefix is always stated in the normalized config.
+  // The common prefix is always stated in the normalized config (a shape
+  // source refuses it).
+  if (job->spec_.shape_source) return job;
   auto* prompt_input = job->config_.mutable_prompt_input();
   if (!prompt_input->has_common_prefix_num_tokens()) {
     prompt_input->mutable_common_prefix_num_tokens()->mutable_constant()->set_value(0);

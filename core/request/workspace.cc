@@ -13,6 +13,8 @@
 #include "core/files.h"
 #include "core/json/config_errors.h"
 #include "core/sha256.h"
+#include "core/shape/mooncake_reader.h"
+#include "core/shape/sharegpt_reader.h"
 #include "core/status_macros.h"
 #include "core/tokenizer/hf_tokenizer_json.h"
 #include "core/tokenizer/tiktoken.h"
@@ -284,7 +286,12 @@ std::vector<std::string> Workspace::CorpusNames() const {
 
 absl::StatusOr<std::string> Workspace::ResolveCorpusFile(const std::string& name,
                                                          size_t position) const {
-  const std::string where = absl::StrCat("text_files[", position, "] ", QuoteForMessage(name));
+  return ResolveDataFile(name, absl::StrCat("text_files[", position, "]"));
+}
+
+absl::StatusOr<std::string> Workspace::ResolveDataFile(const std::string& name,
+                                                       const std::string& field) const {
+  const std::string where = absl::StrCat(field, " ", QuoteForMessage(name));
   // A NUL would cut the name short at open(); control characters are never
   // a corpus name a client meant.
   if (std::any_of(name.begin(), name.end(),
@@ -427,6 +434,87 @@ absl::StatusOr<std::shared_ptr<const TokenizedCorpus>> Workspace::GetCorpus(
   // The key names the tokenizer's file or content hash (see
   // ResolvedTokenizer::cache_key), so that two tokenizers never mix.
   return cache_.Get(corpus, tokenizer_key, tokenizer, &budget_, stop);
+}
+
+namespace {
+
+// Shapes kept for later requests: each is a few integers per message.
+constexpr size_t kShapeCacheEntries = 4;
+
+}  // namespace
+
+int64_t Workspace::shapes_read() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return shapes_read_;
+}
+
+absl::StatusOr<std::shared_ptr<const Shape>> Workspace::GetShape(const ShapeSourceSpec& source,
+                                                                 const InlineText& sent,
+                                                                 const std::string& tokenizer_key,
+                                                                 const Tokenizer& tokenizer,
+                                                                 const StopSignal* stop) {
+  const bool sharegpt = source.format == v1::SHAPE_FORMAT_SHAREGPT;
+  std::string file_text;
+  absl::string_view text;
+  if (!sent.name.empty()) {
+    if (sent.name != source.path) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "inline_shape is named ", QuoteForMessage(sent.name), " but shape_source.path is ",
+          QuoteForMessage(source.path), "; send the shape file under its shape_source.path"));
+    }
+    if (static_cast<int64_t>(sent.text.size()) > options_.max_corpus_bytes) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "inline_shape holds ", sent.text.size(), " bytes, over this server's limit of ",
+          options_.max_corpus_bytes, " bytes (--max-corpus-bytes); send a sample of it"));
+    }
+    text = sent.text;
+  } else {
+    CONVGEN_ASSIGN_OR_RETURN(const std::string path,
+                             ResolveDataFile(source.path, "shape_source.path"));
+    absl::StatusOr<std::string> read = ReadRegularFile(path, options_.max_corpus_bytes);
+    if (!read.ok()) {
+      return absl::Status(read.status().code(),
+                          absl::StrCat("shape_source.path ", QuoteForMessage(source.path), ": ",
+                                       read.status().message()));
+    }
+    file_text = *std::move(read);
+    text = file_text;
+  }
+  const std::string key = absl::StrCat(Sha256Hex(text), sharegpt ? " sharegpt " : " mooncake",
+                                       sharegpt ? tokenizer_key : "");
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto it = shapes_.begin(); it != shapes_.end(); ++it) {
+      if (it->first != key) continue;
+      shapes_.splice(shapes_.begin(), shapes_, it);
+      return it->second;
+    }
+  }
+  // The text while it is read; the shape itself is small.
+  CONVGEN_ASSIGN_OR_RETURN(
+      MemoryBudget::Reservation reading,
+      budget_.Reserve(static_cast<int64_t>(text.size()),
+                      absl::StrCat("reading shape_source ", QuoteForMessage(source.path))));
+  absl::StatusOr<Shape> shape =
+      sharegpt ? ReadShareGpt(text,
+                              [&](absl::string_view value) {
+                                return static_cast<int64_t>(tokenizer.Count(value));
+                              })
+               : ReadMooncakeTrace(text);
+  if (!shape.ok()) {
+    return absl::Status(shape.status().code(),
+                        absl::StrCat("shape_source.path ", QuoteForMessage(source.path), ": ",
+                                     shape.status().message()));
+  }
+  if (stop != nullptr && stop->ShouldStop()) {
+    return stop->Reason(absl::StrCat("reading shape_source ", QuoteForMessage(source.path)));
+  }
+  auto shared = std::make_shared<const Shape>(*std::move(shape));
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++shapes_read_;
+  shapes_.emplace_front(key, shared);
+  if (shapes_.size() > kShapeCacheEntries) shapes_.pop_back();
+  return shared;
 }
 
 }  // namespace convgen

@@ -23,8 +23,10 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "core/config/generation_spec.h"
 #include "core/corpus/corpus.h"
 #include "core/memory_budget.h"
+#include "core/shape/shape.h"
 #include "core/tokenizer/tokenizer.h"
 
 namespace convgen {
@@ -132,6 +134,22 @@ class Workspace {
       const std::vector<std::string>& text_files, const std::vector<InlineText>& inline_texts,
       const std::string& tokenizer_key, const Tokenizer& tokenizer, const StopSignal* stop);
 
+  // The shape a config's shape_source names: `sent` if its name is the
+  // source's path (a file sent with the request), else the file of that name
+  // in the corpus directory, checked as text_files are and at most
+  // max_corpus_bytes; read, and for ShareGPT measured with `tokenizer`.
+  // Shapes are kept by (content, format, tokenizer key) in a small LRU, so a
+  // second request with the same file does not read or measure it again.
+  // A bad file is InvalidArgument naming the record or line.
+  absl::StatusOr<std::shared_ptr<const Shape>> GetShape(const ShapeSourceSpec& source,
+                                                        const InlineText& sent,
+                                                        const std::string& tokenizer_key,
+                                                        const Tokenizer& tokenizer,
+                                                        const StopSignal* stop);
+  // How many shapes GetShape has read and measured (cache misses), for tests
+  // and metrics.
+  int64_t shapes_read() const;
+
   MemoryBudget& memory_budget() { return budget_; }
 
   // File names a request can use as text_files.
@@ -145,6 +163,9 @@ class Workspace {
 
   // The path of a text_files entry, or an error naming it.
   absl::StatusOr<std::string> ResolveCorpusFile(const std::string& name, size_t position) const;
+  // The same for a file named by `where` (e.g. "shape_source.path").
+  absl::StatusOr<std::string> ResolveDataFile(const std::string& name,
+                                              const std::string& where) const;
   // Reads the files named into one text (each file's text on its own
   // lines), within the request's limits and the memory budget. An entry
   // named in `inline_by_name` is that inline text instead of a file.
@@ -190,6 +211,9 @@ class Workspace {
   RequestTokenizerObserver observer_;
   MemoryBudget budget_;
   CorpusCache cache_;  // after budget_: its corpora hold reservations in it
+  // Shapes read (GetShape), most recent first; guarded by mutex_.
+  std::list<std::pair<std::string, std::shared_ptr<const Shape>>> shapes_;
+  int64_t shapes_read_ = 0;
 };
 
 }  // namespace convgen

@@ -96,7 +96,7 @@ TEST(GenerationSpecTest, ReportsEveryProblemInOneAnswer) {
             "expected one of constant, uniform, lognormal, zipf, poisson, normal, exponential, "
             "pareto, empirical, mixture\n"
             "extra: unknown field; expected one of filetype, num_conversations, "
-            "text_files, print_stats, prompt_input, prompt_output, rng\n"
+            "text_files, print_stats, prompt_input, prompt_output, rng, shape_source\n"
             "num_conversations: must be > 0 (got 0)\n"
             "text_files: must list at least one file\n"
             "prompt_input.num_turns: uniform max must be >= min (10 < 12)\n"

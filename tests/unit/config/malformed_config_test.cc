@@ -115,7 +115,7 @@ std::vector<MalformedCase> Cases() {
       // Top-level fields.
       {"unknown_top_level_field", Edited([](Json& c) { c["seed"] = 3; }), "seed",
        "unknown field; expected one of filetype, num_conversations, text_files, "
-       "print_stats, prompt_input, prompt_output, rng"},
+       "print_stats, prompt_input, prompt_output, rng, shape_source"},
       {"missing_filetype", Edited([](Json& c) { c.erase("filetype"); }), "filetype",
        "missing required field"},
       {"unknown_rng", Edited([](Json& c) { c["rng"] = "mt19937"; }), "rng",

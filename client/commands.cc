@@ -99,12 +99,13 @@ int ServerError(const grpc::Status& status) {
   std::fprintf(stderr, "convgen: server error %s: %s\n",
                absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code())).c_str(),
                status.error_message().c_str());
+  bool config_error = status.error_code() == grpc::StatusCode::INVALID_ARGUMENT;
   if (running_options != nullptr) {
-    if (const ConnectionHint hint = HintFor(status, *running_options); !hint.text.empty()) {
-      std::fprintf(stderr, "convgen: hint: %s\n", hint.text.c_str());
-    }
+    const ConnectionHint hint = HintFor(status, *running_options);
+    if (!hint.text.empty()) std::fprintf(stderr, "convgen: hint: %s\n", hint.text.c_str());
+    config_error = config_error || hint.config_error;
   }
-  return status.error_code() == grpc::StatusCode::INVALID_ARGUMENT ? 2 : 1;
+  return config_error ? 2 : 1;
 }
 
 // A text_files entry that is absolute or climbs out of the config's
@@ -215,10 +216,12 @@ bool ReadLocalTextFiles(const CommandOptions& o, const v1::GenerationConfig& con
 
 // Reads the config's shape_source file when it is next to the config (or
 // below its directory) for sending inline, under the rules of text_files;
-// otherwise it names a file of the server's corpus directory. Returns false,
-// having said why on stderr naming the config and the file, for a file
-// outside the directory without --allow-outside-files, not a regular file,
-// or over what is left of the inline limit after the text files.
+// otherwise it names a file of the server's corpus directory. A name with
+// ".." or a leading "/" is left to the server, which refuses it. Returns
+// false, having said why on stderr naming the config and the file, for a
+// symlink out of the directory without --allow-outside-files, a file that is
+// not a regular file, or one over what is left of the inline limit after
+// the text files.
 bool ReadLocalShape(const CommandOptions& o, const v1::GenerationConfig& config,
                     v1::GenerateRequest* request) {
   if (!config.has_shape_source() || config.shape_source().path().empty()) return true;
@@ -233,29 +236,23 @@ bool ReadLocalShape(const CommandOptions& o, const v1::GenerationConfig& config,
                  config_path);
     return false;
   }
-  const std::string path =
-      std::filesystem::path(name).is_absolute() ? name : absl::StrCat(dir, "/", name);
+  // The server takes only names below the config's directory (no "..", no
+  // leading "/") and says so, naming the field.
+  if (LeavesDirectory(name)) return true;
+  const std::string path = absl::StrCat(dir, "/", name);
   struct stat st;
   if (::lstat(path.c_str(), &st) != 0) {
-    // Not here: a file of the server's corpus directory, unless it could
-    // only have been a local path.
-    if (LeavesDirectory(name) && !o.allow_outside_files) {
-      std::fprintf(stderr,
-                   "convgen: %s: shape_source.path \"%s\" is outside the config's directory %s "
-                   "(and not found: %s)\n",
-                   config_path, name.c_str(), dir.c_str(), std::strerror(errno));
-      return false;
-    }
+    // Not here: a file of the server's corpus directory.
     std::fprintf(stderr,
                  "convgen: shape_source.path \"%s\" is not in %s: asking the server for its "
                  "corpus file of that name\n",
                  name.c_str(), dir.c_str());
     return true;
   }
-  if (!o.allow_outside_files && (LeavesDirectory(name) || !ResolvesBelow(path, dir))) {
+  if (!o.allow_outside_files && !ResolvesBelow(path, dir)) {
     std::fprintf(stderr,
-                 "convgen: %s: shape_source.path \"%s\" is outside the config's directory %s; "
-                 "the client sends only files next to the config or below it (pass "
+                 "convgen: %s: shape_source.path \"%s\" leads out of the config's directory %s "
+                 "(a symlink); the client sends only files next to the config or below it (pass "
                  "--allow-outside-files to send it)\n",
                  config_path, name.c_str(), dir.c_str());
     return false;
@@ -734,6 +731,16 @@ ConnectionHint HintFor(const grpc::Status& status, const CommandOptions& o) {
   const auto has = [&](absl::string_view part) { return absl::StrContains(message, part); };
   const bool tls = !o.tls_ca.empty() || !o.tls_cert.empty();
   ConnectionHint hint;
+  if (status.error_code() == grpc::StatusCode::NOT_FOUND &&
+      absl::StartsWith(message, "shape_source.path")) {
+    hint.text = absl::StrCat(
+        "the config's shape_source.path is sent when it is a file next to the config (in ",
+        ConfigDirectory(o.input_file),
+        ") or below it, else asked of the server by name; put the file there, or in the "
+        "server's --corpus-dir");
+    hint.config_error = true;
+    return hint;
+  }
   if (status.error_code() == grpc::StatusCode::NOT_FOUND && has("no such corpus")) {
     hint.text = absl::StrCat(
         "text_files not found next to the config (in ", ConfigDirectory(o.input_file),

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "client/commands.h"
 #include "gmock/gmock.h"
@@ -264,6 +265,10 @@ TEST(HintForTest, AConnectFailureIsMarkedSoThatNoResumeIndexIsPrinted) {
       {{grpc::StatusCode::NOT_FOUND, "text_files[0] \"x.txt\": no such corpus; this server has: "},
        false,
        "text_files not found next to the config (in configs)"},
+      {{grpc::StatusCode::NOT_FOUND,
+        "shape_source.path \"t.jsonl\": no such corpus; this server has: moby-dick.txt"},
+       false,
+       "shape_source.path is sent when it is a file next to the config (in configs)"},
       // A stream that broke after it started: a resume index applies.
       {{grpc::StatusCode::UNAVAILABLE, "Socket closed"}, false, ""},
       {{grpc::StatusCode::DEADLINE_EXCEEDED, "Deadline Exceeded"}, false, ""},
@@ -273,6 +278,9 @@ TEST(HintForTest, AConnectFailureIsMarkedSoThatNoResumeIndexIsPrinted) {
     EXPECT_EQ(hint.connect_failure, c.connect_failure) << c.status.error_message();
     EXPECT_THAT(hint.text, HasSubstr(c.hint)) << c.status.error_message();
     EXPECT_EQ(hint.text.empty(), std::string(c.hint).empty()) << c.status.error_message();
+    // Only a missing shape file is the config's error (exit 2).
+    EXPECT_EQ(hint.config_error, absl::StrContains(c.hint, "shape_source"))
+        << c.status.error_message();
   }
 }
 

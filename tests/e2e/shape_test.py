@@ -328,11 +328,23 @@ class ShapeTest(unittest.TestCase):
     # describe-shape.
 
     def test_describe_shape_prints_the_servers_summary(self):
-        for config, records in [(self.sharegpt_config, len(self.sharegpt_records)),
-                                (self.mooncake_config, len(self.trace))]:
+        first_users = [sum(self.hf[text] for text in record[0][1])
+                       for record in self.sharegpt_records]
+        inputs = [r["input_length"] for r in self.trace]
+        for config, header, line, values in [
+                (self.sharegpt_config, f"sharegpt file sharegpt_sample.json: "
+                 f"{len(self.sharegpt_records)} conversations", "first user tokens", first_users),
+                (self.mooncake_config, f"mooncake trace mooncake_sample.jsonl: "
+                 f"{len(self.trace)} requests", "input tokens", inputs)]:
             result = client("describe-shape", "--server", self.server.address,
                             "--input-file", config)
-            self.assertIn(str(records), result.stdout)
+            lines = result.stdout.splitlines()
+            self.assertEqual(lines[0], header)
+            # The size's count, mean and max as measured here (HF's counts).
+            row = next(l for l in lines if l.strip().startswith(line)).split()
+            self.assertEqual(row[len(line.split()):len(line.split()) + 2],
+                             [str(len(values)), f"{sum(values) / len(values):.1f}"], row)
+            self.assertEqual(row[-1], str(max(values)))
             # The Python client sends the same file and gets the same text.
             python = python_client(self.server.address, config)
             self.assertEqual(python["describe_shape"], python["shape_summary"])

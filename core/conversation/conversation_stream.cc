@@ -93,9 +93,15 @@ absl::Status ConversationStream::CheckLimits(const ConversationPlan& plan) const
   }
   for (size_t t = 0; t < plan.user_tokens.size(); ++t) {
     const absl::int128 tokens = plan.user_tokens[t] + (t == 0 ? first_prefixes : 0);
-    if (tokens > limit) return over(tokens, "a user message (prompt_input.num_tokens)");
+    // A shape source's sizes are its records': the message names the source.
+    if (tokens > limit) {
+      return over(tokens, plan.shaped ? "a user message (its shape_source record)"
+                                      : "a user message (prompt_input.num_tokens)");
+    }
     if (plan.assistant_tokens[t] > limit) {
-      return over(plan.assistant_tokens[t], "an assistant message (prompt_output.num_tokens)");
+      return over(plan.assistant_tokens[t],
+                  plan.shaped ? "an assistant message (its shape_source record)"
+                              : "an assistant message (prompt_output.num_tokens)");
     }
   }
   return absl::OkStatus();

@@ -497,7 +497,9 @@ absl::StatusOr<std::shared_ptr<const Shape>> Workspace::GetShape(const ShapeSour
                       absl::StrCat("reading shape_source ", QuoteForMessage(source.path))));
   absl::StatusOr<Shape> shape =
       sharegpt ? ReadShareGpt(text,
-                              [&](absl::string_view value) {
+                              [&](absl::string_view value) -> int64_t {
+                                // Once stopped, nothing read is used: skip the encodes.
+                                if (stop != nullptr && stop->ShouldStop()) return 1;
                                 return static_cast<int64_t>(tokenizer.Count(value));
                               })
                : ReadMooncakeTrace(text);

@@ -19,9 +19,10 @@ using Json = nlohmann::ordered_json;
 // Reads one line's request into *record; problems go to errors at their
 // field's path.
 void ReadRequest(const Json& root, ConfigErrors& errors, ShapeRecord* record) {
-  if (!RequireObject(root, "",
-                     R"({"timestamp": 0, "input_length": 655, "output_length": 52, "hash_ids": [46, 47]})",
-                     errors)) {
+  if (!RequireObject(
+          root, "",
+          R"({"timestamp": 0, "input_length": 655, "output_length": 52, "hash_ids": [46, 47]})",
+          errors)) {
     return;
   }
   JsonObjectReader reader(root, "", errors);
@@ -36,16 +37,15 @@ void ReadRequest(const Json& root, ConfigErrors& errors, ShapeRecord* record) {
   if (const Json* t = reader.Optional("timestamp")) {
     // Milliseconds; a fractional one (some traces) is rounded down.
     if (!t->is_number()) {
-      errors.Add("timestamp", absl::StrCat("must be a number of milliseconds (got ",
-                                           JsonForMessage(*t), ")"));
+      errors.Add("timestamp",
+                 absl::StrCat("must be a number of milliseconds (got ", JsonForMessage(*t), ")"));
     } else if (const double ms = t->get<double>();
                !(ms >= 0 && ms <= static_cast<double>(kMaxShapeTimestampMs))) {
-      errors.Add("timestamp", absl::StrCat("must be 0 to ", kMaxShapeTimestampMs,
-                                           " ms since the first request (got ",
-                                           JsonForMessage(*t), ")"));
+      errors.Add("timestamp",
+                 absl::StrCat("must be 0 to ", kMaxShapeTimestampMs,
+                              " ms since the first request (got ", JsonForMessage(*t), ")"));
     } else {
-      record->timestamp_ms =
-          t->is_number_integer() ? t->get<int64_t>() : static_cast<int64_t>(ms);
+      record->timestamp_ms = t->is_number_integer() ? t->get<int64_t>() : static_cast<int64_t>(ms);
     }
   }
   const auto input = in_range("input_length", reader.Int("input_length", true), 1, kMaxShapeLength);
@@ -57,8 +57,8 @@ void ReadRequest(const Json& root, ConfigErrors& errors, ShapeRecord* record) {
       errors.Add("hash_ids", absl::StrCat("must be a list of integer block ids (got ",
                                           JsonForMessage(*ids), ")"));
     } else if (static_cast<int64_t>(ids->size()) > kMaxShapeHashIds) {
-      errors.Add("hash_ids", absl::StrCat("has ", ids->size(), " ids, over the limit of ",
-                                          kMaxShapeHashIds));
+      errors.Add("hash_ids",
+                 absl::StrCat("has ", ids->size(), " ids, over the limit of ", kMaxShapeHashIds));
     } else {
       for (size_t k = 0; k < ids->size(); ++k) {
         const Json& id = (*ids)[k];
@@ -87,8 +87,8 @@ absl::StatusOr<Shape> ReadMooncakeTrace(absl::string_view jsonl) {
     jsonl.remove_prefix(end == absl::string_view::npos ? jsonl.size() : end + 1);
     if (absl::StripAsciiWhitespace(line).empty()) continue;
     if (static_cast<int64_t>(shape.records.size()) >= kMaxShapeRecords) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "the trace has more than ", kMaxShapeRecords, " requests; use a part of it"));
+      return absl::ResourceExhaustedError(absl::StrCat("the trace has more than ", kMaxShapeRecords,
+                                                       " requests; use a part of it"));
     }
     ConfigErrors errors;
     ShapeRecord record;
@@ -105,10 +105,11 @@ absl::StatusOr<Shape> ReadMooncakeTrace(absl::string_view jsonl) {
     int64_t& first = record.timestamp_ms >= 0 ? first_with_time : first_without_time;
     if (first == 0) first = line_number;
     if (first_with_time != 0 && first_without_time != 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "line ", std::max(first_with_time, first_without_time),
-          ": timestamp is set on some requests (line ", first_with_time, ") and not on others (line ",
-          first_without_time, "); give every request a timestamp, or none"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("line ", std::max(first_with_time, first_without_time),
+                       ": timestamp is set on some requests (line ", first_with_time,
+                       ") and not on others (line ", first_without_time,
+                       "); give every request a timestamp, or none"));
     }
     shape.records.push_back(std::move(record));
   }

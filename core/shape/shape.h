@@ -43,13 +43,13 @@ struct ShapeRecord {
 // What reading a ShareGPT file changed to make conversations of it (see
 // sharegpt_reader.h), for the summary.
 struct ShapeNotes {
-  int64_t records_read = 0;       // records in the file
-  int64_t records_skipped = 0;    // fewer than 2 messages after the rules
-  int64_t system_dropped = 0;     // "system" messages
-  int64_t empty_dropped = 0;      // messages with an empty value
-  int64_t leading_dropped = 0;    // assistant messages before the first user one
-  int64_t merged = 0;             // messages merged into the one before (same role)
-  int64_t trailing_dropped = 0;   // a last user message without an answer
+  int64_t records_read = 0;      // records in the file
+  int64_t records_skipped = 0;   // fewer than 2 messages after the rules
+  int64_t system_dropped = 0;    // "system" messages
+  int64_t empty_dropped = 0;     // messages with an empty value
+  int64_t leading_dropped = 0;   // assistant messages before the first user one
+  int64_t merged = 0;            // messages merged into the one before (same role)
+  int64_t trailing_dropped = 0;  // a last user message without an answer
 };
 
 struct Shape {
@@ -58,9 +58,7 @@ struct Shape {
   ShapeNotes notes;
 
   // Whether every record has a timestamp (traces only).
-  bool has_timestamps() const {
-    return !records.empty() && records.front().timestamp_ms >= 0;
-  }
+  bool has_timestamps() const { return !records.empty() && records.front().timestamp_ms >= 0; }
 };
 
 // The size distributions of a shape, for mode "fit": each the empirical

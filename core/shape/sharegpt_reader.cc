@@ -89,15 +89,14 @@ class ShareGptHandler : public nlohmann::json_sax<Json> {
   // record/message keys it ignores; else a type error.
   bool Scalar(const char* what) {
     if (stack_.empty()) {
-      return Fail(absl::StrCat("a ShareGPT file is a JSON list of conversations (got ", what,
-                               ")"));
+      return Fail(absl::StrCat("a ShareGPT file is a JSON list of conversations (got ", what, ")"));
     }
     switch (Top()) {
       case Ctx::kSkip:
         return true;
       case Ctx::kTop:
-        return Fail(absl::StrCat(NextRecordPath(), ": must be an object {\"conversations\": [...]} (got ",
-                                 what, ")"));
+        return Fail(absl::StrCat(
+            NextRecordPath(), ": must be an object {\"conversations\": [...]} (got ", what, ")"));
       case Ctx::kRecord:
         if (key_ == "conversations") {
           return Fail(absl::StrCat(RecordPath(),
@@ -106,12 +105,13 @@ class ShareGptHandler : public nlohmann::json_sax<Json> {
         }
         return true;
       case Ctx::kConversations:
-        return Fail(absl::StrCat(NextMessagePath(),
-                                 ": must be an object {\"from\": \"human\", \"value\": \"...\"} (got ",
-                                 what, ")"));
+        return Fail(absl::StrCat(
+            NextMessagePath(),
+            ": must be an object {\"from\": \"human\", \"value\": \"...\"} (got ", what, ")"));
       case Ctx::kMessage:
         if (key_ == "from" || key_ == "value") {
-          return Fail(absl::StrCat(MessagePath(), ".", key_, ": must be a string (got ", what, ")"));
+          return Fail(
+              absl::StrCat(MessagePath(), ".", key_, ": must be a string (got ", what, ")"));
         }
         return true;
     }
@@ -136,9 +136,9 @@ class ShareGptHandler : public nlohmann::json_sax<Json> {
       case Ctx::kTop:
         if (!object) return Scalar("a list");
         if (record_index_ + 1 > kMaxShapeRecords) {
-          status_ = absl::ResourceExhaustedError(
-              absl::StrCat("the ShareGPT file has more than ", kMaxShapeRecords,
-                           " records; use a sample of it"));
+          status_ = absl::ResourceExhaustedError(absl::StrCat("the ShareGPT file has more than ",
+                                                              kMaxShapeRecords,
+                                                              " records; use a sample of it"));
           return false;
         }
         ++record_index_;
@@ -210,8 +210,8 @@ class ShareGptHandler : public nlohmann::json_sax<Json> {
   bool EndRecord() {
     ++shape_.notes.records_read;
     if (!has_conversations_) {
-      return Fail(absl::StrCat(RecordPath(),
-                               ": missing \"conversations\" (the list of its messages)"));
+      return Fail(
+          absl::StrCat(RecordPath(), ": missing \"conversations\" (the list of its messages)"));
     }
     ShapeRecord record;
     bool last_user = false;

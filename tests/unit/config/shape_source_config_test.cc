@@ -94,9 +94,8 @@ TEST(ShapeSourceConfigTest, ReportsEachBadFieldAtItsPath) {
 }
 
 TEST(ShapeSourceConfigTest, RefusesTheSizeFieldsItReplaces) {
-  const std::string message = Errors(Config(
-      R"({"format": "sharegpt", "path": "a.json"})",
-      R"(, "rng": "numpy_legacy",
+  const std::string message = Errors(Config(R"({"format": "sharegpt", "path": "a.json"})",
+                                            R"(, "rng": "numpy_legacy",
          "prompt_input": {"num_turns": {"distribution": "constant", "value": 2},
                           "prefix_num_tokens": {"distribution": "constant", "value": 0},
                           "num_tokens": {"distribution": "constant", "value": 5}},

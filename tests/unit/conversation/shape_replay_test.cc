@@ -5,6 +5,7 @@
 // samples sizes whose distribution matches the source's (KS test).
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <string>
@@ -23,12 +24,11 @@
 namespace convgen {
 namespace {
 
-std::shared_ptr<const Shape> ShareGptShape(const Tokenizer& tokenizer,
-                                           const std::string& json = testing::ReadSourceFile(
-                                               "examples/shapes/sharegpt_sample.json")) {
-  absl::StatusOr<Shape> shape = ReadShareGpt(json, [&](absl::string_view text) {
-    return static_cast<int64_t>(tokenizer.Count(text));
-  });
+std::shared_ptr<const Shape> ShareGptShape(
+    const Tokenizer& tokenizer,
+    const std::string& json = testing::ReadSourceFile("examples/shapes/sharegpt_sample.json")) {
+  absl::StatusOr<Shape> shape = ReadShareGpt(
+      json, [&](absl::string_view text) { return static_cast<int64_t>(tokenizer.Count(text)); });
   EXPECT_TRUE(shape.ok()) << shape.status();
   return std::make_shared<const Shape>(*std::move(shape));
 }
@@ -107,7 +107,8 @@ TEST(ShapeReplayTest, ShardsAndResumesAreTheFullRunsConversations) {
   const GenerationSpec spec = ShapedSpec(45, R"({"format": "sharegpt", "path": "s.json"})");
   const testing::Run full = Shaped(spec, shape, {.seed = 11}, "qwen3");
   std::map<uint64_t, std::string> by_conversation;
-  for (const Message& m : full.messages) by_conversation[m.conversation_index] += testing::Serialize(m);
+  for (const Message& m : full.messages)
+    by_conversation[m.conversation_index] += testing::Serialize(m);
   std::map<uint64_t, std::string> sharded;
   for (uint64_t k = 0; k < 3; ++k) {
     const testing::Run shard =
@@ -162,6 +163,11 @@ TEST_P(MooncakeReplayTest, EqualLeadingHashIdsShareTheirText) {
   const std::string block1 = user[3], block2 = user[4];
   ASSERT_FALSE(block1.empty());
   EXPECT_NE(block1.substr(0, 20), block2.substr(0, 20));
+  // Each block is exactly 64 tokens alone; joined, a token may merge across
+  // the join, no more.
+  const auto joined = static_cast<int64_t>(tokenizer.Count(block1 + block2));
+  EXPECT_GE(joined, 127);
+  EXPECT_LE(joined, 129);
   // [1, 2, 3] and [1, 2, 4] both start with blocks 1 and 2, byte for byte;
   // so does [1, 2] with more input after its blocks.
   for (int r : {0, 1, 5}) {
@@ -219,7 +225,8 @@ double KsStatistic(std::vector<int64_t> a, std::vector<int64_t> b) {
     const int64_t x = std::min(a[i], b[j]);
     while (i < a.size() && a[i] == x) ++i;
     while (j < b.size() && b[j] == x) ++j;
-    d = std::max(d, std::fabs(static_cast<double>(i) / a.size() - static_cast<double>(j) / b.size()));
+    d = std::max(d,
+                 std::fabs(static_cast<double>(i) / a.size() - static_cast<double>(j) / b.size()));
   }
   return d;
 }

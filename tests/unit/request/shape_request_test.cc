@@ -137,6 +137,9 @@ TEST(ShapeRequestTest, SizesOverTheServersLimitsAreRefusedBeforeBuilding) {
   ASSERT_TRUE(stream.ok());
   const testing::Run run = testing::Drain(**stream);
   EXPECT_TRUE(absl::IsResourceExhausted(run.status)) << run.status;
+  EXPECT_THAT(run.status.message(),
+              HasSubstr("CONV_ID_0 asks for 900000000 tokens in a user message (its shape_source "
+                        "record)"));
 }
 
 }  // namespace

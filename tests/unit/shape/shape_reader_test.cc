@@ -92,9 +92,11 @@ TEST(ShareGptReaderTest, NamesTheRecordAndFieldOfEachProblem) {
               HasSubstr("record 0.conversations: must be a list"));
   EXPECT_THAT(ShareGptError(R"([{"conversations": [[]]}])").message(),
               HasSubstr("record 0 conversations[0]: must be an object"));
-  const std::string ok = R"({"conversations": [{"from": "human", "value": "a"}, {"from": "gpt", "value": "b"}]})";
+  const std::string ok =
+      R"({"conversations": [{"from": "human", "value": "a"}, {"from": "gpt", "value": "b"}]})";
   EXPECT_THAT(
-      ShareGptError("[" + ok + R"(, {"conversations": [{"from": "human", "value": "a"}, {"value": "b"}]}])")
+      ShareGptError("[" + ok +
+                    R"(, {"conversations": [{"from": "human", "value": "a"}, {"value": "b"}]}])")
           .message(),
       HasSubstr("record 1 conversations[1]: missing \"from\""));
   EXPECT_THAT(ShareGptError(R"([{"conversations": [{"from": "human"}]}])").message(),
@@ -185,14 +187,17 @@ TEST(MooncakeReaderTest, NamesTheLineAndFieldOfEachProblem) {
               HasSubstr("line 1: output_length: must be an integer"));
   EXPECT_THAT(TraceError(R"({"input_length": 3, "output_length": 1, "timestamp": -4})").message(),
               HasSubstr("line 1: timestamp: must be 0 to"));
-  EXPECT_THAT(TraceError(R"({"input_length": 3, "output_length": 1, "timestamp": "now"})").message(),
-              HasSubstr("line 1: timestamp: must be a number of milliseconds"));
-  EXPECT_THAT(TraceError(R"({"input_length": 3, "output_length": 1, "hash_ids": [1, -2]})").message(),
-              HasSubstr("line 1: hash_ids[1]: must be an integer >= 0"));
+  EXPECT_THAT(
+      TraceError(R"({"input_length": 3, "output_length": 1, "timestamp": "now"})").message(),
+      HasSubstr("line 1: timestamp: must be a number of milliseconds"));
+  EXPECT_THAT(
+      TraceError(R"({"input_length": 3, "output_length": 1, "hash_ids": [1, -2]})").message(),
+      HasSubstr("line 1: hash_ids[1]: must be an integer >= 0"));
   EXPECT_THAT(TraceError(R"({"input_length": 3, "output_length": 1, "hash_ids": 7})").message(),
               HasSubstr("line 1: hash_ids: must be a list"));
-  EXPECT_THAT(TraceError(R"({"input_length": 3, "output_length": 1, "hash_ids": [1e30]})").message(),
-              HasSubstr("line 1: hash_ids[0]: must be an integer"));
+  EXPECT_THAT(
+      TraceError(R"({"input_length": 3, "output_length": 1, "hash_ids": [1e30]})").message(),
+      HasSubstr("line 1: hash_ids[0]: must be an integer"));
   EXPECT_THAT(TraceError("[1, 2]").message(), HasSubstr("line 1: "));
   EXPECT_THAT(TraceError("{\"input_length\": 3,").message(), HasSubstr("line 1: invalid JSON"));
   EXPECT_THAT(TraceError(R"({"input_length": 3, "input_length": 4, "output_length": 1})").message(),
@@ -228,9 +233,18 @@ TEST(ShapeSummaryTest, DescribesTheSizesOfAFile) {
   const std::string text = DescribeShape(*shape, "chats.json");
   EXPECT_THAT(text, HasSubstr("sharegpt file chats.json: 2 conversations"));
   // first user: 4 and 2 -> mean 3.0, p50 2, max 4; assistants 2, 1, 7.
-  EXPECT_THAT(text, HasSubstr("first user tokens                 2        3.0        2        4        4        4"));
-  EXPECT_THAT(text, HasSubstr("assistant tokens                  3        3.3        2        7        7        7"));
-  EXPECT_THAT(text, HasSubstr("messages per conversation         2        3.0        2        4        4        4"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          "first user tokens                 2        3.0        2        4        4        4"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          "assistant tokens                  3        3.3        2        7        7        7"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          "messages per conversation         2        3.0        2        4        4        4"));
 }
 
 TEST(ShapeSummaryTest, ReplayPeriodIsSpanPlusMeanGap) {

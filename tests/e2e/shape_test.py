@@ -259,6 +259,27 @@ class ShapeTest(unittest.TestCase):
         self.assertEqual(read_jsonl(tail),
                          [t for t in self.sharegpt_turns if t["conversation_index"] >= start])
 
+    def test_sharegpt_fit_draws_only_sizes_the_source_has(self):
+        # Fit samples each size from the source's empirical distribution
+        # (the KS test is core's): every drawn size is one the file has, and
+        # with 300 draws most of them come up; shards equal the full run.
+        config = write_config(
+            "sharegpt-fit.json", {"format": "sharegpt", "path": "sharegpt_sample.json",
+                                  "mode": "fit"}, 300)
+        out, _ = self.generate(config, "jsonl", "sharegpt-fit.jsonl")
+        turns = read_jsonl(out)
+        conversations = conversations_of(turns)
+        self.assertEqual(len(conversations), 300)
+        lengths = {len(record) for record in self.sharegpt_records}
+        answers = {sum(self.hf[text] for text in parts) for record in self.sharegpt_records
+                   for role, parts in record if role == "assistant"}
+        self.assertLessEqual({len(m) for m in conversations.values()}, lengths)
+        drawn = {t["num_tokens"] for t in turns if t["role"] == "assistant"}
+        self.assertLessEqual(drawn, answers)
+        self.assertGreater(len(drawn), len(answers) // 2)
+        part, _ = self.generate(config, "jsonl", "sharegpt-fit-1.jsonl", "--shard", "1/2")
+        self.assertEqual(read_jsonl(part), [t for t in turns if t["conversation_index"] % 2 == 1])
+
     # Mooncake replay.
 
     def test_mooncake_replay_has_the_traces_lengths_and_timestamps(self):

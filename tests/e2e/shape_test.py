@@ -14,12 +14,17 @@ copies of the samples).
   leading text byte for byte (at least the blocks' tokens under HF), others
   do not; arrival_ms is the trace's timestamp in every output format, and
   in the Python client.
-- describe-shape prints the server's summary; bad shape files, a missing
-  one and a wrong format name exit 2 naming the file and line.
+- ShareGPT fit: only sizes the file has, shards equal the full run (the KS
+  test is core's, tests/unit/conversation/shape_replay_test.cc).
+- describe-shape prints the server's summary, its numbers those of the
+  file; the Python client's describe_shape() prints the same. Bad shape
+  files, a missing one and a wrong format name exit 2 naming the file and
+  line.
 
-Run by ctest like e2e_test.py; needs /usr/bin/python3, node and the npm
-tokenizers package in CONVGEN_TEST_DATA (scripts/fetch-npm-files oracle,
-which scripts/test runs).
+Run by ctest like e2e_test.py, with CONVGEN_PYTHON_STUBS (the build's
+clients/python); needs /usr/bin/python3, node and the npm tokenizers package
+in CONVGEN_TEST_DATA (scripts/fetch-npm-files oracle, which scripts/test
+runs).
 """
 import json
 import os
@@ -29,7 +34,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from e2e_test import CLIENT, SOURCE, WORK, Server, client  # noqa: E402
+from e2e_test import SOURCE, WORK, Server, client  # noqa: E402
 from formats_test import (sglang_sharegpt_samples, vllm_conversations_list_to_dict,  # noqa: E402
                           vllm_sharegpt_samples)
 

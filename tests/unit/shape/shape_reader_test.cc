@@ -261,5 +261,17 @@ TEST(ShapeSummaryTest, ReplayPeriodIsSpanPlusMeanGap) {
   EXPECT_THAT(text, HasSubstr("timestamps 100 .. 700 ms"));
 }
 
+TEST(ShapeSummaryTest, TheSampleTracesSummaryIsTheReadmes) {
+  absl::StatusOr<Shape> shape =
+      ReadMooncakeTrace(testing::ReadSourceFile("examples/shapes/mooncake_sample.jsonl"));
+  ASSERT_TRUE(shape.ok()) << shape.status();
+  const std::string text = DescribeShape(*shape, "mooncake_sample.jsonl");
+  const std::string readme = testing::ReadSourceFile("README.md");
+  EXPECT_THAT(readme, HasSubstr(text)) << text;
+  EXPECT_THAT(text,
+              HasSubstr("  input tokens                     80      222.0      223      336      "
+                        "373      373\n"));
+}
+
 }  // namespace
 }  // namespace convgen

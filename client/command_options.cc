@@ -41,6 +41,8 @@ const char kUsage[] =
     "                   [--start-index J] [--tokenizer NAME] [--rng "
     "philox|numpy_legacy]\n"
     "  convgen describe --server ADDR\n"
+    "  convgen describe-shape --server ADDR --input-file CONFIG [--tokenizer NAME]\n"
+    "                   [--tokenizer-file FILE] (the config's shape_source, as read)\n"
     "  convgen health   --server ADDR [--service NAME]\n"
     "ADDR: host:port, [v6]:port, unix:/path, or a gRPC dns:/ipv4:/ipv6: target "
     "(not http://)\n"
@@ -147,6 +149,11 @@ const CommandHelp kCommands[] = {
     {"describe",
      "convgen describe --server ADDR: the server's version, tokenizers, corpora and limits",
      {CONVGEN_CONNECTION_FLAGS}},
+    {"describe-shape",
+     "convgen describe-shape --server ADDR --input-file CONFIG [flags]: the shape of the "
+     "config's shape_source as the server reads it (records, sizes, fitted distributions)",
+     {CONVGEN_CONNECTION_FLAGS, "input_file", "tokenizer", "tokenizer_file",
+      "allow_outside_files"}},
     {"health",
      "convgen health --server ADDR [--service NAME]: the server's health (exit 0 if SERVING)",
      {CONVGEN_CONNECTION_FLAGS, "service"}},
@@ -284,7 +291,8 @@ absl::Status CheckOptions(const CommandOptions& o) {
   if (FindCommandHelp(o.command) == nullptr) {
     return absl::InvalidArgumentError(absl::StrCat("unknown command \"", o.command, "\""));
   }
-  if ((o.command == "generate" || o.command == "validate") && o.input_file.empty()) {
+  if ((o.command == "generate" || o.command == "validate" || o.command == "describe-shape") &&
+      o.input_file.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(o.command, " needs --input-file CONFIG"));
   }
   if (o.command == "generate" && o.output.empty()) {

@@ -35,7 +35,7 @@ bool AbslParseFlag(absl::string_view text, RngChoice* rng, std::string* error);
 std::string AbslUnparseFlag(RngChoice rng);
 
 struct CommandOptions {
-  std::string command;  // generate, validate, describe, health
+  std::string command;  // generate, validate, describe, describe-shape, health
   std::string server = "localhost:50051";
   std::string input_file;
   std::string output = "-";

@@ -101,12 +101,13 @@ int ServerError(const grpc::Status& status) {
   std::fprintf(stderr, "convgen: server error %s: %s\n",
                absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code())).c_str(),
                status.error_message().c_str());
+  bool config_error = status.error_code() == grpc::StatusCode::INVALID_ARGUMENT;
   if (running_options != nullptr) {
-    if (const ConnectionHint hint = HintFor(status, *running_options); !hint.text.empty()) {
-      std::fprintf(stderr, "convgen: hint: %s\n", hint.text.c_str());
-    }
+    const ConnectionHint hint = HintFor(status, *running_options);
+    if (!hint.text.empty()) std::fprintf(stderr, "convgen: hint: %s\n", hint.text.c_str());
+    config_error = config_error || hint.config_error;
   }
-  return status.error_code() == grpc::StatusCode::INVALID_ARGUMENT ? 2 : 1;
+  return config_error ? 2 : 1;
 }
 
 // A text_files entry that is absolute or climbs out of the config's
@@ -215,6 +216,84 @@ bool ReadLocalTextFiles(const CommandOptions& o, const v1::GenerationConfig& con
   return true;
 }
 
+// Reads the config's shape_source file when it is next to the config (or
+// below its directory) for sending inline, under the rules of text_files;
+// otherwise it names a file of the server's corpus directory. A name with
+// ".." or a leading "/" is left to the server, which refuses it. Returns
+// false, having said why on stderr naming the config and the file, for a
+// symlink out of the directory without --allow-outside-files, a file that is
+// not a regular file, or one over what is left of the inline limit after
+// the text files.
+bool ReadLocalShape(const CommandOptions& o, const v1::GenerationConfig& config,
+                    v1::GenerateRequest* request) {
+  if (!config.has_shape_source() || config.shape_source().path().empty()) return true;
+  const std::string& name = config.shape_source().path();
+  const std::string dir = ConfigDirectory(o.input_file);
+  const char* config_path = o.input_file.c_str();
+  if (std::any_of(name.begin(), name.end(),
+                  [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; })) {
+    std::fprintf(stderr,
+                 "convgen: %s: shape_source.path: a file name cannot contain a NUL or control "
+                 "character\n",
+                 config_path);
+    return false;
+  }
+  // The server takes only names below the config's directory (no "..", no
+  // leading "/") and says so, naming the field.
+  if (LeavesDirectory(name)) return true;
+  const std::string path = absl::StrCat(dir, "/", name);
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) {
+    // Not here: a file of the server's corpus directory.
+    std::fprintf(stderr,
+                 "convgen: shape_source.path \"%s\" is not in %s: asking the server for its "
+                 "corpus file of that name\n",
+                 name.c_str(), dir.c_str());
+    return true;
+  }
+  if (!o.allow_outside_files && !ResolvesBelow(path, dir)) {
+    std::fprintf(stderr,
+                 "convgen: %s: shape_source.path \"%s\" leads out of the config's directory %s "
+                 "(a symlink); the client sends only files next to the config or below it (pass "
+                 "--allow-outside-files to send it)\n",
+                 config_path, name.c_str(), dir.c_str());
+    return false;
+  }
+  for (const auto& [flag, written] :
+       {std::pair<const char*, const std::string&>{"--output", o.output},
+        {"--report", o.report},
+        {"--stats-json", o.stats_json}}) {
+    if (o.command == "generate" && !written.empty() && written != "-" && SameFile(path, written)) {
+      std::fprintf(stderr,
+                   "convgen: %s %s is the shape_source.path \"%s\" of %s: writing would "
+                   "destroy it; choose another %s\n",
+                   flag, written.c_str(), name.c_str(), config_path, flag);
+      return false;
+    }
+  }
+  int64_t sent = 0;
+  for (const v1::InlineCorpus& corpus : request->inline_corpus()) {
+    sent += static_cast<int64_t>(corpus.text().size());
+  }
+  absl::StatusOr<std::string> text = ReadRegularFile(path, kMaxInlineTextBytes - sent);
+  if (!text.ok()) {
+    // The message is "PATH: reason".
+    std::fprintf(stderr, "convgen: %s: shape_source.path: %s%s\n", config_path,
+                 std::string(text.status().message()).c_str(),
+                 text.status().code() == absl::StatusCode::kResourceExhausted
+                     ? " (the shape file and the text files sent inline, together; put a larger "
+                       "shape file in the server's --corpus-dir and name it there)"
+                     : "");
+    return false;
+  }
+  v1::InlineCorpus* shape = request->mutable_inline_shape();
+  shape->set_name(name);
+  shape->set_text(std::move(*text));
+  std::fprintf(stderr, "convgen: sending shape_source %s (%zu bytes) from %s\n", name.c_str(),
+               shape->text().size(), dir.c_str());
+  return true;
+}
+
 // The config: a regular file of at most kMaxConfigBytes (a FIFO or
 // /dev/zero named by mistake must not hang or exhaust the client), or a
 // stream the user pipes in on purpose: -, /dev/stdin, /dev/fd/N (bash's
@@ -278,6 +357,7 @@ bool BuildRequest(const CommandOptions& o, v1::GenerateRequest* request,
   request->set_config_json(std::move(*text));
   if (!errors.empty()) return true;
   if (!ReadLocalTextFiles(o, parsed, request)) return false;
+  if (!ReadLocalShape(o, parsed, request)) return false;
   *config = std::move(parsed);
   return true;
 }
@@ -545,6 +625,47 @@ int Validate(const CommandOptions& o) {
   return 0;
 }
 
+// describe-shape: Validate's shape_summary, the shape the server read from
+// the config's shape_source (and, in fit mode, the distributions it fitted).
+int DescribeShape(const CommandOptions& o) {
+  v1::GenerateRequest request;
+  std::optional<v1::GenerationConfig> config;
+  if (!BuildRequest(o, &request, &config)) return 2;
+  // A config that reads but has no shape has nothing to describe; one that
+  // does not read goes to the server, which names its problems.
+  if (config && !config->has_shape_source()) {
+    std::fprintf(stderr,
+                 "convgen: %s has no shape_source: describe-shape prints the shape of the "
+                 "traffic a config replays; add \"shape_source\": {\"format\": "
+                 "\"sharegpt\"|\"mooncake\", \"path\": FILE, \"mode\": \"replay\"|\"fit\"}\n",
+                 o.input_file.c_str());
+    return 2;
+  }
+  auto stub = v1::ConversationService::NewStub(MakeChannel(o));
+  grpc::ClientContext context;
+  SetUnaryDeadline(o, &context);
+  v1::ValidateResponse response;
+  const grpc::Status status = stub->Validate(&context, request, &response);
+  if (!status.ok()) return ServerError(status);
+  if (!response.valid()) {
+    for (const auto& p : response.problems()) {
+      std::fprintf(stderr, "%s%s%s\n", p.path().c_str(), p.path().empty() ? "" : ": ",
+                   p.message().c_str());
+    }
+    return 2;
+  }
+  if (response.shape_summary().empty()) {
+    std::fprintf(stderr,
+                 "convgen: the server at %s described no shape for %s (a server older than "
+                 "shape sources ignores shape_source)\n",
+                 o.server.c_str(), o.input_file.c_str());
+    return 1;
+  }
+  std::fputs(response.shape_summary().c_str(), stdout);
+  if (response.shape_summary().back() != '\n') std::fputs("\n", stdout);
+  return 0;
+}
+
 int Describe(const CommandOptions& o) {
   auto stub = v1::ConversationService::NewStub(MakeChannel(o));
   grpc::ClientContext context;
@@ -612,6 +733,16 @@ ConnectionHint HintFor(const grpc::Status& status, const CommandOptions& o) {
   const auto has = [&](absl::string_view part) { return absl::StrContains(message, part); };
   const bool tls = !o.tls_ca.empty() || !o.tls_cert.empty();
   ConnectionHint hint;
+  if (status.error_code() == grpc::StatusCode::NOT_FOUND &&
+      absl::StartsWith(message, "shape_source.path")) {
+    hint.text = absl::StrCat(
+        "the config's shape_source.path is sent when it is a file next to the config (in ",
+        ConfigDirectory(o.input_file),
+        ") or below it, else asked of the server by name; put the file there, or in the "
+        "server's --corpus-dir");
+    hint.config_error = true;
+    return hint;
+  }
   if (status.error_code() == grpc::StatusCode::NOT_FOUND && has("no such corpus")) {
     hint.text = absl::StrCat(
         "text_files not found next to the config (in ", ConfigDirectory(o.input_file),
@@ -660,6 +791,7 @@ int RunCommand(const CommandOptions& o) {
   if (o.command == "generate") return Generate(o);
   if (o.command == "validate") return Validate(o);
   if (o.command == "describe") return Describe(o);
+  if (o.command == "describe-shape") return DescribeShape(o);
   return Health(o);
 }
 

@@ -25,6 +25,9 @@ struct ConnectionHint {
   // server, a TLS mismatch): nothing was generated, so there is no resume
   // index to print.
   bool connect_failure = false;
+  // The server did not find the config's shape_source file: a config error
+  // (exit 2), fixed in the config or its directory like a malformed one.
+  bool config_error = false;
 };
 
 // The hint for `status` of a call made with options `o`.

@@ -61,6 +61,10 @@ void ConversationWriter::WriteJsonl() {
     StringField(b, "conversation_id", t.conversation_id());
     b.push_back(',');
     IntField(b, "conversation_index", t.conversation_index());
+    if (current_->has_arrival_ms()) {
+      b.push_back(',');
+      IntField(b, "arrival_ms", current_->arrival_ms());
+    }
     b.push_back(',');
     IntField(b, "turn_index", t.turn_index());
     b.push_back(',');
@@ -137,6 +141,11 @@ void ConversationWriter::WriteOpenAiJsonl() {
       AppendJsonInt(b, user.think_time_ms());
       b.push_back('"');
     }
+    if (current_->has_arrival_ms()) {
+      b.append(",\"arrival_ms\":\"");
+      AppendJsonInt(b, current_->arrival_ms());
+      b.push_back('"');
+    }
     b.append("}}\n", 3);
     history.push_back(',');
     history.push_back('{');
@@ -157,6 +166,10 @@ void ConversationWriter::WriteListConversation(std::string_view list, std::strin
   opened_ = true;
   b.push_back('{');
   StringField(b, "id", current_->conversation_id());
+  if (current_->has_arrival_ms()) {
+    b.push_back(',');
+    IntField(b, "arrival_ms", current_->arrival_ms());
+  }
   b.push_back(',');
   Key(b, list);
   b.push_back('[');

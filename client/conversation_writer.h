@@ -15,6 +15,11 @@
 //    serve --dataset-name sharegpt`) and SGLang's bench_serving read:
 //    [{"id": "CONV_ID_<i>", "conversations": [{"from": "human"|"gpt",
 //    "value"}...]}...], written one conversation at a time like kJson.
+// A conversation whose ConversationStart carries arrival_ms (a trace-shaped
+// workload: when a driver starts it) has it in every format: "arrival_ms"
+// after "conversation_index" on each kJsonl line, after "id" in kJson and
+// kShareGpt (their readers ignore other keys), and as a string in each
+// kOpenAiJsonl body's metadata; without it the output is unchanged.
 // A conversation is written when its ConversationEnd arrives, so after a
 // broken stream the output holds exactly the conversations before
 // next_index().

@@ -25,6 +25,12 @@ unreadable --convgen-config or --convgen-tls-ca, ...) end locust at once
 with a failure code and the reason. Without --model the body has no model
 (the endpoint uses its served model).
 
+Arrival times: a conversation with arrival_ms (a config whose shape_source
+is a Mooncake-style trace) starts that many milliseconds after the first
+user started, not before; its user waits until then. A user still busy
+with an earlier conversation starts it late: give enough users (-u) for the
+trace's concurrency. Conversations without arrival_ms start at once.
+
 History: by default the assistant messages of the history are convgen's
 (--convgen-history convgen), so every request holds exactly the tokens
 convgen planned and the prompts are the same across runs and endpoints;
@@ -140,12 +146,26 @@ def _check_arguments(environment, **_kwargs):
 # Users are numbered in the order they start, within this process.
 _numbers = itertools.count()
 _finished = set()
+# When the first user started (time.monotonic()): arrival_ms counts from here.
+_arrival_origin = None
+
+
+def _wait_for_arrival(conversation):
+    """Sleeps until the conversation's arrival_ms after the first user's start."""
+    if conversation.arrival_ms is None:
+        return
+    delay = _arrival_origin + conversation.arrival_ms / 1000 - time.monotonic()
+    if delay > 0:
+        time.sleep(delay)
 
 
 class ConversationUser(HttpUser):
     wait_time = constant(0)  # convgen's think time is the wait
 
     def on_start(self):
+        global _arrival_origin
+        if _arrival_origin is None:
+            _arrival_origin = time.monotonic()
         options = self.environment.parsed_options
         self.options = options
         self.number = next(_numbers)
@@ -202,6 +222,7 @@ class ConversationUser(HttpUser):
         conversation = self._next_conversation()
         if conversation is None:
             self._done()
+        _wait_for_arrival(conversation)
         messages = conversation.messages
         history = []
         for k in range(0, len(messages) - 1, 2):

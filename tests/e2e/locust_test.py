@@ -164,6 +164,37 @@ class LocustTest(unittest.TestCase):
                     self.assertGreaterEqual(gap_ms, 0.9 * think,
                                             f"conversation {index}, request {k}")
 
+    def test_a_traces_conversations_start_at_their_arrival_ms(self):
+        # A Mooncake-style trace (shape_source): conversation i is sent no
+        # earlier than its timestamp after the run's start. Conversation 0
+        # (timestamp 0) marks the start, a little after it; later ones may be
+        # late on a busy machine, never early.
+        timestamps = [0, 0, 900, 1300, 2100, 2600]
+        trace = os.path.join(WORK, "trace.jsonl")
+        with open(trace, "w") as f:
+            for k, ts in enumerate(timestamps):
+                f.write(json.dumps({"timestamp": ts, "input_length": 40, "output_length": 8,
+                                    "hash_ids": [k % 2, 10 + k]}) + "\n")
+        config_path = os.path.join(WORK, "trace-config.json")
+        with open(config_path, "w") as f:
+            json.dump({"filetype": "generate_conversations", "num_conversations": 6,
+                       "text_files": ["moby-dick.txt"],
+                       "shape_source": {"format": "mooncake", "path": "trace.jsonl",
+                                        "block_size": 16}}, f)
+        expected = expected_conversations(self.address, config_path)
+        result, stats, _ = run_locust(self.address, self.endpoint.url, config_path)
+        self.assertEqual(result.returncode, 0, result.stderr[-3000:])
+        self.assertEqual(stats["POST /v1/chat/completions"], (6, 0))
+        first = {turns[0]["content"]: index for index, turns in expected.items()}
+        arrived = {first[r.body["messages"][0]["content"]]: r.arrived
+                   for r in self.endpoint.requests}
+        self.assertEqual(sorted(arrived), list(range(6)))
+        start = min(arrived.values())
+        for index, ts in enumerate(timestamps):
+            # 300 ms: how long conversation 0's stream may take to open.
+            self.assertGreaterEqual((arrived[index] - start) * 1000, ts - 300, index)
+            self.assertEqual(expected[index][0]["arrival_ms"], ts)
+
     def test_endpoint_history_min_tokens_and_streaming(self):
         # The endpoint's streamed answers as history, vLLM's min_tokens/ignore_eos.
         # No --model: the body has none (the endpoint uses its served model).

@@ -100,11 +100,17 @@ class Conversation:
     id: str  # CONV_ID_<index>
     index: int
     messages: List[Message]
+    # With a Mooncake-style shape_source: when a driver starts this
+    # conversation, in milliseconds after the first one (the trace's timestamp).
+    arrival_ms: Optional[int] = None
 
     def as_vllm(self) -> dict:
         """The entry vLLM's multi-turn benchmark reads (convgen --format json)."""
-        return {"id": self.id,
-                "messages": [{"role": m.role, "content": m.content} for m in self.messages]}
+        entry = {"id": self.id}
+        if self.arrival_ms is not None:
+            entry["arrival_ms"] = self.arrival_ms
+        entry["messages"] = [{"role": m.role, "content": m.content} for m in self.messages]
+        return entry
 
 
 @dataclasses.dataclass
@@ -124,6 +130,8 @@ class Validation:
     conversations: int
     common_prefix_tokens: int
     raw: object
+    # With a shape_source: the shape as the server read it (describe-shape's text).
+    shape_summary: str = ""
 
 
 @dataclasses.dataclass
@@ -173,7 +181,9 @@ class ConversationStream:
                 event = response.WhichOneof("event")
                 if event == "conversation_start":
                     start = response.conversation_start
-                    current = Conversation(start.conversation_id, start.conversation_index, [])
+                    current = Conversation(
+                        start.conversation_id, start.conversation_index, [],
+                        start.arrival_ms if start.HasField("arrival_ms") else None)
                 elif event == "turn":
                     turn = response.turn
                     if current is None or turn.conversation_index != current.index:
@@ -347,7 +357,8 @@ class Client:
                 shard: Tuple[int, int] = (0, 1), start_index: int = 0,
                 tokenizer: str = "", text_files: Optional[Dict[str, Union[str, bytes]]] = None,
                 send_local_files: bool = True, rng: Optional[str] = None,
-                token_ids: bool = False, fields: Optional[dict] = None):
+                token_ids: bool = False, shape: Union[None, str, bytes] = None,
+                fields: Optional[dict] = None):
         """The GenerateRequest conversations() and validate() send.
 
         config: a dict (vLLM's JSON as Python), a JSON string, or a path to a
@@ -355,7 +366,11 @@ class Client:
         the server's files (each name should be a text_files entry of the
         config). With a path and send_local_files, the config's text_files
         found next to it (or below its directory) are sent inline, the others
-        name server corpora, as the convgen CLI does. rng: "philox" or
+        name server corpora, as the convgen CLI does; so is the config's
+        shape_source.path when it is a file next to the config (else it names
+        a file of the server's corpus directory). shape: the shape file's
+        text, sent inline instead (under the config's shape_source.path).
+        rng: "philox" or
         "numpy_legacy" overrides the config's. token_ids: each message also
         carries its token ids. fields: other GenerateRequest fields by name
         (scalars), for fields newer than this module.
@@ -403,6 +418,9 @@ class Client:
                     for k, v in text_files.items())):
             raise ValueError("text_files must be a dict of name -> text (str or bytes), not "
                              f"{text_files!r:.80}")
+        if shape is not None and not isinstance(shape, (str, bytes)):
+            raise ValueError(f"shape must be the shape file's text (str or bytes), not "
+                             f"{type(shape).__name__}")
         if fields is not None and not isinstance(fields, dict):
             raise ValueError(f"fields must be a dict of field name -> value, not {fields!r:.80}")
         request.seed = seed
@@ -431,6 +449,17 @@ class Client:
             corpus = request.inline_corpus.add()
             corpus.name = name
             corpus.text = text.encode("utf-8") if isinstance(text, str) else text
+        shape_path = _shape_path(request.config_json)
+        if shape is not None:
+            if shape_path is None:
+                raise ValueError("shape: the config has no shape_source.path to send it as")
+            request.inline_shape.name = shape_path
+            request.inline_shape.text = shape.encode("utf-8") if isinstance(shape, str) else shape
+        elif config_dir is not None and send_local_files and shape_path is not None:
+            local = _local_file(shape_path, config_dir)
+            if local is not None:
+                request.inline_shape.name = shape_path
+                request.inline_shape.text = local
         return request
 
     def conversations(self, config: ConfigLike, *, timeout: Optional[float] = None,
@@ -457,7 +486,22 @@ class Client:
             problems=[Problem(p.path, p.message) for p in response.problems],
             normalized_config=normalized, tokenizer=response.tokenizer,
             corpus_tokens=response.corpus_tokens, conversations=response.conversations,
-            common_prefix_tokens=response.common_prefix_tokens, raw=response)
+            common_prefix_tokens=response.common_prefix_tokens, raw=response,
+            shape_summary=response.shape_summary)
+
+    def describe_shape(self, config: ConfigLike, **request_args) -> str:
+        """The shape of the config's shape_source as the server reads it (convgen
+        describe-shape). ValueError if the config has no shape_source;
+        ConvgenError INVALID_ARGUMENT, with every problem, if it is invalid."""
+        request = self.request(config, **request_args)
+        if _shape_path(request.config_json) is None:
+            raise ValueError("describe_shape: the config has no shape_source.path")
+        response = self._unary("Validate", self._stub.Validate, request)
+        if not response.valid:
+            details = "invalid config ({} problems):\n".format(len(response.problems)) + "\n".join(
+                f"{p.path}: {p.message}" for p in response.problems)
+            raise ConvgenError("Validate", grpc.StatusCode.INVALID_ARGUMENT, details)
+        return response.shape_summary
 
     def describe(self) -> Description:
         """The server's tokenizers, corpora, limits and version."""
@@ -488,6 +532,26 @@ class Client:
             raise ConvgenError(method, error.code(), error.details() or "") from None
 
 
+def _shape_path(config_json: str) -> Optional[str]:
+    """The config's shape_source.path, None if it has none (or does not parse)."""
+    try:
+        path = json.loads(config_json).get("shape_source", {}).get("path")
+    except (ValueError, AttributeError):
+        return None
+    return path if isinstance(path, str) and path else None
+
+
+def _local_file(name: str, config_dir: str) -> Optional[bytes]:
+    """The regular file `name` at or below config_dir, read; None if it is not there
+    (then the server's file of that name is meant)."""
+    root = os.path.realpath(config_dir)
+    path = os.path.realpath(os.path.join(config_dir, name))
+    if os.path.commonpath([root, path]) != root or not os.path.isfile(path):
+        return None  # Not next to the config: a server file of that name.
+    with open(path, "rb") as f:
+        return f.read()
+
+
 def _local_text_files(config_json: str, config_dir: str) -> Dict[str, bytes]:
     """The config's text_files that are regular files at or below config_dir, read."""
     try:
@@ -496,14 +560,11 @@ def _local_text_files(config_json: str, config_dir: str) -> Dict[str, bytes]:
         return {}  # The server names what is wrong with the config.
     if not isinstance(names, list):
         return {}
-    root = os.path.realpath(config_dir)
     found = {}
     for name in names:
         if not isinstance(name, str) or name in found:
             continue
-        path = os.path.realpath(os.path.join(config_dir, name))
-        if os.path.commonpath([root, path]) != root or not os.path.isfile(path):
-            continue  # Not next to the config: a server corpus of that name.
-        with open(path, "rb") as f:
-            found[name] = f.read()
+        text = _local_file(name, config_dir)
+        if text is not None:  # else a server corpus of that name
+            found[name] = text
     return found

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "client/commands.h"
 #include "gmock/gmock.h"
@@ -220,6 +221,24 @@ TEST(CommandHelpTest, EachCommandListsItsOwnFlags) {
   EXPECT_EQ(FindCommandHelp("frobnicate"), nullptr);
 }
 
+TEST(CommandHelpTest, DescribeShapeReadsAConfigAndTakesNoGenerationFlags) {
+  const CommandHelp* shape = FindCommandHelp("describe-shape");
+  ASSERT_NE(shape, nullptr);
+  EXPECT_THAT(shape->flags, ::testing::IsSupersetOf({"server", "input_file", "tokenizer",
+                                                     "tokenizer_file", "allow_outside_files"}));
+  for (const char* flag : {"output", "format", "shard", "start_index"}) {
+    EXPECT_THAT(shape->flags, ::testing::Not(::testing::Contains(flag))) << flag;
+  }
+  EXPECT_THAT(CheckFlagsOfCommand("describe-shape", {"format"}).message(),
+              HasSubstr("--format is not a flag of describe-shape"));
+  CommandOptions o;
+  o.command = "describe-shape";
+  EXPECT_THAT(CheckOptions(o).message(), HasSubstr("describe-shape needs --input-file CONFIG"));
+  o.input_file = "config.json";
+  EXPECT_TRUE(CheckOptions(o).ok());
+  EXPECT_THAT(std::string(kUsage), HasSubstr("convgen describe-shape --server ADDR --input-file"));
+}
+
 TEST(HintForTest, AConnectFailureIsMarkedSoThatNoResumeIndexIsPrinted) {
   CommandOptions o;
   o.server = "127.0.0.1:1";
@@ -246,6 +265,10 @@ TEST(HintForTest, AConnectFailureIsMarkedSoThatNoResumeIndexIsPrinted) {
       {{grpc::StatusCode::NOT_FOUND, "text_files[0] \"x.txt\": no such corpus; this server has: "},
        false,
        "text_files not found next to the config (in configs)"},
+      {{grpc::StatusCode::NOT_FOUND,
+        "shape_source.path \"t.jsonl\": no such corpus; this server has: moby-dick.txt"},
+       false,
+       "shape_source.path is sent when it is a file next to the config (in configs)"},
       // A stream that broke after it started: a resume index applies.
       {{grpc::StatusCode::UNAVAILABLE, "Socket closed"}, false, ""},
       {{grpc::StatusCode::DEADLINE_EXCEEDED, "Deadline Exceeded"}, false, ""},
@@ -255,6 +278,9 @@ TEST(HintForTest, AConnectFailureIsMarkedSoThatNoResumeIndexIsPrinted) {
     EXPECT_EQ(hint.connect_failure, c.connect_failure) << c.status.error_message();
     EXPECT_THAT(hint.text, HasSubstr(c.hint)) << c.status.error_message();
     EXPECT_EQ(hint.text.empty(), std::string(c.hint).empty()) << c.status.error_message();
+    // Only a missing shape file is the config's error (exit 2).
+    EXPECT_EQ(hint.config_error, absl::StrContains(c.hint, "shape_source"))
+        << c.status.error_message();
   }
 }
 

@@ -276,5 +276,64 @@ TEST(ConversationWriterTest, HostileTextIsEscapedTheSameWayInEveryFormat) {
                 answer + R"(","num_tokens":3,"max_tokens":3})" + "\n");
 }
 
+// Conversation 4 arrives at 0 ms and 7 at 1500 ms (a Mooncake trace's
+// timestamps): each format carries its conversation's arrival_ms.
+std::vector<v1::GenerateResponse> TwoArrivals() {
+  std::vector<v1::GenerateResponse> events = TwoConversations();
+  events[0].mutable_conversation_start()->set_arrival_ms(0);
+  events[4].mutable_conversation_start()->set_arrival_ms(1500);
+  return events;
+}
+
+TEST(ConversationWriterTest, ArrivalMsIsInEveryFormatWhenTheStartCarriesIt) {
+  const std::vector<v1::GenerateResponse> events = TwoArrivals();
+  EXPECT_EQ(Write(events, events.size(), OutputFormat::kJson).text,
+            "[\n"
+            R"({"id":"CONV_ID_4","arrival_ms":0,"messages":[{"role":"user",)"
+            R"("content":"question 4"},{"role":"assistant","content":"answer 4"}]},)"
+            "\n"
+            R"({"id":"CONV_ID_7","arrival_ms":1500,"messages":[{"role":"user",)"
+            R"("content":"question 7"},{"role":"assistant","content":"answer 7"}]})"
+            "\n]\n");
+  EXPECT_EQ(Write(events, 4, OutputFormat::kShareGpt).text,
+            "[\n"
+            R"({"id":"CONV_ID_4","arrival_ms":0,"conversations":[{"from":"human",)"
+            R"("value":"question 4"},{"from":"gpt","value":"answer 4"}]})"
+            "\n]\n");
+  EXPECT_EQ(Write(events, events.size(), OutputFormat::kJsonl).text,
+            R"({"conversation_id":"CONV_ID_4","conversation_index":4,"arrival_ms":0,)"
+            R"("turn_index":0,"role":"user","content":"question 4","num_tokens":2})"
+            "\n"
+            R"({"conversation_id":"CONV_ID_4","conversation_index":4,"arrival_ms":0,)"
+            R"("turn_index":1,"role":"assistant","content":"answer 4","num_tokens":2,)"
+            R"("max_tokens":2})"
+            "\n"
+            R"({"conversation_id":"CONV_ID_7","conversation_index":7,"arrival_ms":1500,)"
+            R"("turn_index":0,"role":"user","content":"question 7","num_tokens":2})"
+            "\n"
+            R"({"conversation_id":"CONV_ID_7","conversation_index":7,"arrival_ms":1500,)"
+            R"("turn_index":1,"role":"assistant","content":"answer 7","num_tokens":2,)"
+            R"("max_tokens":2})"
+            "\n");
+  EXPECT_EQ(Write(events, events.size(), OutputFormat::kOpenAiJsonl).text,
+            R"({"messages":[{"role":"user","content":"question 4"}],"max_tokens":2,)"
+            R"("metadata":{"conversation_id":"CONV_ID_4","turn_index":"0","arrival_ms":"0"}})"
+            "\n"
+            R"({"messages":[{"role":"user","content":"question 7"}],"max_tokens":2,)"
+            R"("metadata":{"conversation_id":"CONV_ID_7","turn_index":"0","arrival_ms":"1500"}})"
+            "\n");
+}
+
+TEST(ConversationWriterTest, ArrivalMsOfOneConversationDoesNotLeakIntoTheNext) {
+  // Only conversation 4 has one: 7's objects are as without arrival times.
+  std::vector<v1::GenerateResponse> events = TwoConversations();
+  events[0].mutable_conversation_start()->set_arrival_ms(250);
+  const std::string json = Write(events, events.size(), OutputFormat::kJson).text;
+  EXPECT_NE(json.find(R"({"id":"CONV_ID_4","arrival_ms":250,"messages")"), std::string::npos);
+  EXPECT_NE(json.find(kSecond), std::string::npos);
+  EXPECT_EQ(Write(TwoConversations(), 8, OutputFormat::kJson).text.find("arrival_ms"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace convgen

@@ -447,10 +447,22 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
   }
 
   // On the generator: finishes the call if it was cancelled (also by its
-  // deadline); then the caller must return at once.
+  // deadline), or stops if another thread finished it; then the caller must
+  // return at once. gRPC's context_ is valid only until OnDone, so the
+  // generator reads it only under mutex_ while the call is not finished
+  // (Finish is called only after claiming the finish under mutex_).
   bool Cancelled() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (finished_) {
+      StopGeneratingLocked(lock);
+      return true;
+    }
     if (!stop_.stopped() && !context_->IsCancelled()) return false;
-    FinishOnce(grpc::Status(CancelledCode(), "cancelled"), /*generator=*/true);
+    const grpc::Status status(CancelledCode(), "cancelled");
+    generating_ = false;
+    ClaimFinishLocked(status.error_code());
+    lock.unlock();
+    FinishClaimed(status);
     return true;
   }
 
@@ -458,15 +470,17 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
   // soon as it is called. The caller must not touch this afterwards. The
   // generator passes generator=true: it stops too.
   void FinishOnce(const grpc::Status& status, bool generator = false) {
-    // A cancelled call (by its client or its deadline) counts as such in the
-    // metrics, whichever step noticed it (a preparation or a build stops
-    // with an error of its own).
-    const grpc::StatusCode code = context_->IsCancelled() ? CancelledCode() : status.error_code();
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      if (generator && finished_) return StopGeneratingLocked(lock);
+      if (finished_) {
+        if (generator) StopGeneratingLocked(lock);
+        return;
+      }
+      // A cancelled call (by its client or its deadline) counts as such in
+      // the metrics, whichever step noticed it (a preparation or a build
+      // stops with an error of its own).
+      ClaimFinishLocked(context_->IsCancelled() ? CancelledCode() : status.error_code());
       if (generator) generating_ = false;
-      if (!ClaimFinishLocked(code)) return;
     }
     FinishClaimed(status);
   }

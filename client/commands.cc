@@ -412,6 +412,10 @@ double MonotonicSeconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
+// What Generate asks for as GenerateRequest.max_batch_bytes: 64 KiB, the
+// server's default bound, holds hundreds of short events.
+constexpr uint32_t kMaxBatchBytes = 64 << 10;
+
 // Generate's call, read as raw messages: a message that is not a
 // GenerateResponse is then the client's to report, not a Read that returns
 // false like the end of the stream (after which Finish would wait for a
@@ -487,7 +491,26 @@ int Generate(const CommandOptions& o) {
   grpc::Status status;
   int stop_signal = 0;
   bool idle = false;
+  const auto handle = [&](const v1::GenerateResponse& response) {
+    if (report.enabled()) report.Add(response);
+    if (response.has_conversation_start()) {
+      writer.Begin(response.conversation_start());
+    } else if (response.has_turn()) {
+      writer.Add(response.turn());
+      progress.AddTokens(response.turn().num_tokens());
+    } else if (response.has_conversation_end()) {
+      writer.End(response.conversation_end());
+      const std::string line = progress.Update(writer.conversations_written());
+      if (bar && !line.empty()) std::fputs(line.c_str(), stderr);
+    } else if (response.has_summary()) {
+      summary = response.summary();
+      have_summary = true;
+    }
+  };
   {
+    // Events come in batches of up to this many bytes (the server may cap
+    // it): one gRPC message per event costs the server about 17 us of CPU.
+    request.set_max_batch_bytes(kMaxBatchBytes);
     auto reader = StartGenerate(channel.get(), &context, request);
     grpc::ByteBuffer buffer;
     int64_t received = 0;
@@ -505,19 +528,11 @@ int Generate(const CommandOptions& o) {
         break;
       }
       started = true;
-      if (report.enabled()) report.Add(response);
-      if (response.has_conversation_start()) {
-        writer.Begin(response.conversation_start());
-      } else if (response.has_turn()) {
-        writer.Add(response.turn());
-        progress.AddTokens(response.turn().num_tokens());
-      } else if (response.has_conversation_end()) {
-        writer.End(response.conversation_end());
-        const std::string line = progress.Update(writer.conversations_written());
-        if (bar && !line.empty()) std::fputs(line.c_str(), stderr);
-      } else if (response.has_summary()) {
-        summary = response.summary();
-        have_summary = true;
+      // A batch's events, in order, are what single messages would have been.
+      if (response.has_batch()) {
+        for (const v1::GenerateResponse& event : response.batch().events()) handle(event);
+      } else {
+        handle(response);
       }
       if (!output.status().ok()) {
         write_failed = true;

@@ -10,11 +10,15 @@
 // slow requests share the cores rather than queue the others). A reaction
 // runs the next step itself only
 // when it is cheap (the next event of a conversation already built). A
-// Generate stream has one write or one executor task in flight at a time:
-// the next message is generated only once the last one was written, so
-// HTTP/2 flow control paces generation and a slow reader never grows
-// memory. Cancellation and deadlines are seen between events and inside
-// long searches (the stream reads the reactor's cancelled flag).
+// Generate stream has one write in flight at a time and one generator
+// (preparing the request, then making events) that runs ahead of the wire
+// by a bounded amount: an event made while no write is in flight goes out
+// at once; events made during a write wait in one pending message (one
+// event, or with GenerateRequest.max_batch_bytes an EventBatch of up to
+// that many bytes) and go out when the write completes; then the generator
+// waits. So HTTP/2 flow control paces generation and a slow reader never
+// grows memory. Cancellation and deadlines are seen between events and
+// inside long searches (the stream reads the reactor's cancelled flag).
 //
 // Stalls. A reader that stops reading leaves one write in flight for ever
 // (flow control) and would hold its slot and memory: with
@@ -79,6 +83,14 @@ struct ServiceLimits : RequestLimits {
   // call without saying where, or abort on a serialization failure). 0: only
   // protobuf's own 2 GiB limit.
   int64_t max_send_message_bytes = 0;
+  // The largest EventBatch message a request that asks for batches
+  // (GenerateRequest.max_batch_bytes) gets; 0: never batches. 64 KiB
+  // amortizes gRPC's per-message cost (about 17 us of CPU) over hundreds of
+  // short events, is HTTP/2's default flow-control window (so a batch is
+  // not held back by the window more than a single event is), and bounds a
+  // stream's buffers (the message in flight and one pending batch) to a
+  // few hundred KiB.
+  int64_t max_batch_bytes = 64 << 10;
   // Reported by Describe, with the limits above.
   ServerWideLimits server_wide;
 };

@@ -57,6 +57,9 @@ ABSL_FLAG(double, drain_seconds, 25, "On SIGTERM/SIGINT, how long open streams m
 ABSL_FLAG(double, max_stall_seconds, 60,
           "A Generate stream whose client reads nothing for this long ends RESOURCE_EXHAUSTED "
           "with its resume start_index (0: never)");
+ABSL_FLAG(int64_t, max_batch_bytes, 64 << 10,
+          "Largest message of events a Generate stream that asks for batches "
+          "(GenerateRequest.max_batch_bytes) gets (0: never batches)");
 ABSL_FLAG(bool, reflection, true,
           "Serve gRPC server reflection (grpc.reflection.v1alpha), e.g. for grpcurl (default: "
           "true; --reflection=false turns it off)");
@@ -110,6 +113,7 @@ ServerOptions ServerOptionsFromFlags() {
   options.accept_compressed_requests = absl::GetFlag(FLAGS_accept_compressed_requests);
   options.drain_seconds = absl::GetFlag(FLAGS_drain_seconds);
   options.limits.max_stall_seconds = absl::GetFlag(FLAGS_max_stall_seconds);
+  options.limits.max_batch_bytes = absl::GetFlag(FLAGS_max_batch_bytes);
   options.reflection = absl::GetFlag(FLAGS_reflection);
   options.max_watch_streams = absl::GetFlag(FLAGS_max_watch_streams);
   options.log_format = absl::GetFlag(FLAGS_log_format);

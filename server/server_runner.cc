@@ -156,6 +156,8 @@ absl::Status CheckOptions(const ServerOptions& options) {
        "seconds between 0 (no limit) and 3.2e7"},
       {"max-stall-seconds", limits.max_stall_seconds, 0, kYear,
        "seconds between 0 (never) and 3.2e7"},
+      {"max-batch-bytes", static_cast<double>(limits.max_batch_bytes), 0, kGiB,
+       "bytes from 0 (never batches) to 1 GiB"},
       {"drain-seconds", options.drain_seconds, 0, kYear, "seconds between 0 and 3.2e7"},
       {"max-request-tokenizer-bytes", static_cast<double>(options.max_request_tokenizer_bytes), 0,
        kGiB, "bytes from 0 to 1 GiB"},

@@ -410,6 +410,7 @@ class ServingTest(unittest.TestCase):
             "max_send_message_bytes": 3000000 + (1 << 16), "accept_compressed_requests": False,
             "drain_seconds": 3, "max_numpy_legacy_draws": 1 << 30,
             "max_request_tokenizer_bytes": 32 << 20, "request_tokenizer_cache": 4,
+            "max_batch_bytes": 65536,
         }
         # Every field of Limits is checked: a limit added to the proto must be added here.
         self.assertEqual(sorted(f.name for f in limits.DESCRIPTOR.fields), sorted(expected))

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "core/config/config_json.h"
 #include "gmock/gmock.h"
@@ -325,6 +326,66 @@ TEST_F(ServiceTest, DeadlineEndsTheStream) {
   EXPECT_LT(after, 1000000);
 }
 
+// The events of a stream's messages, a batch's in order, serialized.
+std::vector<std::string> Events(const std::vector<v1::GenerateResponse>& messages) {
+  std::vector<std::string> events;
+  for (const auto& m : messages) {
+    if (m.has_batch()) {
+      for (const auto& e : m.batch().events()) events.push_back(e.SerializeAsString());
+    } else {
+      events.push_back(m.SerializeAsString());
+    }
+  }
+  return events;
+}
+
+TEST_F(ServiceTest, BatchedStreamCarriesTheUnbatchedEventsInOrder) {
+  std::vector<v1::GenerateResponse> plain;
+  ASSERT_TRUE(ReadAll(Request(WithConversations(60)), &plain).ok());
+  v1::GenerateRequest request = Request(WithConversations(60));
+  request.set_max_batch_bytes(4096);
+  // A reader that pauses: events pile up while a write is in flight.
+  grpc::ClientContext context;
+  auto reader = stub_->Generate(&context, request);
+  std::vector<v1::GenerateResponse> batched;
+  v1::GenerateResponse response;
+  while (reader->Read(&response)) {
+    batched.push_back(response);
+    if (batched.size() % 8 == 1) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(reader->Finish().ok());
+  int batches = 0;
+  for (const auto& m : plain) EXPECT_FALSE(m.has_batch());
+  for (const auto& m : batched) {
+    if (!m.has_batch()) continue;
+    ++batches;
+    EXPECT_GE(m.batch().events_size(), 2);
+    EXPECT_LE(m.ByteSizeLong(), 4096u);
+  }
+  EXPECT_GT(batches, 0);
+  EXPECT_EQ(Events(batched), Events(plain));
+}
+
+TEST_F(ServiceTest, CancelledBatchedStreamEnds) {
+  v1::GenerateRequest request = Request(WithConversations(100000));
+  request.set_max_batch_bytes(65536);
+  grpc::ClientContext context;
+  auto reader = stub_->Generate(&context, request);
+  v1::GenerateResponse response;
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(reader->Read(&response));
+  context.TryCancel();
+  while (reader->Read(&response)) {
+  }
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  for (int i = 0; i < 100 && service_->active_streams() > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(service_->active_streams(), 0);
+  const int64_t generated = service_->conversations_generated();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(service_->conversations_generated(), generated);
+}
+
 TEST_F(ServiceTest, DescribeListsTokenizersCorporaAndLimits) {
   grpc::ClientContext context;
   v1::DescribeResponse response;
@@ -335,6 +396,7 @@ TEST_F(ServiceTest, DescribeListsTokenizersCorporaAndLimits) {
   EXPECT_THAT(std::vector<std::string>(response.corpora().begin(), response.corpora().end()),
               ::testing::Contains("moby-dick.txt"));
   EXPECT_EQ(response.limits().max_concurrent_streams(), 256);
+  EXPECT_EQ(response.limits().max_batch_bytes(), 65536);
 }
 
 }  // namespace

@@ -176,9 +176,8 @@ class ConversationStream:
         self._consumed = True
         current: Optional[Conversation] = None
         try:
-            for response in self._call:
+            for event, response in _events(self._call):
                 self._started = True
-                event = response.WhichOneof("event")
                 if event == "conversation_start":
                     start = response.conversation_start
                     current = Conversation(
@@ -219,6 +218,23 @@ class ConversationStream:
 
     def __exit__(self, *exc):
         self.cancel()
+
+
+def _events(call):
+    """(name, response) of each event of a Generate call, a batch's events in order."""
+    for response in call:
+        event = response.WhichOneof("event")
+        if event == "batch":
+            for inner in response.batch.events:
+                yield inner.WhichOneof("event"), inner
+        else:
+            yield event, response
+
+
+# What conversations() asks for as GenerateRequest.max_batch_bytes: events
+# come in messages of up to 64 KiB (the server may cap it), which saves the
+# server about 17 us of CPU per event.
+_MAX_BATCH_BYTES = 64 << 10
 
 
 def _message(turn) -> Message:
@@ -471,6 +487,9 @@ class Client:
         """
         _check_timeout("timeout", timeout, allow_none=True)
         request = self.request(config, **request_args)
+        if ("max_batch_bytes" in request.DESCRIPTOR.fields_by_name and
+                "max_batch_bytes" not in (request_args.get("fields") or {})):
+            request.max_batch_bytes = _MAX_BATCH_BYTES
         call = self._stub.Generate(request, timeout=timeout)
         return ConversationStream(call, request.start_index)
 

@@ -15,17 +15,6 @@ bool IsAsciiSpace(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
-// A space or a literal "▁" at / just before text[offset]: the characters a
-// SentencePiece-style tokenizer reads as "▁".
-bool SpaceLikeAt(const std::string& text, size_t offset) {
-  return offset < text.size() && SpaceLikeLength(text, offset, text.size()) > 0;
-}
-bool SpaceLikeBefore(const std::string& text, size_t offset) {
-  return (offset >= 1 && text[offset - 1] == ' ') ||
-         (offset >= kSentencePieceSpace.size() &&
-          SpaceLikeLength(text, offset - kSentencePieceSpace.size(), text.size()) == 3);
-}
-
 bool IsUtf8Continuation(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
 
 // A 64-bit mix (SplitMix64's finalizer), for spreading search start points.
@@ -83,20 +72,8 @@ MessageBuilder::MessageBuilder(std::shared_ptr<const TokenizedCorpus> corpus,
                                std::shared_ptr<const Tokenizer> tokenizer)
     : corpus_(std::move(corpus)),
       tokenizer_(std::move(tokenizer)),
-      sentencepiece_(tokenizer_->sentencepiece_style()) {
-  const std::string& text = corpus_->text();
-  for (uint32_t k : corpus_->piece_starts()) {
-    if (k == 0) continue;
-    const uint32_t offset = corpus_->offsets()[k];
-    const char c = text[offset];
-    if (sentencepiece_) {
-      // A word starts at a space (or "▁") after another character.
-      if (SpaceLikeAt(text, offset) && !SpaceLikeBefore(text, offset)) cuts_.push_back(k);
-    } else if (static_cast<unsigned char>(c) < 0x80 && !IsAsciiSpace(c)) {
-      cuts_.push_back(k);
-    }
-  }
-}
+      sentencepiece_(tokenizer_->sentencepiece_style()),
+      cuts_(corpus_->cuts()) {}
 
 bool MessageBuilder::Cancelled() const { return stop_ != nullptr && stop_->ShouldStop(); }
 

@@ -27,6 +27,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "core/corpus/corpus.h"
 #include "core/stop_signal.h"
 #include "core/tokenizer/tokenizer.h"
@@ -166,8 +167,9 @@ class MessageBuilder {
   std::shared_ptr<const Tokenizer> tokenizer_;
   const StopSignal* stop_ = nullptr;
   bool sentencepiece_;
-  // Token indices where a body may start or end (see the class comment).
-  std::vector<uint32_t> cuts_;
+  // Token indices where a body may start or end (see the class comment),
+  // found once per corpus (TokenizedCorpus::cuts); borrowed from corpus_.
+  absl::Span<const uint32_t> cuts_;
 };
 
 }  // namespace convgen

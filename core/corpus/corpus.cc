@@ -1,5 +1,7 @@
 #include "core/corpus/corpus.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "core/files.h"
 #include "core/sha256.h"
@@ -50,9 +52,15 @@ TokenizedCorpus::TokenizedCorpus(const CorpusText& corpus, const Tokenizer& toke
 }
 
 void TokenizedCorpus::FindCuts(bool sentencepiece) {
-  cuts_.reserve(encoding_.piece_starts.size());
+  // Counted first, so that the vector holds no spare room (with byte-level
+  // tokenizers most words start with a space: few pieces are cuts).
+  const auto is_cut = [&](uint32_t k) {
+    return k != 0 && IsCutPoint(text_, encoding_.offsets[k], sentencepiece);
+  };
+  cuts_.reserve(
+      std::count_if(encoding_.piece_starts.begin(), encoding_.piece_starts.end(), is_cut));
   for (uint32_t k : encoding_.piece_starts) {
-    if (k != 0 && IsCutPoint(text_, encoding_.offsets[k], sentencepiece)) cuts_.push_back(k);
+    if (is_cut(k)) cuts_.push_back(k);
   }
 }
 

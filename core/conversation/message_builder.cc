@@ -15,17 +15,6 @@ bool IsAsciiSpace(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
-// A space or a literal "▁" at / just before text[offset]: the characters a
-// SentencePiece-style tokenizer reads as "▁".
-bool SpaceLikeAt(const std::string& text, size_t offset) {
-  return offset < text.size() && SpaceLikeLength(text, offset, text.size()) > 0;
-}
-bool SpaceLikeBefore(const std::string& text, size_t offset) {
-  return (offset >= 1 && text[offset - 1] == ' ') ||
-         (offset >= kSentencePieceSpace.size() &&
-          SpaceLikeLength(text, offset - kSentencePieceSpace.size(), text.size()) == 3);
-}
-
 bool IsUtf8Continuation(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
 
 // A 64-bit mix (SplitMix64's finalizer), for spreading search start points.
@@ -83,20 +72,8 @@ MessageBuilder::MessageBuilder(std::shared_ptr<const TokenizedCorpus> corpus,
                                std::shared_ptr<const Tokenizer> tokenizer)
     : corpus_(std::move(corpus)),
       tokenizer_(std::move(tokenizer)),
-      sentencepiece_(tokenizer_->sentencepiece_style()) {
-  const std::string& text = corpus_->text();
-  for (uint32_t k : corpus_->piece_starts()) {
-    if (k == 0) continue;
-    const uint32_t offset = corpus_->offsets()[k];
-    const char c = text[offset];
-    if (sentencepiece_) {
-      // A word starts at a space (or "▁") after another character.
-      if (SpaceLikeAt(text, offset) && !SpaceLikeBefore(text, offset)) cuts_.push_back(k);
-    } else if (static_cast<unsigned char>(c) < 0x80 && !IsAsciiSpace(c)) {
-      cuts_.push_back(k);
-    }
-  }
-}
+      sentencepiece_(tokenizer_->sentencepiece_style()),
+      cuts_(corpus_->cuts()) {}
 
 bool MessageBuilder::Cancelled() const { return stop_ != nullptr && stop_->ShouldStop(); }
 
@@ -211,6 +188,38 @@ int64_t MessageBuilder::TokensBefore(absl::string_view window, bool at_cut, size
   return -1;
 }
 
+void MessageBuilder::SplitPending(std::string* pending, int64_t* stable, bool* at_cut) const {
+  if (pending->empty()) return;
+  PendingSplit& split = pending_split_;
+  if (split.text != *pending || split.at_cut != *at_cut) {
+    split.text = *pending;
+    split.at_cut = *at_cut;
+    split.offset = 0;
+    thread_local Encoding encoding;
+    encoding.ids.clear();
+    encoding.offsets.clear();
+    encoding.piece_starts.clear();
+    tokenizer_->EncodeWithOffsets(*pending, *at_cut, &encoding);
+    const auto& starts = encoding.piece_starts;
+    // The same rule as the corpus's cut points (TokenizedCorpus::cuts),
+    // with a piece after the split inside the text: the last piece may
+    // join what follows, the pieces before the split do not.
+    for (size_t j = starts.size(); j-- > 1;) {
+      const uint32_t k = starts[j - 1];
+      const uint32_t offset = encoding.offsets[k];
+      if (k == 0 || offset == 0 || encoding.offsets[starts[j]] <= offset) continue;
+      if (!IsCutPoint(*pending, offset, sentencepiece_)) continue;
+      split.offset = offset;
+      split.tokens_before = k;
+      break;
+    }
+  }
+  if (split.offset == 0) return;
+  *stable += split.tokens_before;
+  pending->erase(0, split.offset);
+  *at_cut = true;
+}
+
 int64_t MessageBuilder::CountWindow(absl::string_view window, bool at_cut) const {
   return static_cast<int64_t>(at_cut ? tokenizer_->CountContinuation(window) : Count(window));
 }
@@ -253,6 +262,7 @@ void MessageBuilder::CountThrough(const std::vector<MessagePart>& parts, std::st
     pending->assign(text, Offset(p), Offset(part.end) - Offset(p));
     *at_cut = true;
   }
+  SplitPending(pending, stable, at_cut);
 }
 
 int64_t MessageBuilder::CountParts(const std::vector<MessagePart>& parts) const {

@@ -27,6 +27,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "core/corpus/corpus.h"
 #include "core/stop_signal.h"
 #include "core/tokenizer/tokenizer.h"
@@ -134,6 +135,13 @@ class MessageBuilder {
   // says the pending text starts at a cut inside the message.
   void CountThrough(const std::vector<MessagePart>& parts, std::string* pending, int64_t* stable,
                     bool* at_cut) const;
+  // Splits *pending, text from a stable point on (read as a continuation
+  // if *at_cut), at its last cut-like piece start that another piece
+  // follows: the tokens before it go to *stable, the rest stays pending
+  // (then at a cut), so that the joins with what follows encode only the
+  // rest. The split of the last text seen is kept: a conversation's user
+  // messages share one header and instruction.
+  void SplitPending(std::string* pending, int64_t* stable, bool* at_cut) const;
   // Encodes `window` (message text from a stable point on) and returns the
   // tokens before byte `boundary` if a pre-token starts there, else -1.
   int64_t TokensBefore(absl::string_view window, bool at_cut, size_t boundary) const;
@@ -166,8 +174,18 @@ class MessageBuilder {
   std::shared_ptr<const Tokenizer> tokenizer_;
   const StopSignal* stop_ = nullptr;
   bool sentencepiece_;
-  // Token indices where a body may start or end (see the class comment).
-  std::vector<uint32_t> cuts_;
+  // The last split SplitPending made (offset 0: none), reused while the
+  // same text comes again.
+  struct PendingSplit {
+    std::string text;
+    bool at_cut = false;
+    size_t offset = 0;
+    int64_t tokens_before = 0;
+  };
+  mutable PendingSplit pending_split_;
+  // Token indices where a body may start or end (see the class comment),
+  // found once per corpus (TokenizedCorpus::cuts); borrowed from corpus_.
+  absl::Span<const uint32_t> cuts_;
 };
 
 }  // namespace convgen

@@ -1,5 +1,7 @@
 #include "core/corpus/corpus.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "core/files.h"
 #include "core/sha256.h"
@@ -9,12 +11,17 @@
 namespace convgen {
 
 absl::StatusOr<CorpusText> CorpusText::FromBytes(std::string name, std::string bytes) {
+  std::string sha256 = Sha256Hex(bytes);
+  return FromBytes(std::move(name), std::move(bytes), std::move(sha256));
+}
+
+absl::StatusOr<CorpusText> CorpusText::FromBytes(std::string name, std::string bytes,
+                                                 std::string sha256) {
   if (const auto bad = unicode::FindInvalidUtf8(bytes)) {
     return absl::InvalidArgumentError(
         absl::StrCat("corpus ", name, ": invalid UTF-8 at byte offset ", *bad,
                      "; convert the file to UTF-8 (e.g. iconv -f latin1 -t utf-8)"));
   }
-  std::string sha256 = Sha256Hex(bytes);
   return CorpusText(std::move(name), std::move(bytes), std::move(sha256));
 }
 
@@ -23,9 +30,38 @@ absl::StatusOr<CorpusText> LoadCorpusFile(const std::string& path) {
   return CorpusText::FromBytes(path, std::move(bytes));
 }
 
+bool IsCutPoint(absl::string_view text, size_t offset, bool sentencepiece) {
+  if (offset >= text.size()) return false;
+  if (sentencepiece) {
+    // A word starts at a space (or "▁") after another character.
+    const bool space_before = (offset >= 1 && text[offset - 1] == ' ') ||
+                              (offset >= kSentencePieceSpace.size() &&
+                               text.substr(offset - kSentencePieceSpace.size(),
+                                           kSentencePieceSpace.size()) == kSentencePieceSpace);
+    return SpaceLikeLength(text, offset, text.size()) > 0 && !space_before;
+  }
+  const char c = text[offset];
+  return static_cast<unsigned char>(c) < 0x80 && c != ' ' && c != '\t' && c != '\n' && c != '\r' &&
+         c != '\f' && c != '\v';
+}
+
 TokenizedCorpus::TokenizedCorpus(const CorpusText& corpus, const Tokenizer& tokenizer)
     : name_(corpus.name()), text_(tokenizer.Normalize(corpus.text())) {
   tokenizer.EncodeWithOffsets(text_, /*continuation=*/false, &encoding_);
+  FindCuts(tokenizer.sentencepiece_style());
+}
+
+void TokenizedCorpus::FindCuts(bool sentencepiece) {
+  // Counted first, so that the vector holds no spare room (with byte-level
+  // tokenizers most words start with a space: few pieces are cuts).
+  const auto is_cut = [&](uint32_t k) {
+    return k != 0 && IsCutPoint(text_, encoding_.offsets[k], sentencepiece);
+  };
+  cuts_.reserve(
+      std::count_if(encoding_.piece_starts.begin(), encoding_.piece_starts.end(), is_cut));
+  for (uint32_t k : encoding_.piece_starts) {
+    if (is_cut(k)) cuts_.push_back(k);
+  }
 }
 
 absl::StatusOr<std::shared_ptr<const TokenizedCorpus>> TokenizedCorpus::Build(
@@ -65,6 +101,10 @@ absl::StatusOr<std::shared_ptr<const TokenizedCorpus>> TokenizedCorpus::Build(
   if (!complete || ThisThreadShouldStop()) {
     return absl::CancelledError(absl::StrCat("stopped while ", what));
   }
+  // The cut points: at most one per piece start.
+  CONVGEN_RETURN_IF_ERROR(
+      reserve(built->memory_bytes() + built->encoding_.piece_starts.size() * sizeof(uint32_t)));
+  built->FindCuts(tokenizer.sentencepiece_style());
   CONVGEN_RETURN_IF_ERROR(built->reservation_.Resize(built->memory_bytes(), what));
   return built;
 }
@@ -72,21 +112,23 @@ absl::StatusOr<std::shared_ptr<const TokenizedCorpus>> TokenizedCorpus::Build(
 size_t TokenizedCorpus::memory_bytes() const {
   return sizeof(*this) + text_.capacity() + encoding_.ids.capacity() * sizeof(TokenId) +
          encoding_.offsets.capacity() * sizeof(uint32_t) +
-         encoding_.piece_starts.capacity() * sizeof(uint32_t);
+         encoding_.piece_starts.capacity() * sizeof(uint32_t) + cuts_.capacity() * sizeof(uint32_t);
+}
+
+std::shared_ptr<const TokenizedCorpus> CorpusCache::Find(const std::string& sha256,
+                                                         const std::string& tokenizer_key) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const auto it = index_.find(Key{sha256, tokenizer_key});
+  if (it == index_.end()) return nullptr;
+  lru_.splice(lru_.begin(), lru_, it->second);
+  return it->second->corpus;
 }
 
 absl::StatusOr<std::shared_ptr<const TokenizedCorpus>> CorpusCache::Get(
     const CorpusText& corpus, const std::string& tokenizer_key, const Tokenizer& tokenizer,
     MemoryBudget* budget, const StopSignal* stop) {
   Key key{corpus.sha256(), tokenizer_key};
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    const auto it = index_.find(key);
-    if (it != index_.end()) {
-      lru_.splice(lru_.begin(), lru_, it->second);
-      return it->second->corpus;
-    }
-  }
+  if (auto found = Find(key.first, key.second)) return found;
   // Tokenize outside the lock: it takes a while, and other corpora may be
   // served meanwhile. Two racing misses build twice; the first one stays.
   std::shared_ptr<const TokenizedCorpus> built;

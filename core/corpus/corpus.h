@@ -2,10 +2,11 @@
 //
 // CorpusText is checked UTF-8 with its SHA-256. TokenizedCorpus is that text
 // normalized and encoded once by one tokenizer, with each token's byte
-// offset and the tokens that start pre-tokens, so that conversations can cut
-// text at boundaries the tokenizer respects. CorpusCache shares tokenized
-// corpora by (content SHA-256, tokenizer fingerprint) within a memory bound,
-// and builds them within a server's MemoryBudget and a StopSignal.
+// offset, the tokens that start pre-tokens and the cut points among them, so
+// that conversations can cut text at boundaries the tokenizer respects
+// without any per-request work. CorpusCache shares tokenized corpora by
+// (content SHA-256, tokenizer fingerprint) within a memory bound, and builds
+// them within a server's MemoryBudget and a StopSignal.
 //
 // CorpusText and TokenizedCorpus are immutable; share TokenizedCorpus as
 // shared_ptr<const TokenizedCorpus>. CorpusCache is thread-safe.
@@ -36,6 +37,11 @@ class CorpusText {
   // Checks that bytes are UTF-8; the error names the corpus and the byte
   // offset of the first invalid sequence.
   static absl::StatusOr<CorpusText> FromBytes(std::string name, std::string bytes);
+  // The same, with the SHA-256 already computed (sha256 must be
+  // Sha256Hex(bytes)), so that a caller that looked the hash up first
+  // hashes the bytes once.
+  static absl::StatusOr<CorpusText> FromBytes(std::string name, std::string bytes,
+                                              std::string sha256);
 
   const std::string& name() const { return name_; }
   const std::string& text() const { return text_; }
@@ -52,6 +58,11 @@ class CorpusText {
 
 // Reads a corpus file; the corpus is named by its path.
 absl::StatusOr<CorpusText> LoadCorpusFile(const std::string& path);
+
+// Whether a piece that starts at text[offset] (not the text's first) is a cut point
+// (see TokenizedCorpus::cuts); `sentencepiece`: the tokenizer's
+// sentencepiece_style().
+bool IsCutPoint(absl::string_view text, size_t offset, bool sentencepiece);
 
 class TokenizedCorpus {
  public:
@@ -75,6 +86,12 @@ class TokenizedCorpus {
   absl::Span<const uint32_t> offsets() const { return encoding_.offsets; }
   // Indices of the tokens that start a pre-token, ascending.
   absl::Span<const uint32_t> piece_starts() const { return encoding_.piece_starts; }
+  // The cut points, ascending: the piece starts where a message body may
+  // start or end, split the same way in a message as in the corpus (see
+  // MessageBuilder): with a SentencePiece-style tokenizer a space (or "▁")
+  // after another character, else a non-space ASCII character. Computed
+  // once here, so that each stream's builder borrows them.
+  absl::Span<const uint32_t> cuts() const { return cuts_; }
   size_t num_tokens() const { return encoding_.ids.size(); }
   // Bytes held, for the cache's memory bound.
   size_t memory_bytes() const;
@@ -82,9 +99,14 @@ class TokenizedCorpus {
  private:
   TokenizedCorpus() = default;
 
+  // Fills cuts_ from the encoding (`sentencepiece`: the tokenizer's
+  // sentencepiece_style()).
+  void FindCuts(bool sentencepiece);
+
   std::string name_;
   std::string text_;
   Encoding encoding_;
+  std::vector<uint32_t> cuts_;
   MemoryBudget::Reservation reservation_;
 };
 
@@ -103,6 +125,10 @@ class CorpusCache {
                                                              const Tokenizer& tokenizer,
                                                              MemoryBudget* budget = nullptr,
                                                              const StopSignal* stop = nullptr);
+  // The cached corpus of (content SHA-256, tokenizer key), or null; a hit
+  // counts as a use (see Get).
+  std::shared_ptr<const TokenizedCorpus> Find(const std::string& sha256,
+                                              const std::string& tokenizer_key);
 
   size_t size_bytes() const;
   size_t entries() const;

@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <algorithm>
 
@@ -324,25 +325,29 @@ absl::StatusOr<std::string> Workspace::ResolveDataFile(const std::string& name,
                    " (or send the text inline)"));
 }
 
-absl::Status Workspace::ReadCorpusFiles(
+absl::Status Workspace::ResolveCorpusFiles(
     const std::vector<std::string>& text_files,
-    const std::map<std::string, absl::string_view>& inline_by_name, std::string* name,
-    std::string* text, MemoryBudget::Reservation* reservation) {
+    const std::map<std::string, absl::string_view>& inline_by_name, CorpusFiles* files) const {
   if (static_cast<int64_t>(text_files.size()) > options_.max_text_files) {
     return absl::InvalidArgumentError(
         absl::StrCat("text_files lists ", text_files.size(), " files, over this server's limit of ",
                      options_.max_text_files, "; join the files into fewer"));
   }
-  std::vector<std::string> paths;
+  // A file changed after this instant has a later change time than any
+  // trusted below (see CorpusFiles::identity).
+  struct timespec now;
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  constexpr int64_t kSettledSeconds = 2;
+  bool identified = !text_files.empty();
+  std::vector<std::string>& paths = files->paths;
   std::map<std::string, size_t> seen;  // resolved path -> position
-  int64_t total = 0;
-  int64_t inline_total = 0;
   for (size_t i = 0; i < text_files.size(); ++i) {
     if (const auto sent = inline_by_name.find(text_files[i]); sent != inline_by_name.end()) {
       // A path never starts with a NUL: no file is this key.
       paths.push_back(absl::StrCat(absl::string_view("\0", 1), text_files[i]));
-      total += static_cast<int64_t>(sent->second.size());
-      inline_total += static_cast<int64_t>(sent->second.size());
+      files->total += static_cast<int64_t>(sent->second.size());
+      files->inline_total += static_cast<int64_t>(sent->second.size());
+      identified = false;
     } else {
       CONVGEN_ASSIGN_OR_RETURN(paths.emplace_back(), ResolveCorpusFile(text_files[i], i));
     }
@@ -354,26 +359,47 @@ absl::Status Workspace::ReadCorpusFiles(
                        " is listed before, as text_files[", first->second,
                        "]; list each file once (repeating a file adds no new text)"));
     }
+    if (paths.back()[0] == '\0') continue;
     struct stat st;
-    if (paths.back()[0] != '\0' && ::stat(paths.back().c_str(), &st) == 0) total += st.st_size;
+    if (::stat(paths.back().c_str(), &st) != 0) {
+      identified = false;
+      continue;
+    }
+    files->total += st.st_size;
+    const int64_t changed = std::max<int64_t>(st.st_mtim.tv_sec, st.st_ctim.tv_sec);
+    if (!S_ISREG(st.st_mode) || changed >= now.tv_sec - kSettledSeconds) identified = false;
+    if (identified) {
+      absl::StrAppend(&files->identity, paths.back().size(), ":", paths.back(), " ", st.st_dev, " ",
+                      st.st_ino, " ", st.st_size, " ", st.st_mtim.tv_sec, ".", st.st_mtim.tv_nsec,
+                      " ", st.st_ctim.tv_sec, ".", st.st_ctim.tv_nsec, "\n");
+    }
   }
-  // Checked before reading: the sizes on disk, then the budget for the text.
-  if (total > options_.max_corpus_bytes) {
+  if (!identified) files->identity.clear();
+  // Checked before reading: the sizes on disk.
+  if (files->total > options_.max_corpus_bytes) {
     return absl::ResourceExhaustedError(
-        absl::StrCat("text_files hold ", total, " bytes, over this server's limit of ",
+        absl::StrCat("text_files hold ", files->total, " bytes, over this server's limit of ",
                      options_.max_corpus_bytes, " bytes per corpus (--max-corpus-bytes)"));
   }
+  return absl::OkStatus();
+}
+
+absl::Status Workspace::ReadCorpusFiles(
+    const std::vector<std::string>& text_files,
+    const std::map<std::string, absl::string_view>& inline_by_name, const CorpusFiles& files,
+    std::string* name, std::string* text, MemoryBudget::Reservation* reservation) {
   const std::string what =
       absl::StrCat("reading corpus ", text_files.size() == 1 ? text_files[0] : "of text_files");
   // gRPC's copy of the inline texts counts too, as in GetCorpus.
-  CONVGEN_ASSIGN_OR_RETURN(*reservation, budget_.Reserve(total + inline_total, what));
-  text->reserve(total + text_files.size());
+  CONVGEN_ASSIGN_OR_RETURN(*reservation, budget_.Reserve(files.total + files.inline_total, what));
+  text->reserve(files.total + text_files.size());
   for (size_t i = 0; i < text_files.size(); ++i) {
     std::string bytes;
-    if (paths[i][0] == '\0') {
+    if (files.paths[i][0] == '\0') {
       bytes = std::string(inline_by_name.at(text_files[i]));
     } else {
-      CONVGEN_ASSIGN_OR_RETURN(bytes, ReadFileToString(paths[i]));
+      CONVGEN_ASSIGN_OR_RETURN(bytes, ReadFileToString(files.paths[i]));
+      files_read_.fetch_add(1, std::memory_order_relaxed);
     }
     // The corpus's name, in errors: the first few files'.
     if (i < 3) absl::StrAppend(name, name->empty() ? "" : "+", text_files[i]);
@@ -390,10 +416,24 @@ absl::Status Workspace::ReadCorpusFiles(
   return absl::OkStatus();
 }
 
+std::string Workspace::FileSetSha256(const std::string& identity) const {
+  std::lock_guard<std::mutex> lock(file_sets_mutex_);
+  const auto it = file_sets_.find(identity);
+  return it != file_sets_.end() ? it->second : std::string();
+}
+
+void Workspace::RememberFileSet(const std::string& identity, const std::string& sha256) {
+  // A few hundred bytes each; a server sees few distinct sets of files.
+  constexpr size_t kMaxFileSets = 1024;
+  std::lock_guard<std::mutex> lock(file_sets_mutex_);
+  if (file_sets_.size() >= kMaxFileSets) file_sets_.clear();
+  file_sets_[identity] = sha256;
+}
+
 absl::StatusOr<std::shared_ptr<const TokenizedCorpus>> Workspace::GetCorpus(
     const std::vector<std::string>& text_files, const std::vector<InlineText>& inline_texts,
     const std::string& tokenizer_key, const Tokenizer& tokenizer, const StopSignal* stop) {
-  std::string name, text;
+  std::string name, text, sha256;
   MemoryBudget::Reservation reservation;  // the text read, until tokenized
   // Inline texts each named after a text_files entry, with other entries
   // left for the server's files: the entries in order, each from its inline
@@ -427,12 +467,27 @@ absl::StatusOr<std::shared_ptr<const TokenizedCorpus>> Workspace::GetCorpus(
       absl::StrAppend(&text, t.text);
     }
   } else {
+    CorpusFiles files;
+    CONVGEN_RETURN_IF_ERROR(ResolveCorpusFiles(text_files, inline_by_name, &files));
+    // Unchanged files whose corpus is cached: nothing to read.
+    if (!files.identity.empty()) {
+      if (const std::string known = FileSetSha256(files.identity); !known.empty()) {
+        if (auto cached = cache_.Find(known, tokenizer_key)) return cached;
+      }
+    }
     CONVGEN_RETURN_IF_ERROR(
-        ReadCorpusFiles(text_files, inline_by_name, &name, &text, &reservation));
+        ReadCorpusFiles(text_files, inline_by_name, files, &name, &text, &reservation));
+    sha256 = Sha256Hex(text);
+    if (!files.identity.empty()) RememberFileSet(files.identity, sha256);
   }
-  CONVGEN_ASSIGN_OR_RETURN(CorpusText corpus, CorpusText::FromBytes(name, std::move(text)));
+  if (sha256.empty()) sha256 = Sha256Hex(text);
   // The key names the tokenizer's file or content hash (see
-  // ResolvedTokenizer::cache_key), so that two tokenizers never mix.
+  // ResolvedTokenizer::cache_key), so that two tokenizers never mix. Text
+  // cached under its hash was checked when it was first read.
+  if (auto cached = cache_.Find(sha256, tokenizer_key)) return cached;
+  texts_checked_.fetch_add(1, std::memory_order_relaxed);
+  CONVGEN_ASSIGN_OR_RETURN(CorpusText corpus,
+                           CorpusText::FromBytes(name, std::move(text), std::move(sha256)));
   return cache_.Get(corpus, tokenizer_key, tokenizer, &budget_, stop);
 }
 

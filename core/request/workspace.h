@@ -5,13 +5,18 @@
 // LRU shared across requests), and corpora by
 // file name in the corpus directory (the embedded Moby Dick is always there,
 // as "moby-dick.txt") or sent inline, tokenized once per (content,
-// tokenizer) in a bounded cache.
+// tokenizer) in a bounded cache. A corpus is read, checked and hashed once:
+// a request for files unchanged since (same path, device, inode, size,
+// modification and change times) finds its tokenized corpus without reading
+// them, and text whose hash is cached is not checked again.
 //
 // File names must stay inside the corpus directory: absolute paths, "..",
 // and symlinks that lead out are refused. Thread-safe.
 #ifndef CONVGEN_CORE_REQUEST_WORKSPACE_H_
 #define CONVGEN_CORE_REQUEST_WORKSPACE_H_
 
+#include <atomic>
+#include <cstdint>
 #include <functional>
 #include <list>
 #include <map>
@@ -152,6 +157,17 @@ class Workspace {
 
   MemoryBudget& memory_budget() { return budget_; }
 
+  // What GetCorpus has done so far, e.g. for tests and metrics: corpus
+  // files read, and texts checked as UTF-8 (a cache miss each).
+  struct CorpusWork {
+    int64_t files_read = 0;
+    int64_t texts_checked = 0;
+  };
+  CorpusWork corpus_work() const {
+    return {files_read_.load(std::memory_order_relaxed),
+            texts_checked_.load(std::memory_order_relaxed)};
+  }
+
   // File names a request can use as text_files.
   std::vector<std::string> CorpusNames() const;
 
@@ -166,13 +182,32 @@ class Workspace {
   // The same for a file named by `where` (e.g. "shape_source.path").
   absl::StatusOr<std::string> ResolveDataFile(const std::string& name,
                                               const std::string& where) const;
-  // Reads the files named into one text (each file's text on its own
-  // lines), within the request's limits and the memory budget. An entry
-  // named in `inline_by_name` is that inline text instead of a file.
+  // A request's text_files, resolved and measured before any is read.
+  struct CorpusFiles {
+    std::vector<std::string> paths;  // "\0" + the name for an inline entry
+    int64_t total = 0;               // bytes on disk and inline
+    int64_t inline_total = 0;
+    // The files' identities in order (see the file comment) if every entry
+    // is a file that did not change in the last seconds (a change within
+    // the file system's timestamp granularity could keep them the same),
+    // else empty: the text must be read to be known.
+    std::string identity;
+  };
+  // Resolves the files named, within the request's limits. An entry named
+  // in `inline_by_name` is that inline text instead of a file.
+  absl::Status ResolveCorpusFiles(const std::vector<std::string>& text_files,
+                                  const std::map<std::string, absl::string_view>& inline_by_name,
+                                  CorpusFiles* files) const;
+  // Reads the files resolved into one text (each file's text on its own
+  // lines), within the memory budget.
   absl::Status ReadCorpusFiles(const std::vector<std::string>& text_files,
                                const std::map<std::string, absl::string_view>& inline_by_name,
-                               std::string* name, std::string* text,
+                               const CorpusFiles& files, std::string* name, std::string* text,
                                MemoryBudget::Reservation* reservation);
+  // The SHA-256 of the text files of this identity made when last read
+  // ("" if not known), and remembering it.
+  std::string FileSetSha256(const std::string& identity) const;
+  void RememberFileSet(const std::string& identity, const std::string& sha256);
 
   // A loaded request tokenizer in the LRU; its reservation holds its
   // estimated size in the memory budget until it is evicted.
@@ -214,6 +249,10 @@ class Workspace {
   // Shapes read (GetShape), most recent first; guarded by mutex_.
   std::list<std::pair<std::string, std::shared_ptr<const Shape>>> shapes_;
   int64_t shapes_read_ = 0;
+  mutable std::mutex file_sets_mutex_;
+  std::map<std::string, std::string> file_sets_;  // identity -> sha256; bounded
+  std::atomic<int64_t> files_read_{0};
+  std::atomic<int64_t> texts_checked_{0};
 };
 
 }  // namespace convgen

@@ -80,6 +80,39 @@ TEST_P(TokenizedCorpusTest, OffsetsAndPiecesDescribeTheText) {
 INSTANTIATE_TEST_SUITE_P(Tokenizers, TokenizedCorpusTest,
                          ::testing::Values("qwen3", "llama3", "mistral", "o200k"));
 
+// The cut points a message builder needs are found once, with the
+// encoding, and held (and budgeted) with the corpus: a builder per stream
+// borrows them instead of scanning every piece start again.
+TEST(TokenizedCorpusCutsTest, FoundOnceWithTheEncodingAndBudgeted) {
+  const Tokenizer& tokenizer = testing::SharedTestTokenizer("qwen3");
+  const auto text = *CorpusText::FromBytes(
+      "t",
+      "Call me Ishmael. Some years ago\u2014never mind how long precisely\u2014having "
+      "little or no money in my purse, and nothing particular to interest me on shore.");
+  MemoryBudget budget(0);
+  const auto built = TokenizedCorpus::Build(text, tokenizer, budget, nullptr, nullptr);
+  ASSERT_TRUE(built.ok()) << built.status();
+  const TokenizedCorpus& corpus = **built;
+  const TokenizedCorpus direct(text, tokenizer);
+  ASSERT_EQ(std::vector<uint32_t>(corpus.cuts().begin(), corpus.cuts().end()),
+            std::vector<uint32_t>(direct.cuts().begin(), direct.cuts().end()));
+  // Byte-level BPE: the piece starts after the first at a non-space ASCII
+  // character: punctuation; not " me" (a space) nor "\u2014never" (Qwen3's
+  // pattern joins the dash to the word).
+  std::vector<std::string> cut_text;
+  for (uint32_t k : corpus.cuts()) {
+    ASSERT_GT(k, 0u);
+    const uint32_t end = k + 1 < corpus.num_tokens() ? corpus.offsets()[k + 1]
+                                                     : static_cast<uint32_t>(corpus.text().size());
+    cut_text.push_back(corpus.text().substr(corpus.offsets()[k], end - corpus.offsets()[k]));
+  }
+  EXPECT_EQ(cut_text, (std::vector<std::string>{".", ",", "."}));
+  EXPECT_LT(corpus.cuts().size(), corpus.piece_starts().size());
+  EXPECT_EQ(budget.reserved_bytes(), static_cast<int64_t>(corpus.memory_bytes()));
+  EXPECT_GE(corpus.memory_bytes(), sizeof(corpus) + corpus.text().size() + corpus.num_tokens() * 8 +
+                                       (corpus.piece_starts().size() + cut_text.size()) * 4);
+}
+
 TEST(CorpusCacheTest, SharesByContentAndTokenizerWithinTheBound) {
   const Tokenizer& tokenizer = testing::SharedTestTokenizer("qwen3");
   const auto a = *CorpusText::FromBytes("a", "the quick brown fox");

@@ -28,13 +28,26 @@ double StopSignal::ThreadCpuSeconds() {
   return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) * 1e-9;
 }
 
+double StopSignal::CpuSeconds() const {
+  timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);  // in the vDSO: no system call
+  const int64_t nanos = int64_t{now.tv_sec} * 1000000000 + now.tv_nsec;
+  const std::thread::id self = std::this_thread::get_id();
+  if (self != cpu_read_by_ || nanos - cpu_read_at_ >= kCpuClockRefreshNanos) {
+    cpu_reading_ = ThreadCpuSeconds();
+    cpu_read_at_ = nanos;
+    cpu_read_by_ = self;
+  }
+  return cpu_reading_;
+}
+
 void StopSignal::StartWork() {
-  if (cpu_limit_ > 0) work_start_cpu_ = ThreadCpuSeconds();
+  if (cpu_limit_ > 0) work_start_cpu_ = CpuSeconds();
 }
 
 bool StopSignal::ShouldStop() const {
   if (stopped()) return true;
-  return cpu_limit_ > 0 && ThreadCpuSeconds() - work_start_cpu_ > cpu_limit_;
+  return cpu_limit_ > 0 && CpuSeconds() - work_start_cpu_ > cpu_limit_;
 }
 
 absl::Status StopSignal::Reason(absl::string_view work) const {

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <thread>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -42,11 +43,25 @@ class StopSignal {
   // The CPU the calling thread has used, in seconds (the clock of the limit).
   static double ThreadCpuSeconds();
 
+  // How stale the CPU clock of ShouldStop may be, in wall time: reading a
+  // thread's CPU clock is a system call (~2 us on a paravirtualized VM, as
+  // much as building a small conversation), so StartWork and ShouldStop
+  // reuse the calling thread's last reading while it is younger than this.
+  // The limit then holds to within about a millisecond of CPU.
+  static constexpr int64_t kCpuClockRefreshNanos = 1000000;
+
  private:
   const double cpu_limit_;
   std::atomic<bool> stopped_{false};
+  // The thread's CPU time, at most kCpuClockRefreshNanos old.
+  double CpuSeconds() const;
+
   // The thread's CPU time at StartWork; read by that thread only.
   double work_start_cpu_ = 0;
+  // The last reading of the CPU clock: when (monotonic), on which thread.
+  mutable double cpu_reading_ = 0;
+  mutable int64_t cpu_read_at_ = 0;
+  mutable std::thread::id cpu_read_by_;
 };
 
 // The stop of the work running on this thread, for loops too deep to be

@@ -613,23 +613,31 @@ int Generate(const CommandOptions& o) {
   return code;
 }
 
-int Validate(const CommandOptions& o) {
-  v1::GenerateRequest request;
-  std::optional<v1::GenerationConfig> config;
-  if (!BuildRequest(o, &request, &config)) return 2;
+// Calls Validate: 0 with *response valid, else the exit code (the server's
+// error, or 2 after printing every config problem).
+int CallValidate(const CommandOptions& o, const v1::GenerateRequest& request,
+                 v1::ValidateResponse* response) {
   auto stub = v1::ConversationService::NewStub(MakeChannel(o));
   grpc::ClientContext context;
   SetUnaryDeadline(o, &context);
-  v1::ValidateResponse response;
-  const grpc::Status status = stub->Validate(&context, request, &response);
+  const grpc::Status status = stub->Validate(&context, request, response);
   if (!status.ok()) return ServerError(status);
-  if (!response.valid()) {
-    for (const auto& p : response.problems()) {
+  if (!response->valid()) {
+    for (const auto& p : response->problems()) {
       std::fprintf(stderr, "%s%s%s\n", p.path().c_str(), p.path().empty() ? "" : ": ",
                    p.message().c_str());
     }
     return 2;
   }
+  return 0;
+}
+
+int Validate(const CommandOptions& o) {
+  v1::GenerateRequest request;
+  std::optional<v1::GenerationConfig> config;
+  if (!BuildRequest(o, &request, &config)) return 2;
+  v1::ValidateResponse response;
+  if (const int code = CallValidate(o, request, &response); code != 0) return code;
   std::printf(
       "valid: %lld conversations, tokenizer %s, corpus %lld tokens, common prefix %lld "
       "tokens\n%s",
@@ -656,19 +664,8 @@ int DescribeShape(const CommandOptions& o) {
                  o.input_file.c_str());
     return 2;
   }
-  auto stub = v1::ConversationService::NewStub(MakeChannel(o));
-  grpc::ClientContext context;
-  SetUnaryDeadline(o, &context);
   v1::ValidateResponse response;
-  const grpc::Status status = stub->Validate(&context, request, &response);
-  if (!status.ok()) return ServerError(status);
-  if (!response.valid()) {
-    for (const auto& p : response.problems()) {
-      std::fprintf(stderr, "%s%s%s\n", p.path().c_str(), p.path().empty() ? "" : ": ",
-                   p.message().c_str());
-    }
-    return 2;
-  }
+  if (const int code = CallValidate(o, request, &response); code != 0) return code;
   if (response.shape_summary().empty()) {
     std::fprintf(stderr,
                  "convgen: the server at %s described no shape for %s (a server older than "

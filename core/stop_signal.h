@@ -39,6 +39,8 @@ class StopSignal {
   // Why ShouldStop is true, for the error that ends the work: Cancelled, or
   // ResourceExhausted naming the CPU used, `work` and the flag.
   absl::Status Reason(absl::string_view work) const;
+  // The CPU seconds allowed per piece of work (0: no limit).
+  double cpu_limit() const { return cpu_limit_; }
 
   // The CPU the calling thread has used, in seconds (the clock of the limit).
   static double ThreadCpuSeconds();

@@ -149,6 +149,41 @@ ConversationPlan ConversationPlanner::PlanPhilox(uint64_t index) const {
   return plan;
 }
 
+absl::int128 ConversationPlanner::ArrivalMs(uint64_t index) const {
+  if (fitted_) {
+    const FittedShape& f = *fitted_;
+    if (f.span_ms < 0 || f.gaps <= 0) return -1;
+    return absl::int128(index) * f.span_ms / f.gaps;
+  }
+  const uint64_t records = shape_->records.size();
+  const ShapeRecord& record = shape_->records[index % records];
+  if (record.timestamp_ms < 0) return -1;
+  return absl::int128(record.timestamp_ms) +
+         absl::int128(index / records) * absl::int128(replay_period_ms_);
+}
+
+absl::Status ConversationPlanner::CheckArrivals(uint64_t num_conversations) const {
+  if (shape_ == nullptr || num_conversations == 0) return absl::OkStatus();
+  // Fit: arrivals grow with the index. Replay: a lap's arrivals are its
+  // start plus the records' timestamps, each lap later than the one before
+  // (the period is at least the span): the last lap's start plus the
+  // largest timestamp bounds them.
+  const uint64_t last = num_conversations - 1;
+  absl::int128 largest = ArrivalMs(last);
+  if (!fitted_ && largest >= 0) {
+    int64_t span = 0;
+    for (const ShapeRecord& r : shape_->records) span = std::max(span, r.timestamp_ms);
+    largest = absl::int128(last / shape_->records.size()) * absl::int128(replay_period_ms_) + span;
+  }
+  if (largest <= kMaxArrivalMs) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      num_conversations, " conversations would arrive up to ",
+      absl::Int128High64(largest) == 0 ? absl::StrCat(absl::Int128Low64(largest))
+                                       : std::string("past 2^64"),
+      " ms into the run, past 2^53 ms (arrival_ms must stay an exact JSON integer); ask for fewer "
+      "conversations or use a trace spanning less time"));
+}
+
 ConversationPlan ConversationPlanner::PlanShape(uint64_t index) const {
   ConversationPlan plan;
   plan.index = index;
@@ -164,12 +199,8 @@ ConversationPlan ConversationPlanner::PlanShape(uint64_t index) const {
       plan.assistant_tokens.push_back(record.message_tokens[m + 1]);
     }
     plan.hash_ids = record.hash_ids;
-    if (record.timestamp_ms >= 0) {
-      const absl::int128 arrival = absl::int128(record.timestamp_ms) +
-                                   absl::int128(index / records) * absl::int128(replay_period_ms_);
-      plan.arrival_ms = static_cast<int64_t>(
-          std::min<absl::int128>(arrival, std::numeric_limits<int64_t>::max()));
-    }
+    plan.arrival_ms = static_cast<int64_t>(
+        std::min<absl::int128>(ArrivalMs(index), std::numeric_limits<int64_t>::max()));
   } else {
     // Fit: every size from its empirical distribution, in the fields the
     // parametric sizes use; a trace's arrivals evenly at its mean rate
@@ -183,11 +214,8 @@ ConversationPlan ConversationPlanner::PlanShape(uint64_t index) const {
                                      : Draw(*f.later_user, index, kFieldUserTokens, t));
       plan.assistant_tokens.push_back(Draw(f.assistant, index, kFieldAssistantTokens, t));
     }
-    if (f.span_ms >= 0 && f.gaps > 0) {
-      const absl::int128 arrival = absl::int128(index) * f.span_ms / f.gaps;
-      plan.arrival_ms = static_cast<int64_t>(
-          std::min<absl::int128>(arrival, std::numeric_limits<int64_t>::max()));
-    }
+    plan.arrival_ms = static_cast<int64_t>(
+        std::min<absl::int128>(ArrivalMs(index), std::numeric_limits<int64_t>::max()));
   }
   plan.requested_messages = plan.num_messages;
   return plan;

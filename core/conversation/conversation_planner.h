@@ -88,6 +88,11 @@ class ConversationPlanner {
   ConversationPlanner(ConversationPlanner&&);
   ~ConversationPlanner();
 
+  // With a trace's timestamps: InvalidArgument if the arrival of some
+  // conversation below `num_conversations` would exceed kMaxArrivalMs
+  // (2^53), the largest integer JSON consumers hold exactly.
+  absl::Status CheckArrivals(uint64_t num_conversations) const;
+
   // The common prefix size of the whole request.
   int64_t common_prefix_tokens() const { return common_prefix_tokens_; }
 
@@ -110,6 +115,8 @@ class ConversationPlanner {
 
   ConversationPlan PlanPhilox(uint64_t index) const;
   ConversationPlan PlanShape(uint64_t index) const;
+  // Conversation `index`'s arrival (ms) with a shape, exact; -1 if none.
+  absl::int128 ArrivalMs(uint64_t index) const;
   absl::StatusOr<ConversationPlan> PlanNumpyLegacy(uint64_t index);
   // Draws convgen's own fields (think time, group, first-turn sizes, corpus
   // offsets) from keyed streams, in either mode: vLLM has nothing to

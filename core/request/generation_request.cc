@@ -164,7 +164,7 @@ absl::StatusOr<std::unique_ptr<GenerationJob>> PrepareGeneration(
                              workspace.GetShape(*job->spec_.shape_source, request.inline_shape,
                                                 resolved.cache_key, *tokenizer, request.stop));
     job->shape_summary_ = DescribeShape(*shape, job->spec_.shape_source->path);
-  } else if (!request.inline_shape.name.empty()) {
+  } else if (!request.inline_shape.name.empty() || !request.inline_shape.text.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "the request sends a shape file (inline_shape ", QuoteForMessage(request.inline_shape.name),
         ") but its config has no shape_source; add one, or do not send it"));
@@ -172,6 +172,13 @@ absl::StatusOr<std::unique_ptr<GenerationJob>> PrepareGeneration(
   // Built once: with numpy_legacy it draws every turn count of the request.
   ConversationPlanner planner(job->spec_, job->options_.seed, std::move(shape));
   CONVGEN_RETURN_IF_ERROR(CheckPlanner(planner, limits));
+  if (job->spec_.shape_source) {
+    if (absl::Status s = planner.CheckArrivals(static_cast<uint64_t>(job->spec_.num_conversations));
+        !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "shape_source ", QuoteForMessage(job->spec_.shape_source->path), ": ", s.message()));
+    }
+  }
   job->common_prefix_tokens_ = planner.common_prefix_tokens();
   CONVGEN_ASSIGN_OR_RETURN(job->stream_,
                            ConversationStream::Create(job->spec_, job->options_, std::move(planner),

@@ -511,6 +511,11 @@ absl::StatusOr<std::shared_ptr<const Shape>> Workspace::GetShape(const ShapeSour
   const bool sharegpt = source.format == v1::SHAPE_FORMAT_SHAREGPT;
   std::string file_text;
   absl::string_view text;
+  if (sent.name.empty() && !sent.text.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "inline_shape.name is empty but inline_shape holds ", sent.text.size(),
+        " bytes; set inline_shape.name to the shape_source.path, ", QuoteForMessage(source.path)));
+  }
   if (!sent.name.empty()) {
     if (sent.name != source.path) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -540,16 +545,20 @@ absl::StatusOr<std::shared_ptr<const Shape>> Workspace::GetShape(const ShapeSour
   {
     std::lock_guard<std::mutex> lock(mutex_);
     for (auto it = shapes_.begin(); it != shapes_.end(); ++it) {
-      if (it->first != key) continue;
+      if (it->key != key) continue;
       shapes_.splice(shapes_.begin(), shapes_, it);
-      return it->second;
+      return it->shape;
     }
   }
-  // The text while it is read; the shape itself is small.
-  CONVGEN_ASSIGN_OR_RETURN(
-      MemoryBudget::Reservation reading,
-      budget_.Reserve(static_cast<int64_t>(text.size()),
-                      absl::StrCat("reading shape_source ", QuoteForMessage(source.path))));
+  // The text while it is read, and what the parsed records will take
+  // (k*ShapeBytesPerTextByte, a bound); then the records' measured bytes
+  // (ShapeBytes), held while the shape is cached.
+  const std::string what = absl::StrCat("reading shape_source ", QuoteForMessage(source.path));
+  CONVGEN_ASSIGN_OR_RETURN(MemoryBudget::Reservation reading,
+                           budget_.Reserve(static_cast<int64_t>(text.size()) *
+                                               (1 + (sharegpt ? kShareGptShapeBytesPerTextByte
+                                                              : kShapeBytesPerTextByte)),
+                                           what));
   absl::StatusOr<Shape> shape =
       sharegpt ? ReadShareGpt(text,
                               [&](absl::string_view value) -> int64_t {
@@ -564,12 +573,22 @@ absl::StatusOr<std::shared_ptr<const Shape>> Workspace::GetShape(const ShapeSour
                                      shape.status().message()));
   }
   if (stop != nullptr && stop->ShouldStop()) {
-    return stop->Reason(absl::StrCat("reading shape_source ", QuoteForMessage(source.path)));
+    if (stop->stopped()) {
+      return stop->Reason(absl::StrCat("reading shape_source ", QuoteForMessage(source.path)));
+    }
+    // The stop signal's advice is about encoding text; a shape is slow for
+    // its size.
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "reading shape_source ", QuoteForMessage(source.path), " took more than ",
+        stop->cpu_limit(),
+        " CPU seconds, this server's limit per piece of work (--max-build-cpu-seconds); split the "
+        "file or raise the limit"));
   }
+  CONVGEN_RETURN_IF_ERROR(reading.Resize(ShapeBytes(*shape), what));
   auto shared = std::make_shared<const Shape>(*std::move(shape));
   std::lock_guard<std::mutex> lock(mutex_);
   ++shapes_read_;
-  shapes_.emplace_front(key, shared);
+  shapes_.push_front({key, shared, std::move(reading)});
   if (shapes_.size() > kShapeCacheEntries) shapes_.pop_back();
   return shared;
 }

@@ -246,8 +246,14 @@ class Workspace {
   RequestTokenizerObserver observer_;
   MemoryBudget budget_;
   CorpusCache cache_;  // after budget_: its corpora hold reservations in it
-  // Shapes read (GetShape), most recent first; guarded by mutex_.
-  std::list<std::pair<std::string, std::shared_ptr<const Shape>>> shapes_;
+  // Shapes read (GetShape), most recent first; guarded by mutex_. Each
+  // holds its ShapeBytes in budget_ while cached.
+  struct CachedShape {
+    std::string key;
+    std::shared_ptr<const Shape> shape;
+    MemoryBudget::Reservation reservation;
+  };
+  std::list<CachedShape> shapes_;
   int64_t shapes_read_ = 0;
   mutable std::mutex file_sets_mutex_;
   std::map<std::string, std::string> file_sets_;  // identity -> sha256; bounded

@@ -1,6 +1,7 @@
 // Reads a Mooncake-style trace as aiperf and Dynamo read it: JSON Lines, one
-// request per line, {"timestamp": ms since the first request, "input_length":
-// tokens, "output_length": tokens, "hash_ids": [block ids]}. Blank lines are
+// request per line, {"timestamp": ms, "input_length": tokens, "output_length":
+// tokens, "hash_ids": [block ids]}; timestamps are made relative to the
+// smallest one (Shape::timestamp_offset_ms). Blank lines are
 // skipped and other keys ignored (traces carry extra fields). timestamp is
 // optional but all-or-none: arrival times need every request's. Each request
 // becomes a two-message record. Stateless and thread-safe.

@@ -70,12 +70,35 @@ FittedShape FitShape(const Shape& shape) {
   fitted.first_user = EmpiricalOf(s.first_user);
   if (!s.later_user.empty()) fitted.later_user = EmpiricalOf(s.later_user);
   fitted.assistant = EmpiricalOf(s.assistant);
-  if (shape.has_timestamps() && shape.records.size() > 1) {
+  if (shape.has_timestamps()) {
     const auto [first, last] = TimeRange(shape);
-    fitted.span_ms = last - first;
-    fitted.gaps = static_cast<int64_t>(shape.records.size() - 1);
+    if (last > first) {
+      fitted.span_ms = last - first;
+      fitted.gaps = static_cast<int64_t>(shape.records.size() - 1);
+    } else {
+      fitted.span_ms = 1;
+      fitted.gaps = static_cast<int64_t>(shape.records.size());
+    }
   }
   return fitted;
+}
+
+namespace {
+int64_t MallocBytes(size_t bytes) {
+  if (bytes == 0) return 0;
+  return std::max<int64_t>(32, (static_cast<int64_t>(bytes) + 8 + 15) & ~int64_t{15});
+}
+}  // namespace
+
+int64_t ShapeBytes(const Shape& shape) {
+  // 4 KiB more for the small allocations around it (measured: ~250 bytes).
+  int64_t total = static_cast<int64_t>(sizeof(Shape)) + 4096 +
+                  MallocBytes(shape.records.capacity() * sizeof(ShapeRecord));
+  for (const ShapeRecord& r : shape.records) {
+    total += MallocBytes(r.message_tokens.capacity() * sizeof(int64_t)) +
+             MallocBytes(r.hash_ids.capacity() * sizeof(int64_t));
+  }
+  return total;
 }
 
 int64_t ReplayPeriodMs(const Shape& shape) {
@@ -83,7 +106,7 @@ int64_t ReplayPeriodMs(const Shape& shape) {
   const auto [first, last] = TimeRange(shape);
   const int64_t span = last - first;
   const auto n = static_cast<int64_t>(shape.records.size());
-  return n > 1 ? span + span / (n - 1) : 0;
+  return std::max<int64_t>(1, n > 1 ? span + span / (n - 1) : 0);
 }
 
 SizeSummary Summarize(std::vector<int64_t> values) {
@@ -134,7 +157,12 @@ std::string DescribeShape(const Shape& shape, const std::string& source) {
     if (shape.has_timestamps()) {
       row("arrival gap ms", s.gaps);
       const auto [first, last] = TimeRange(shape);
-      absl::StrAppend(&out, "  timestamps ", first, " .. ", last, " ms\n");
+      absl::StrAppend(&out, "  timestamps ", first, " .. ", last, " ms");
+      if (shape.timestamp_offset_ms != 0) {
+        absl::StrAppend(&out, " (the file's first timestamp, ", shape.timestamp_offset_ms,
+                        ", subtracted from every one)");
+      }
+      absl::StrAppend(&out, "\n");
     } else {
       absl::StrAppend(&out, "  no timestamps\n");
     }

@@ -34,7 +34,9 @@ inline constexpr int64_t kMaxShapeTimestampMs = int64_t{1} << 53;
 struct ShapeRecord {
   // User, assistant, user, ... : even, at least 2.
   std::vector<int64_t> message_tokens;
-  // Mooncake: the request's timestamp (ms), -1 when the trace has none.
+  // Mooncake: the request's timestamp (ms), -1 when the trace has none;
+  // relative to the trace's first (smallest) timestamp, so the earliest
+  // request is at 0 (see Shape::timestamp_offset_ms).
   int64_t timestamp_ms = -1;
   // Mooncake: its prefix blocks, each block_size tokens.
   std::vector<int64_t> hash_ids;
@@ -56,6 +58,9 @@ struct Shape {
   ShapeKind kind = ShapeKind::kShareGpt;
   std::vector<ShapeRecord> records;  // at least one
   ShapeNotes notes;
+  // Traces: the smallest timestamp of the file, subtracted from every
+  // record's (a trace cut from a longer one, or with epoch times, starts at 0).
+  int64_t timestamp_offset_ms = 0;
 
   // Whether every record has a timestamp (traces only).
   bool has_timestamps() const { return !records.empty() && records.front().timestamp_ms >= 0; }
@@ -69,20 +74,42 @@ struct FittedShape {
   // User messages after the first (absent when no record has any).
   std::optional<IntDistribution> later_user;
   IntDistribution assistant = IntDistribution::MakeConstant(1);
-  // Traces with timestamps: the span of the arrivals (ms; -1 else) and the
-  // gaps in it (records - 1), so that conversation i arrives at
-  // i * span / gaps, the trace's mean rate.
+  // Traces with timestamps: conversation i arrives at i * span_ms / gaps
+  // (span_ms -1 when the trace has none): the span of the arrivals over the
+  // gaps in it (records - 1), the trace's mean rate; a trace whose arrivals
+  // all fall on one ms (one record, or equal timestamps) arrives as it
+  // replays, its N records at once each ms (span 1, gaps N).
   int64_t span_ms = -1;
   int64_t gaps = 0;
 };
 
 FittedShape FitShape(const Shape& shape);
 
+// The heap bytes a shape takes: its vectors' capacities, each allocation
+// rounded up as glibc's malloc does (16-byte steps, 8 bytes of header, 32 at
+// least). What a cached shape holds in the memory budget.
+int64_t ShapeBytes(const Shape& shape);
+// What reading a trace may take in records per byte of its text, for the
+// reservation made before reading it (then resized to ShapeBytes): a short
+// trace line ({"input_length":1,"output_length":1}, 37 bytes) makes a
+// 56-byte record, a 32-byte allocation and vector slack; a hash id takes 8
+// bytes for 2 or more of text.
+inline constexpr int64_t kShapeBytesPerTextByte = 4;
+// A ShareGPT message is 8 bytes of count for at least ~30 of JSON.
+inline constexpr int64_t kShareGptShapeBytesPerTextByte = 1;
+
 // The spacing of arrivals when a trace of N records is replayed past its end:
 // conversation i arrives at timestamp(i mod N) + (i / N) * period, where the
 // period is the trace's span (last - first timestamp) plus its mean gap, so
-// that the repeats follow each other at the trace's own rate.
+// that the repeats follow each other at the trace's own rate; at least 1 ms,
+// so that the laps of a one-record trace (or of one whose timestamps are all
+// equal) come one ms after each other rather than all at once. 0 without
+// timestamps.
 int64_t ReplayPeriodMs(const Shape& shape);
+
+// Arrivals are exact integers in JSON only up to 2^53 (what a JSON consumer
+// holds as a double).
+inline constexpr int64_t kMaxArrivalMs = int64_t{1} << 53;
 
 // One size's statistics over the records.
 struct SizeSummary {

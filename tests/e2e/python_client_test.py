@@ -256,6 +256,39 @@ class PythonClientTest(unittest.TestCase):
         self.assertIn("mine.txt", raised.exception.details)
         self.assertIsNone(raised.exception.resume_index)
 
+    def test_a_shape_file_that_cannot_be_sent_is_refused_not_swapped(self):
+        # As the CLI: a shape name next to the config that is a symlink out,
+        # a FIFO or a directory is an error, not the server's file of that name.
+        directory = os.path.join(WORK, "shapes")
+        os.makedirs(directory)
+        outside = os.path.join(WORK, "outside.jsonl")
+        with open(outside, "w") as f:
+            f.write('{"input_length": 3, "output_length": 1}\n')
+        os.symlink(outside, os.path.join(directory, "linked.jsonl"))
+        os.mkfifo(os.path.join(directory, "fifo.jsonl"))
+        os.mkdir(os.path.join(directory, "dir.jsonl"))
+        with open(os.path.join(directory, "here.jsonl"), "w") as f:
+            f.write('{"input_length": 3, "output_length": 1}\n')
+        path = os.path.join(directory, "config.json")
+        for name, wanted in (("linked.jsonl", "leads out of the config's directory"),
+                             ("fifo.jsonl", "is not a regular file"),
+                             ("dir.jsonl", "is not a regular file")):
+            with open(path, "w") as f:
+                json.dump({"filetype": "generate_conversations", "num_conversations": 2,
+                           "text_files": ["moby-dick.txt"],
+                           "shape_source": {"format": "mooncake", "path": name}}, f)
+            with self.assertRaises(ValueError) as raised:
+                self.client.request(path)
+            self.assertIn(f"shape_source.path {name!r}", str(raised.exception))
+            self.assertIn(wanted, str(raised.exception))
+        with open(path, "w") as f:
+            json.dump({"filetype": "generate_conversations", "num_conversations": 2,
+                       "text_files": ["moby-dick.txt"],
+                       "shape_source": {"format": "mooncake", "path": "here.jsonl"}}, f)
+        request = self.client.request(path)
+        self.assertEqual(request.inline_shape.name, "here.jsonl")
+        self.assertEqual(request.inline_shape.text, b'{"input_length": 3, "output_length": 1}\n')
+
     def test_validate_answers_sizes_or_every_problem(self):
         valid = self.client.validate(EXAMPLE, seed=7, shard=(1, 4))
         self.assertTrue(valid.valid)

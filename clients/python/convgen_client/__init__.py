@@ -20,6 +20,7 @@ files as OSError.
 import dataclasses
 import json
 import os
+import stat
 import sys
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -472,7 +473,7 @@ class Client:
             request.inline_shape.name = shape_path
             request.inline_shape.text = shape.encode("utf-8") if isinstance(shape, str) else shape
         elif config_dir is not None and send_local_files and shape_path is not None:
-            local = _local_file(shape_path, config_dir)
+            local = _local_shape(shape_path, config_dir)
             if local is not None:
                 request.inline_shape.name = shape_path
                 request.inline_shape.text = local
@@ -567,6 +568,32 @@ def _local_file(name: str, config_dir: str) -> Optional[bytes]:
     path = os.path.realpath(os.path.join(config_dir, name))
     if os.path.commonpath([root, path]) != root or not os.path.isfile(path):
         return None  # Not next to the config: a server file of that name.
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def _local_shape(name: str, config_dir: str) -> Optional[bytes]:
+    """The shape file `name` next to the config, read; None if nothing of that name is
+    there (then the server's corpus file is meant). As the CLI, raises ValueError for a
+    name that is there but cannot be sent (a symlink out of the config's directory, a
+    FIFO, a directory) rather than silently using the server's file."""
+    if os.path.isabs(name) or ".." in name.replace("\\", "/").split("/"):
+        return None  # The server refuses such a name, naming the field.
+    path = os.path.join(config_dir, name)
+    if not os.path.lexists(path):
+        return None
+    root = os.path.realpath(config_dir)
+    if os.path.commonpath([root, os.path.realpath(path)]) != root:
+        raise ValueError(f"shape_source.path {name!r} leads out of the config's directory "
+                         f"{config_dir} (a symlink); the client sends only files next to the "
+                         f"config or below it (pass its content as shape= to send it)")
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as error:
+        raise ValueError(f"shape_source.path {name!r}: {error}") from None
+    if not stat.S_ISREG(mode):
+        raise ValueError(f"shape_source.path {name!r} in {config_dir} is not a regular file; "
+                         f"name a file, or remove it to use the server's file of that name")
     with open(path, "rb") as f:
         return f.read()
 

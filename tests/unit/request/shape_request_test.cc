@@ -3,8 +3,11 @@
 // request, and the errors a person can act on.
 #include <memory>
 #include <string>
+#include <variant>
+#include <vector>
 
 #include "core/request/generation_request.h"
+#include "core/stop_signal.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/conversations.h"
@@ -108,6 +111,15 @@ TEST(ShapeRequestTest, BadFilesAndNamesAreRefusedWithTheirPlace) {
   EXPECT_THAT(status.message(),
               HasSubstr("shape_source.path \"missing.jsonl\": line 1: output_length: missing"));
 
+  // A sent file without a name is not silently replaced by the server's.
+  request.config_json = Config("mooncake", "mooncake_sample.jsonl");
+  request.inline_shape = {"", "{\"input_length\": 3, \"output_length\": 1}\n"};
+  status = Refusal(request, *workspace);
+  EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
+  EXPECT_THAT(status.message(),
+              HasSubstr("inline_shape.name is empty but inline_shape holds 40 bytes; set "
+                        "inline_shape.name to the shape_source.path, \"mooncake_sample.jsonl\""));
+
   // A ShareGPT reader given a trace.
   request.config_json = Config("sharegpt", "mooncake_sample.jsonl");
   request.inline_shape = {};
@@ -140,6 +152,129 @@ TEST(ShapeRequestTest, SizesOverTheServersLimitsAreRefusedBeforeBuilding) {
   EXPECT_THAT(run.status.message(),
               HasSubstr("CONV_ID_0 asks for 900000000 tokens in a user message (its shape_source "
                         "record)"));
+}
+
+// A request whose shape is `trace` (sent), `n` conversations, in `mode`.
+GenerationRequest TraceRequest(const std::string& trace, int64_t n, const std::string& mode) {
+  GenerationRequest request;
+  request.config_json =
+      R"({"filetype": "generate_conversations", "num_conversations": )" + std::to_string(n) +
+      R"(, "text_files": ["moby-dick.txt"], "shape_source": {"format": "mooncake", "path": )"
+      R"("t.jsonl", "mode": ")" +
+      mode + R"("}})";
+  request.inline_shape = {"t.jsonl", trace};
+  return request;
+}
+
+std::vector<int64_t> Arrivals(const GenerationRequest& request) {
+  auto job = PrepareGeneration(ShapeWorkspace(), request, RequestLimits());
+  EXPECT_TRUE(job.ok()) << job.status();
+  if (!job.ok()) return {};
+  auto stream = (*job)->OpenStream();
+  EXPECT_TRUE(stream.ok());
+  const testing::Run run = testing::Drain(**stream);
+  EXPECT_TRUE(run.status.ok()) << run.status;
+  std::vector<int64_t> out;
+  for (const auto& event : run.events) {
+    if (const auto* start = std::get_if<ConversationStart>(&event))
+      out.push_back(start->arrival_ms);
+  }
+  return out;
+}
+
+TEST(ShapeRequestTest, ArrivalsPast2To53AreRefusedNotSaturated) {
+  // Replay: the second lap would start at 2^54.
+  const std::string trace =
+      "{\"timestamp\": 0, \"input_length\": 3, \"output_length\": 1}\n"
+      "{\"timestamp\": 9007199254740992, \"input_length\": 3, \"output_length\": 1}\n";
+  EXPECT_THAT(Arrivals(TraceRequest(trace, 2, "replay")),
+              ::testing::ElementsAre(0, int64_t{1} << 53));
+  for (const char* mode : {"replay", "fit"}) {
+    const absl::Status status =
+        Refusal(TraceRequest(trace, mode == std::string("fit") ? 3 : 2000, mode), ShapeWorkspace());
+    EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
+    EXPECT_THAT(status.message(), HasSubstr("shape_source \"t.jsonl\": "));
+    EXPECT_THAT(status.message(), HasSubstr("past 2^53 ms"));
+    EXPECT_THAT(status.message(),
+                HasSubstr("ask for fewer conversations or use a trace spanning less time"));
+  }
+}
+
+TEST(ShapeRequestTest, ArrivalsCountFromTheTracesFirstTimestamp) {
+  // Epoch milliseconds, out of order: the smallest becomes 0.
+  const std::string trace =
+      "{\"timestamp\": 1733100000500, \"input_length\": 3, \"output_length\": 1}\n"
+      "{\"timestamp\": 1733100000000, \"input_length\": 3, \"output_length\": 1}\n"
+      "{\"timestamp\": 1733100001000, \"input_length\": 3, \"output_length\": 1}\n";
+  const GenerationRequest request = TraceRequest(trace, 4, "replay");
+  EXPECT_THAT(Arrivals(request), ::testing::ElementsAre(500, 0, 1000, 2000));
+  auto job = PrepareGeneration(ShapeWorkspace(), request, RequestLimits());
+  ASSERT_TRUE(job.ok()) << job.status();
+  EXPECT_THAT((*job)->shape_summary(),
+              HasSubstr("timestamps 0 .. 1000 ms (the file's first timestamp, 1733100000000, "
+                        "subtracted from every one)"));
+}
+
+TEST(ShapeRequestTest, AOneInstantTraceArrivesOneLapAMillisecondInBothModes) {
+  const std::string one = "{\"timestamp\": 100, \"input_length\": 3, \"output_length\": 1}\n";
+  EXPECT_THAT(Arrivals(TraceRequest(one, 3, "replay")), ::testing::ElementsAre(0, 1, 2));
+  EXPECT_THAT(Arrivals(TraceRequest(one, 3, "fit")), ::testing::ElementsAre(0, 1, 2));
+  const std::string burst = one + one;
+  EXPECT_THAT(Arrivals(TraceRequest(burst, 5, "replay")), ::testing::ElementsAre(0, 0, 1, 1, 2));
+  EXPECT_THAT(Arrivals(TraceRequest(burst, 5, "fit")), ::testing::ElementsAre(0, 0, 1, 1, 2));
+}
+
+TEST(ShapeRequestTest, AShapeOverTheCpuLimitGetsAShapesAdvice) {
+  Workspace& workspace = ShapeWorkspace();
+  auto tokenizer = workspace.ResolveTokenizer("", "");
+  ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
+  // A limit already used up when the read ends (the CPU clock is read at
+  // most once a ms of wall time: burn 10 ms of CPU first).
+  StopSignal stop(1e-6);
+  stop.StartWork();
+  const double start = StopSignal::ThreadCpuSeconds();
+  while (StopSignal::ThreadCpuSeconds() - start < 0.01) {
+  }
+  ShapeSourceSpec source;
+  source.format = v1::SHAPE_FORMAT_MOONCAKE;
+  source.path = "cpu.jsonl";
+  const std::string trace = "{\"input_length\": 13, \"output_length\": 11}\n";
+  auto shape = workspace.GetShape(source, {"cpu.jsonl", trace}, tokenizer->cache_key,
+                                  *tokenizer->tokenizer, &stop);
+  ASSERT_FALSE(shape.ok());
+  EXPECT_TRUE(absl::IsResourceExhausted(shape.status())) << shape.status();
+  EXPECT_THAT(shape.status().message(),
+              HasSubstr("reading shape_source \"cpu.jsonl\" took more than 1e-06 CPU seconds"));
+  EXPECT_THAT(shape.status().message(), HasSubstr("split the file or raise the limit"));
+  EXPECT_THAT(shape.status().message(), ::testing::Not(HasSubstr("long runs")));
+}
+
+TEST(ShapeRequestTest, ACachedShapeHoldsItsBytesInTheBudgetUntilEvicted) {
+  Workspace& workspace = ShapeWorkspace();
+  auto tokenizer = workspace.ResolveTokenizer("", "");
+  ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
+  ShapeSourceSpec source;
+  source.format = v1::SHAPE_FORMAT_MOONCAKE;
+  source.path = "held.jsonl";
+  std::vector<std::string> traces;
+  std::vector<int64_t> bytes;
+  const auto read = [&](int n) {
+    std::string& trace = traces.emplace_back();
+    for (int i = 0; i < 200 * (n + 1); ++i) {
+      trace += "{\"input_length\": " + std::to_string(n + 1) +
+               ", \"output_length\": 1, \"hash_ids\": [1, 2, 3]}\n";
+    }
+    auto shape = workspace.GetShape(source, {"held.jsonl", trace}, tokenizer->cache_key,
+                                    *tokenizer->tokenizer, nullptr);
+    EXPECT_TRUE(shape.ok()) << shape.status();
+    bytes.push_back(shape.ok() ? ShapeBytes(**shape) : 0);
+  };
+  // Four fresh shapes fill the cache (evicting any other test's).
+  for (int n = 0; n < 4; ++n) read(n);
+  const int64_t held = workspace.memory_budget().reserved_bytes();
+  read(4);  // evicts the first
+  EXPECT_GT(bytes[4], 200 * 5 * 56);
+  EXPECT_EQ(workspace.memory_budget().reserved_bytes() - held, bytes[4] - bytes[0]);
 }
 
 }  // namespace

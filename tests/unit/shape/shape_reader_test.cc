@@ -1,9 +1,12 @@
 // The ShareGPT and Mooncake readers: what they keep of good files, the
 // rules that make a ShareGPT record a conversation, and the error each kind
 // of bad input gets (naming the record or line and the field).
+#include <malloc.h>
+
 #include <string>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "core/shape/mooncake_reader.h"
 #include "core/shape/shape.h"
 #include "core/shape/sharegpt_reader.h"
@@ -247,6 +250,69 @@ TEST(ShapeSummaryTest, DescribesTheSizesOfAFile) {
           "messages per conversation         2        3.0        2        4        4        4"));
 }
 
+TEST(MooncakeReaderTest, NumbersAreReadAsAConfigReadsThem) {
+  // The timestamp bound is exact for integers; integers may be written as
+  // floats (12.0, 1e0) in every field; a fractional timestamp is rounded down.
+  EXPECT_THAT(
+      TraceError(R"({"input_length": 3, "output_length": 1, "timestamp": 9007199254740993})")
+          .message(),
+      HasSubstr("timestamp: must be 0 to 9007199254740992 ms (got 9007199254740993)"));
+  EXPECT_THAT(
+      TraceError(R"({"input_length": 3, "output_length": 1, "timestamp": 1e300})").message(),
+      HasSubstr("timestamp: must be 0 to 9007199254740992 ms"));
+  absl::StatusOr<Shape> shape = ReadMooncakeTrace(
+      "{\"timestamp\": 0, \"input_length\": 50.0, \"output_length\": 1, \"hash_ids\": [1.0, "
+      "2e0]}\n"
+      "{\"timestamp\": 999.9, \"input_length\": 5, \"output_length\": 2}\n"
+      "{\"timestamp\": 9007199254740992, \"input_length\": 5, \"output_length\": 2}\n");
+  ASSERT_TRUE(shape.ok()) << shape.status();
+  EXPECT_THAT(shape->records[0].message_tokens, ElementsAre(50, 1));
+  EXPECT_THAT(shape->records[0].hash_ids, ElementsAre(1, 2));
+  EXPECT_EQ(shape->records[1].timestamp_ms, 999);
+  EXPECT_EQ(shape->records[2].timestamp_ms, int64_t{1} << 53);
+}
+
+TEST(ShapeSummaryTest, AOneInstantTraceReplaysOneLapAMillisecond) {
+  absl::StatusOr<Shape> shape =
+      ReadMooncakeTrace("{\"timestamp\": 100, \"input_length\": 5, \"output_length\": 2}\n");
+  ASSERT_TRUE(shape.ok()) << shape.status();
+  EXPECT_EQ(shape->records[0].timestamp_ms, 0);
+  EXPECT_EQ(ReplayPeriodMs(*shape), 1);
+  EXPECT_EQ(FitShape(*shape).span_ms, 1);
+  EXPECT_EQ(FitShape(*shape).gaps, 1);
+}
+
+TEST(MooncakeReaderTest, InvalidUtf8IsEscapedInTheError) {
+  const std::string message = std::string(
+      TraceError("{\"input_length\": 5, \"output_length\": 2, \"x\": \"\xff\xfe\"}\n").message());
+  EXPECT_THAT(message, HasSubstr("line 1: invalid JSON"));
+  EXPECT_THAT(message, HasSubstr("\\xff"));
+  EXPECT_EQ(message.find('\xff'), std::string::npos) << message;
+}
+
+TEST(ShapeBytesTest, CoverWhatTheParsedTraceTakesOnTheHeap) {
+  // 20000 lines of a Mooncake-like trace: many ids, some none.
+  std::string trace;
+  for (int i = 0; i < 20000; ++i) {
+    absl::StrAppend(&trace, "{\"timestamp\": ", i * 7, ", \"input_length\": ", 100 + i % 900,
+                    ", \"output_length\": 5, \"hash_ids\": [");
+    for (int k = 0; k < i % 25; ++k) absl::StrAppend(&trace, k == 0 ? "" : ", ", i * 31 + k);
+    absl::StrAppend(&trace, "]}\n");
+  }
+  const size_t before = mallinfo2().uordblks;
+  int64_t heap = 0, counted = 0;
+  {
+    absl::StatusOr<Shape> shape = ReadMooncakeTrace(trace);
+    ASSERT_TRUE(shape.ok()) << shape.status();
+    heap = static_cast<int64_t>(mallinfo2().uordblks - before);
+    counted = ShapeBytes(*shape);
+    // The reservation made before reading covers the parsed shape too.
+    EXPECT_GE(static_cast<int64_t>(trace.size()) * kShapeBytesPerTextByte, counted);
+  }
+  EXPECT_GE(counted, heap) << "ShapeBytes " << counted << " < heap " << heap;
+  EXPECT_LE(counted, heap + heap / 4) << "ShapeBytes " << counted << " vs heap " << heap;
+}
+
 TEST(ShapeSummaryTest, ReplayPeriodIsSpanPlusMeanGap) {
   absl::StatusOr<Shape> shape = ReadMooncakeTrace(
       "{\"timestamp\": 100, \"input_length\": 5, \"output_length\": 2}\n"
@@ -258,7 +324,11 @@ TEST(ShapeSummaryTest, ReplayPeriodIsSpanPlusMeanGap) {
   EXPECT_EQ(FitShape(*shape).gaps, 2);
   const std::string text = DescribeShape(*shape, "t.jsonl");
   EXPECT_THAT(text, HasSubstr("mooncake trace t.jsonl: 3 requests"));
-  EXPECT_THAT(text, HasSubstr("timestamps 100 .. 700 ms"));
+  EXPECT_THAT(text, HasSubstr("timestamps 0 .. 600 ms (the file's first timestamp, 100, "
+                              "subtracted from every one)"));
+  EXPECT_EQ(shape->timestamp_offset_ms, 100);
+  EXPECT_EQ(shape->records[0].timestamp_ms, 0);
+  EXPECT_EQ(shape->records[2].timestamp_ms, 600);
 }
 
 TEST(ShapeSummaryTest, TheSampleTracesSummaryIsTheReadmes) {

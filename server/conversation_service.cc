@@ -96,15 +96,14 @@ size_t BatchEntryBytes(size_t bytes) {
 // first message went out (coalescing, see kCoalesce); the generator writes
 // it before it stops or ends.
 //
-// Performance notes (Release, 2 loaded cores in a paravirtualized VM,
-// 4 x 50-token conversations, the CLI asking for 64 KiB): end to end went
-// from 0.62 to 1.09 M tokens/s, but batches average only ~2 events: writes
-// complete quickly, and the server's CPU goes to handing work between the
-// generator's thread and gRPC's (perf: ~45% in the kernel's context-switch
-// path, futex waits on mutex_ and gRPC's condition variables), not to
-// protobuf. Tried: calling StartWrite outside mutex_ (no change in batch
-// size; dropped). Next to try: fewer handoffs, e.g. the generator starting
-// the write of a full batch itself instead of waking a gRPC thread.
+// Performance notes (Release, 2 cores in a paravirtualized VM, 4 x 50-token
+// conversations, the CLI asking for 64 KiB): writing pending_ whenever a
+// write completed gave batches of ~2 events (0.62 -> 1.09 M tokens/s), the
+// server's CPU going to thread handoffs (perf: ~45% in the kernel's
+// context-switch path). Coalescing (kCoalesce; OnWriteDone leaving a
+// filling batch to the generator) and a cheaper CPU-limit clock (see
+// StopSignal) gave ~3.6 M tokens/s under load, ~7.6 M at load 2; the rest
+// is still handoffs, malloc and protobuf (server CPU ~2.7x the core's).
 class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
  public:
   GenerateReactor(ConversationServiceImpl* service, grpc::CallbackServerContext* context,

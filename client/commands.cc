@@ -40,6 +40,20 @@
 namespace convgen {
 namespace {
 
+// The flag (and its value) of a file generate would write that is `path`
+// (a file it sends), or {nullptr, nullptr}.
+std::pair<const char*, const std::string*> WrittenOver(const CommandOptions& o,
+                                                       const std::string& path) {
+  if (o.command != "generate") return {nullptr, nullptr};
+  for (const auto& [flag, written] :
+       {std::pair<const char*, const std::string*>{"--output", &o.output},
+        {"--report", &o.report},
+        {"--stats-json", &o.stats_json}}) {
+    if (!written->empty() && *written != "-" && SameFile(path, *written)) return {flag, written};
+  }
+  return {nullptr, nullptr};
+}
+
 // The options of the command this process runs (RunCommand sets it), for
 // the hints ServerError gives.
 const CommandOptions* running_options = nullptr;
@@ -178,18 +192,12 @@ bool ReadLocalTextFiles(const CommandOptions& o, const v1::GenerationConfig& con
                    i, name.c_str(), dir.c_str());
       return false;
     }
-    for (const auto& [flag, written] :
-         {std::pair<const char*, const std::string&>{"--output", o.output},
-          {"--report", o.report},
-          {"--stats-json", o.stats_json}}) {
-      if (o.command == "generate" && !written.empty() && written != "-" &&
-          SameFile(path, written)) {
-        std::fprintf(stderr,
-                     "convgen: %s %s is text_files[%d] \"%s\": writing would destroy the "
-                     "corpus; choose another %s\n",
-                     flag, written.c_str(), i, name.c_str(), flag);
-        return false;
-      }
+    if (const auto [flag, written] = WrittenOver(o, path); flag != nullptr) {
+      std::fprintf(stderr,
+                   "convgen: %s %s is text_files[%d] \"%s\": writing would destroy the "
+                   "corpus; choose another %s\n",
+                   flag, written->c_str(), i, name.c_str(), flag);
+      return false;
     }
     absl::StatusOr<std::string> text = ReadRegularFile(path, kMaxInlineTextBytes - total);
     if (!text.ok()) {
@@ -259,17 +267,12 @@ bool ReadLocalShape(const CommandOptions& o, const v1::GenerationConfig& config,
                  config_path, name.c_str(), dir.c_str());
     return false;
   }
-  for (const auto& [flag, written] :
-       {std::pair<const char*, const std::string&>{"--output", o.output},
-        {"--report", o.report},
-        {"--stats-json", o.stats_json}}) {
-    if (o.command == "generate" && !written.empty() && written != "-" && SameFile(path, written)) {
-      std::fprintf(stderr,
-                   "convgen: %s %s is the shape_source.path \"%s\" of %s: writing would "
-                   "destroy it; choose another %s\n",
-                   flag, written.c_str(), name.c_str(), config_path, flag);
-      return false;
-    }
+  if (const auto [flag, written] = WrittenOver(o, path); flag != nullptr) {
+    std::fprintf(stderr,
+                 "convgen: %s %s is the shape_source.path \"%s\" of %s: writing would "
+                 "destroy it; choose another %s\n",
+                 flag, written->c_str(), name.c_str(), config_path, flag);
+    return false;
   }
   int64_t sent = 0;
   for (const v1::InlineCorpus& corpus : request->inline_corpus()) {

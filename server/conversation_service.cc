@@ -33,8 +33,9 @@ constexpr Clock::duration kStallGrace = std::chrono::seconds(5);
 // How long a batching stream's events may wait for more while no write is
 // in flight: one message per event costs ~17 us of server CPU and a thread
 // handoff, while 64 KiB of small conversations take ~0.5 ms to make. Before
-// a conversation is built (which may take long) events that waited
-// kCoalesceBeforeBuild go out. The first message of a stream never waits.
+// a conversation is built, events that waited kCoalesceBeforeBuild go out
+// if the last build took that long too (then the next may take long). The
+// first message of a stream never waits.
 constexpr Clock::duration kCoalesce = std::chrono::milliseconds(2);
 constexpr Clock::duration kCoalesceBeforeBuild = std::chrono::microseconds(200);
 
@@ -309,23 +310,28 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
           WritePendingLocked();
         }
       }
-      if (!stream_->NextIsReady()) {
-        // A build may take long: what waits goes out first, unless it only
-        // just started (small conversations build in microseconds).
+      const bool builds = !stream_->NextIsReady();
+      if (builds) {
+        // A build may take long: if the last one did, what waits goes out
+        // first. Small conversations build in microseconds, so their events
+        // gather up to a full batch or kCoalesce (measured: 6,000 -> 1,900
+        // messages for 100,000 4 x 50-token conversations).
         std::lock_guard<std::mutex> lock(mutex_);
-        if (!writing_ && pending_events_ > 0 &&
+        if (!writing_ && pending_events_ > 0 && last_build_ >= kCoalesceBeforeBuild &&
             Clock::now() - coalescing_since_ >= kCoalesceBeforeBuild) {
           WritePendingLocked();
         }
       }
-      if (on_reaction && !stream_->NextIsReady()) {
+      if (on_reaction && builds) {
         service_->executor_.Submit([this] { Guarded([this] { Generate(false); }); });
         return;
       }
       // Every conversation ended before this event: where to resume if the
       // event cannot be sent.
       const uint64_t resume_index = stream_->resume_index();
+      const Clock::time_point build_start = builds ? Clock::now() : Clock::time_point();
       absl::StatusOr<const StreamEvent*> event = stream_->Next();
+      if (builds) last_build_ = Clock::now() - build_start;
       if (!event.ok()) {
         // Core's errors name their conversation; one that does not gets the
         // conversation being built.
@@ -577,6 +583,7 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
   uint64_t pending_resume_ = 0;
   bool coalesce_ = false;               // batching, and the first message went out
   Clock::time_point coalescing_since_;  // pending_'s first event, while no write is in flight
+  Clock::duration last_build_{};        // the generator's: how long the last build took
   bool held_ = false;                   // next_ holds an event for the batch after pending_
   size_t held_bytes_ = 0;
   uint64_t held_resume_ = 0;

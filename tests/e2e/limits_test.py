@@ -5,6 +5,7 @@ over the maximum size, and idle sockets on the metrics port.
 Run like e2e_test.py (CONVGEN_SERVER_BIN, CONVGEN_CLIENT_BIN,
 CONVGEN_SOURCE_DIR; /usr/bin/python3 with python3-grpcio).
 """
+import json
 import os
 import re
 import socket
@@ -175,6 +176,28 @@ class ReceivedBytesTest(unittest.TestCase):
         print(f"\n/metrics with 20 idle sockets: {elapsed:.3f} s", file=sys.stderr)
         self.assertIn("# TYPE", body)
         self.assertLess(elapsed, 1.0)
+
+
+class AllocatorTest(unittest.TestCase):
+    def test_the_server_allocates_with_tcmalloc_and_serves_a_batched_stream(self):
+        # Linked for speed (server/CMakeLists.txt); a build that lost it
+        # would still pass every other test, only slower.
+        server = Server()
+        try:
+            with open(f"/proc/{server.process.pid}/maps") as f:
+                self.assertIn("libtcmalloc_minimal.so", f.read())
+            with open(os.path.join(e2e_test.SOURCE, "bench", "e2e", "small_4x50.json")) as f:
+                config = dict(json.load(f), num_conversations=2000)
+            path = os.path.join(e2e_test.WORK, "allocator.json")
+            with open(path, "w") as f:
+                json.dump(config, f)
+            result = e2e_test.client("generate", "--server", server.address, "--input-file", path,
+                                     "--output", "-", "--format", "jsonl")
+            messages = [json.loads(line) for line in result.stdout.splitlines()]
+            self.assertEqual([(m["conversation_index"], m["turn_index"]) for m in messages],
+                             [(i, t) for i in range(2000) for t in range(4)])
+        finally:
+            self.assertEqual(server.stop(), 0)
 
 
 class LimitFlagsTest(unittest.TestCase):

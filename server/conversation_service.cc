@@ -33,11 +33,11 @@ constexpr Clock::duration kStallGrace = std::chrono::seconds(5);
 // How long a batching stream's events may wait for more while no write is
 // in flight: one message per event costs ~17 us of server CPU and a thread
 // handoff, while 64 KiB of small conversations take ~0.5 ms to make. Before
-// a conversation is built, events that waited kCoalesceBeforeBuild go out
-// if the last build took that long too (then the next may take long). The
-// first message of a stream never waits.
+// a conversation is built, waiting events go out if the build may take
+// kSlowBuild or more (its planned tokens at the last build's time per
+// token). Nothing waits before the stream's first turn is out.
 constexpr Clock::duration kCoalesce = std::chrono::milliseconds(2);
-constexpr Clock::duration kCoalesceBeforeBuild = std::chrono::microseconds(200);
+constexpr Clock::duration kSlowBuild = std::chrono::microseconds(200);
 
 // How much later than the client's deadline the server's copy may expire
 // (the request's transit and queueing; see CancelledCode).
@@ -103,8 +103,13 @@ size_t BatchEntryBytes(size_t bytes) {
 // server's CPU going to thread handoffs (perf: ~45% in the kernel's
 // context-switch path). Coalescing (kCoalesce; OnWriteDone leaving a
 // filling batch to the generator) and a cheaper CPU-limit clock (see
-// StopSignal) gave ~3.6 M tokens/s under load, ~7.6 M at load 2; the rest
-// is still handoffs, malloc and protobuf (server CPU ~2.7x the core's).
+// StopSignal) gave ~3.6 M tokens/s under load, ~7.6 M at load 2. Writing
+// what waited 0.2 ms before every build still cut batches at ~100 events
+// (6,000 messages per 100,000 conversations); writing it only after a slow
+// build gives full 64 KiB batches (1,900 messages) and, with tcmalloc
+// (server/CMakeLists.txt), ~10-12 M tokens/s on a quiet machine, server
+// CPU ~1.6x the core's. What remains is the core, thread handoffs (~12%,
+// the kernel's switch path) and protobuf.
 class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
  public:
   GenerateReactor(ConversationServiceImpl* service, grpc::CallbackServerContext* context,
@@ -163,17 +168,17 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
         service_->metrics_->MessageSent();
         if (service_->stopping_) {
           finish = StoppedStatus(delivered_resume_);
-        } else if (pending_events_ > 0 && coalesce_ && generating_ && !held_ &&
+        } else if (pending_events_ > 0 && coalesce_ && generating_ && !held_ && !slow_build_ &&
                    !PendingFullLocked()) {
           // The generator goes on filling the batch, and writes it when it
           // is full or has waited kCoalesce (one thread handoff per message
-          // costs more than the message).
+          // costs more than the message); not while it is in a long build.
           coalescing_since_ = Clock::now();
         } else if (pending_events_ > 0) {
           WritePendingLocked();
           if (held_) {  // the event that did not fit starts the next batch
             held_ = false;
-            AppendLocked(held_bytes_, held_resume_);
+            AppendLocked(held_bytes_, held_resume_, held_turn_);
           }
           if (!generating_ && !end_) restart = generating_ = true;
         } else if (end_) {
@@ -311,16 +316,15 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
         }
       }
       const bool builds = !stream_->NextIsReady();
+      const double build_tokens = builds ? stream_->NextBuildTokens() : 0;
       if (builds) {
-        // A build may take long: if the last one did, what waits goes out
-        // first. Small conversations build in microseconds, so their events
-        // gather up to a full batch or kCoalesce (measured: 6,000 -> 1,900
-        // messages for 100,000 4 x 50-token conversations).
+        // What waits goes out before a build that may take long. Small
+        // conversations build in microseconds, so their events gather up to
+        // a full batch or kCoalesce (measured: 6,000 -> 1,900 messages for
+        // 100,000 4 x 50-token conversations).
         std::lock_guard<std::mutex> lock(mutex_);
-        if (!writing_ && pending_events_ > 0 && last_build_ >= kCoalesceBeforeBuild &&
-            Clock::now() - coalescing_since_ >= kCoalesceBeforeBuild) {
-          WritePendingLocked();
-        }
+        slow_build_ = MayTakeLong(build_tokens);
+        if (!writing_ && pending_events_ > 0 && slow_build_) WritePendingLocked();
       }
       if (on_reaction && builds) {
         service_->executor_.Submit([this] { Guarded([this] { Generate(false); }); });
@@ -331,7 +335,14 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
       const uint64_t resume_index = stream_->resume_index();
       const Clock::time_point build_start = builds ? Clock::now() : Clock::time_point();
       absl::StatusOr<const StreamEvent*> event = stream_->Next();
-      if (builds) last_build_ = Clock::now() - build_start;
+      if (builds) {
+        last_build_ = Clock::now() - build_start;
+        last_build_tokens_ = build_tokens;
+        if (slow_build_) {
+          std::lock_guard<std::mutex> lock(mutex_);
+          slow_build_ = false;
+        }
+      }
       if (!event.ok()) {
         // Core's errors name their conversation; one that does not gets the
         // conversation being built.
@@ -355,30 +366,47 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
         return EndAfterWrites(sendable);
       }
       const uint64_t resume_after = stream_->resume_index();
+      const bool turn = std::holds_alternative<Message>(**event);
       std::unique_lock<std::mutex> lock(mutex_);
       if (finished_) return StopGeneratingLocked(lock);
-      if (!writing_ && pending_events_ == 0 && !coalesce_) {  // out at once
+      // A batching stream's events before its first turn wait for it, so
+      // that they and the first turn go out together at once.
+      const bool first_turn = turn && !turn_made_;
+      const bool before_first_turn = batch_bytes_ > 0 && !turn_made_ && !turn;
+      turn_made_ = turn_made_ || turn;
+      if (!writing_ && pending_events_ == 0 && !coalesce_ && !before_first_turn) {  // out at once
         in_flight_.Swap(&next_);
+        turn_out_ = turn_out_ || turn;
         StartWriteLocked(resume_after);
       } else if (!writing_) {
-        // Coalescing: a batching stream past its first message gathers
-        // events while the writer is idle, and writes them when the batch
-        // is full or has waited kCoalesce.
+        // Coalescing: a batching stream past its first turn gathers events
+        // while the writer is idle, and writes them when the batch is full
+        // or has waited kCoalesce.
         if (!FitsLocked(bytes)) WritePendingLocked();  // next_ starts the next batch
         if (pending_events_ == 0) coalescing_since_ = Clock::now();
-        AppendLocked(bytes, resume_after);
-        if (!writing_ && (PendingFullLocked() || Clock::now() - coalescing_since_ >= kCoalesce)) {
+        AppendLocked(bytes, resume_after, turn);
+        if (!writing_ &&
+            (first_turn || PendingFullLocked() || Clock::now() - coalescing_since_ >= kCoalesce)) {
           WritePendingLocked();
         }
       } else if (FitsLocked(bytes)) {
-        AppendLocked(bytes, resume_after);
+        AppendLocked(bytes, resume_after, turn);
       } else {
         held_ = true;
         held_bytes_ = bytes;
         held_resume_ = resume_after;
+        held_turn_ = turn;
         return StopGeneratingLocked(lock);
       }
     }
+  }
+
+  // Whether building a conversation of `tokens` may take kSlowBuild or
+  // more, judged by the last build's time per token (unknown: it may).
+  bool MayTakeLong(double tokens) const {
+    if (last_build_tokens_ <= 0) return true;
+    return std::chrono::duration<double>(last_build_).count() * (tokens / last_build_tokens_) >=
+           std::chrono::duration<double>(kSlowBuild).count();
   }
 
   // Whether pending_ takes no more events before the write in flight is done.
@@ -395,8 +423,9 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
                                    static_cast<size_t>(batch_bytes_);
   }
 
-  // Moves next_ (an event of `bytes`) into pending_.
-  void AppendLocked(size_t bytes, uint64_t resume_after) {
+  // Moves next_ (an event of `bytes`; a turn or not) into pending_.
+  void AppendLocked(size_t bytes, uint64_t resume_after, bool turn) {
+    pending_turn_ = pending_turn_ || turn;
     pending_.mutable_batch()->add_events()->Swap(&next_);
     pending_body_bytes_ += BatchEntryBytes(bytes);
     ++pending_events_;
@@ -413,12 +442,14 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
     pending_.Clear();
     pending_events_ = 0;
     pending_body_bytes_ = 0;
+    turn_out_ = turn_out_ || pending_turn_;
+    pending_turn_ = false;
     StartWriteLocked(pending_resume_);
   }
 
   void StartWriteLocked(uint64_t resume_after) {
     writing_ = true;
-    coalesce_ = batch_bytes_ > 0;  // the first message went out at once
+    coalesce_ = batch_bytes_ > 0 && turn_out_;  // the first turn went out at once
     write_started_ = Clock::now();
     in_flight_resume_ = resume_after;
     // gRPC runs OnWriteDone on another thread, never inline.
@@ -581,12 +612,19 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
   int pending_events_ = 0;
   size_t pending_body_bytes_ = 0;  // the EventBatch's serialized size
   uint64_t pending_resume_ = 0;
-  bool coalesce_ = false;               // batching, and the first message went out
+  bool coalesce_ = false;               // batching, and the first turn went out
   Clock::time_point coalescing_since_;  // pending_'s first event, while no write is in flight
-  Clock::duration last_build_{};        // the generator's: how long the last build took
-  bool held_ = false;                   // next_ holds an event for the batch after pending_
+  // The generator's: how long the last build took, and its planned tokens.
+  Clock::duration last_build_{};
+  double last_build_tokens_ = 0;
+  bool turn_made_ = false;     // the first turn was made
+  bool pending_turn_ = false;  // pending_ holds a turn
+  bool turn_out_ = false;      // a write held a turn
+  bool slow_build_ = false;    // the generator is in a build that may take long
+  bool held_ = false;          // next_ holds an event for the batch after pending_
   size_t held_bytes_ = 0;
   uint64_t held_resume_ = 0;
+  bool held_turn_ = false;
   std::optional<grpc::Status> end_;  // the generator ended: finish with it after the writes
   // The watchdog's own (only it touches them).
   Clock::time_point stalled_at_;

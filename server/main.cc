@@ -14,6 +14,7 @@
 #include "absl/strings/strip.h"
 #include "core/cli/flags.h"
 #include "grpcpp/grpcpp.h"
+#include "server/free_memory.h"
 #include "server/server_flags.h"
 
 namespace {
@@ -80,5 +81,7 @@ int main(int argc, char** argv) {
     return 0;
   }
 
+  // Up to 32 MiB of freed pages kept for the next streams; the rest goes back.
+  const convgen::FreeMemoryReleaser releaser(int64_t{32} << 20);
   return convgen::RunServer(convgen::ServerOptionsFromFlags());
 }

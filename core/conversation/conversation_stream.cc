@@ -64,6 +64,28 @@ absl::StatusOr<const StreamEvent*> ConversationStream::Next() {
   return &summary_;
 }
 
+double ConversationStream::NextBuildTokens() {
+  if (NextIsReady() || next_index_ >= static_cast<uint64_t>(spec_.num_conversations)) return 0;
+  if (!planned_ || planned_index_ != next_index_) {
+    planned_ = planner_.Plan(next_index_);
+    planned_index_ = next_index_;
+  }
+  return planned_->ok() ? PlannedTokens(**planned_) : 0;
+}
+
+double ConversationStream::PlannedTokens(const ConversationPlan& plan) const {
+  // Summed as doubles: without a per-message limit the sizes (each up to
+  // 2^62) can pass int64 together, and an estimate needs no exactness.
+  double tokens = static_cast<double>(planner_.common_prefix_tokens()) +
+                  static_cast<double>(plan.group_prefix_tokens) +
+                  static_cast<double>(plan.prefix_tokens);
+  for (size_t t = 0; t < plan.user_tokens.size(); ++t) {
+    tokens +=
+        static_cast<double>(plan.user_tokens[t]) + static_cast<double>(plan.assistant_tokens[t]);
+  }
+  return tokens;
+}
+
 absl::Status ConversationStream::CheckLimits(const ConversationPlan& plan) const {
   const std::string id = absl::StrCat("CONV_ID_", plan.index);
   if (options_.max_messages_per_conversation > 0 &&
@@ -298,15 +320,7 @@ std::vector<MessagePart> ConversationStream::ShapedUserParts(
 
 absl::Status ConversationStream::ReserveMemory(const ConversationPlan& plan) {
   if (options_.budget == nullptr) return absl::OkStatus();
-  // Summed as doubles: without a per-message limit the sizes (each up to
-  // 2^62) can pass int64 together, and an estimate needs no exactness.
-  double tokens = static_cast<double>(planner_.common_prefix_tokens()) +
-                  static_cast<double>(plan.group_prefix_tokens) +
-                  static_cast<double>(plan.prefix_tokens);
-  for (size_t t = 0; t < plan.user_tokens.size(); ++t) {
-    tokens +=
-        static_cast<double>(plan.user_tokens[t]) + static_cast<double>(plan.assistant_tokens[t]);
-  }
+  const double tokens = PlannedTokens(plan);
   // Per token: the text at twice the corpus's bytes per token (cut text can
   // be denser than the average), once kept and once more while it is built
   // and sent, and an encoding while it is checked (about 25 bytes per token
@@ -333,7 +347,11 @@ absl::Status ConversationStream::ReserveMemory(const ConversationPlan& plan) {
 absl::Status ConversationStream::BuildConversation(uint64_t index) {
   if (stop_ != nullptr) stop_->StartWork();
   const ScopedStop scoped_stop(stop_);
-  CONVGEN_ASSIGN_OR_RETURN(const ConversationPlan plan, planner_.Plan(index));
+  // Planned ahead by NextBuildTokens, or now.
+  absl::StatusOr<ConversationPlan> planned =
+      planned_ && planned_index_ == index ? *std::move(planned_) : planner_.Plan(index);
+  planned_.reset();
+  CONVGEN_ASSIGN_OR_RETURN(const ConversationPlan plan, std::move(planned));
   CONVGEN_RETURN_IF_ERROR(CheckLimits(plan));
   events_.clear();
   CONVGEN_RETURN_IF_ERROR(ReserveMemory(plan));

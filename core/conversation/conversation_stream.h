@@ -39,6 +39,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -153,6 +154,13 @@ class ConversationStream {
   // that must not block.
   bool NextIsReady() const;
 
+  // The tokens the conversation the next Next() builds is planned to hold
+  // (messages and prefixes): how long that build may take, for a caller
+  // deciding whether to send what it holds first. 0 when Next() builds
+  // nothing or the plan failed (Next() returns the error). The conversation
+  // is planned once: the build uses this plan.
+  double NextBuildTokens();
+
   // The first conversation of the stream whose end has not been returned:
   // where to resume after an interruption.
   uint64_t resume_index() const { return resume_index_; }
@@ -174,6 +182,8 @@ class ConversationStream {
   absl::Status BuildConversation(uint64_t index);
   // Reserves what building the planned conversation may hold.
   absl::Status ReserveMemory(const ConversationPlan& plan);
+  // Tokens of `plan`'s messages and prefixes (an estimate: may pass int64).
+  double PlannedTokens(const ConversationPlan& plan) const;
   absl::StatusOr<Message> BuildMessage(const ConversationPlan& plan, int64_t m,
                                        const std::string& header, const MessagePart& user_fixed,
                                        int64_t min_user);
@@ -200,6 +210,9 @@ class ConversationStream {
   // Block texts built so far (bounded: cleared when full).
   std::map<int64_t, MessagePart> blocks_;
 
+  // The plan of conversation planned_index_, made ahead by NextBuildTokens.
+  std::optional<absl::StatusOr<ConversationPlan>> planned_;
+  uint64_t planned_index_ = 0;
   uint64_t next_index_;              // the next conversation to build
   uint64_t resume_index_;            // see resume_index()
   std::vector<StreamEvent> events_;  // the current conversation's

@@ -340,6 +340,42 @@ TEST(ConversationStreamTest, EventsFrameEachConversationAndTheSummaryComesLast) 
   EXPECT_EQ(*after, nullptr);
 }
 
+// NextBuildTokens plans the next conversation ahead (the server's batching
+// asks before each build); the build uses that plan, so the run is the same
+// with or without it, numpy_legacy's sequential draws included. The planned
+// tokens are the conversation's (kSmall raises no target).
+TEST(ConversationStreamTest, PlanningAheadChangesNothing) {
+  for (const std::string& rng : {"philox", "numpy_legacy"}) {
+    std::string json = kSmall;
+    json.replace(json.find("{\"filetype\""), 1, absl::StrCat("{\"rng\": \"", rng, "\", "));
+    const GenerationSpec spec = SpecFromJsonOrDie(json);
+    std::vector<std::string> events[2];
+    for (int ahead = 0; ahead < 2; ++ahead) {
+      auto stream = testing::OpenStream(spec, {.seed = 9}, DefaultCorpus("qwen3"),
+                                        testing::Borrow(SharedTestTokenizer("qwen3")));
+      ASSERT_TRUE(stream.ok()) << stream.status();
+      double planned = 0;
+      while (true) {
+        if (ahead == 1 && !(*stream)->NextIsReady()) {
+          planned = (*stream)->NextBuildTokens();
+          EXPECT_EQ((*stream)->NextBuildTokens(), planned);  // planned once
+        }
+        absl::StatusOr<const StreamEvent*> event = (*stream)->Next();
+        ASSERT_TRUE(event.ok()) << event.status();
+        if (*event == nullptr) break;
+        if (const auto* message = std::get_if<Message>(*event)) {
+          events[ahead].push_back(absl::StrCat(message->conversation_id, " ", message->content));
+        } else if (const auto* end = std::get_if<ConversationEnd>(*event); end && ahead == 1) {
+          EXPECT_EQ(planned, static_cast<double>(end->num_tokens))
+              << rng << " " << end->conversation_id;
+        }
+      }
+    }
+    EXPECT_GT(events[0].size(), 80u) << rng;
+    EXPECT_EQ(events[0], events[1]) << rng;
+  }
+}
+
 // A long search for an exact cut: a corpus of one repeated character.
 constexpr char kLongSearch[] = R"({"filetype": "generate_conversations", "num_conversations": 1,
       "text_files": ["bangs.txt"],

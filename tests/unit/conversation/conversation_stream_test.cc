@@ -345,7 +345,7 @@ TEST(ConversationStreamTest, EventsFrameEachConversationAndTheSummaryComesLast) 
 // with or without it, numpy_legacy's sequential draws included. The planned
 // tokens are the conversation's (kSmall raises no target).
 TEST(ConversationStreamTest, PlanningAheadChangesNothing) {
-  for (const std::string& rng : {"philox", "numpy_legacy"}) {
+  for (const char* rng : {"philox", "numpy_legacy"}) {
     std::string json = kSmall;
     json.replace(json.find("{\"filetype\""), 1, absl::StrCat("{\"rng\": \"", rng, "\", "));
     const GenerationSpec spec = SpecFromJsonOrDie(json);

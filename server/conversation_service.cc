@@ -178,7 +178,7 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
           WritePendingLocked();
           if (held_) {  // the event that did not fit starts the next batch
             held_ = false;
-            AppendLocked(held_bytes_, held_resume_, held_turn_);
+            AppendLocked(held_bytes_, held_resume_);
           }
           if (!generating_ && !end_) restart = generating_ = true;
         } else if (end_) {
@@ -376,7 +376,6 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
       turn_made_ = turn_made_ || turn;
       if (!writing_ && pending_events_ == 0 && !coalesce_ && !before_first_turn) {  // out at once
         in_flight_.Swap(&next_);
-        turn_out_ = turn_out_ || turn;
         StartWriteLocked(resume_after);
       } else if (!writing_) {
         // Coalescing: a batching stream past its first turn gathers events
@@ -384,18 +383,17 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
         // or has waited kCoalesce.
         if (!FitsLocked(bytes)) WritePendingLocked();  // next_ starts the next batch
         if (pending_events_ == 0) coalescing_since_ = Clock::now();
-        AppendLocked(bytes, resume_after, turn);
+        AppendLocked(bytes, resume_after);
         if (!writing_ &&
             (first_turn || PendingFullLocked() || Clock::now() - coalescing_since_ >= kCoalesce)) {
           WritePendingLocked();
         }
       } else if (FitsLocked(bytes)) {
-        AppendLocked(bytes, resume_after, turn);
+        AppendLocked(bytes, resume_after);
       } else {
         held_ = true;
         held_bytes_ = bytes;
         held_resume_ = resume_after;
-        held_turn_ = turn;
         return StopGeneratingLocked(lock);
       }
     }
@@ -423,9 +421,8 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
                                    static_cast<size_t>(batch_bytes_);
   }
 
-  // Moves next_ (an event of `bytes`; a turn or not) into pending_.
-  void AppendLocked(size_t bytes, uint64_t resume_after, bool turn) {
-    pending_turn_ = pending_turn_ || turn;
+  // Moves next_ (an event of `bytes`) into pending_.
+  void AppendLocked(size_t bytes, uint64_t resume_after) {
     pending_.mutable_batch()->add_events()->Swap(&next_);
     pending_body_bytes_ += BatchEntryBytes(bytes);
     ++pending_events_;
@@ -442,14 +439,14 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
     pending_.Clear();
     pending_events_ = 0;
     pending_body_bytes_ = 0;
-    turn_out_ = turn_out_ || pending_turn_;
-    pending_turn_ = false;
     StartWriteLocked(pending_resume_);
   }
 
   void StartWriteLocked(uint64_t resume_after) {
     writing_ = true;
-    coalesce_ = batch_bytes_ > 0 && turn_out_;  // the first turn went out at once
+    // Events before the first turn wait for it (Generate), so a write after
+    // it was made holds it: the first turn went out at once.
+    coalesce_ = batch_bytes_ > 0 && turn_made_;
     write_started_ = Clock::now();
     in_flight_resume_ = resume_after;
     // gRPC runs OnWriteDone on another thread, never inline.
@@ -617,14 +614,11 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
   // The generator's: how long the last build took, and its planned tokens.
   Clock::duration last_build_{};
   double last_build_tokens_ = 0;
-  bool turn_made_ = false;     // the first turn was made
-  bool pending_turn_ = false;  // pending_ holds a turn
-  bool turn_out_ = false;      // a write held a turn
-  bool slow_build_ = false;    // the generator is in a build that may take long
-  bool held_ = false;          // next_ holds an event for the batch after pending_
+  bool turn_made_ = false;   // the first turn was made
+  bool slow_build_ = false;  // the generator is in a build that may take long
+  bool held_ = false;        // next_ holds an event for the batch after pending_
   size_t held_bytes_ = 0;
   uint64_t held_resume_ = 0;
-  bool held_turn_ = false;
   std::optional<grpc::Status> end_;  // the generator ended: finish with it after the writes
   // The watchdog's own (only it touches them).
   Clock::time_point stalled_at_;
